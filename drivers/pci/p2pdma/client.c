@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA client helpers: distance checks for a set of DMA masters,
+ * choosing a provider for them, and the configfs knob nvmet exposes.
+ */
+#include <linux/atomic.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/sysfs.h>
+
+#include "p2pdma.h"
+
+static void p2pdma_report_refusal(struct pci_dev *provider,
+				  struct device *client,
+				  const struct p2pdma_path *path)
+{
+	if (path->where)
+		pci_warn(provider, "p2pdma: refused with %s: %s (at %s)\n",
+			 dev_name(client), path->reason, pci_name(path->where));
+	else
+		pci_warn(provider, "p2pdma: refused with %s: %s\n",
+			 dev_name(client), path->reason);
+}
+
+/* Distance from @provider to one client, -1 if refused. */
+static int p2pdma_client_distance(struct pci_dev *provider,
+				  struct device *client, bool verbose)
+{
+	struct p2pdma_path path;
+	struct pci_p2pdma *p2p;
+	struct pci_dev *pdev;
+	int dist = -1;
+
+	pdev = p2pdma_pci_dev_of(client);
+	if (!pdev) {
+		if (verbose)
+			pci_warn(provider, "p2pdma: refused with %s: not a PCI device\n",
+				 dev_name(client));
+		return -1;
+	}
+
+	rcu_read_lock();
+	p2p = rcu_dereference(provider->p2pdma);
+	if (p2p)
+		p2pdma_path_cached(p2p, pdev, &dist);
+	rcu_read_unlock();
+
+	/* Not a registered provider (a pure distance query), or verbose. */
+	if (!p2p || (dist < 0 && verbose)) {
+		p2pdma_path_calc(provider, pdev, &path);
+		dist = path.distance;
+		if (dist < 0 && verbose)
+			p2pdma_report_refusal(provider, client, &path);
+	}
+	pci_dev_put(pdev);
+	return dist;
+}
+
+/**
+ * pci_p2pdma_distance_many - how far a set of clients is from a provider
+ * @provider: PCI device that holds (or would hold) the memory
+ * @clients: devices that will DMA to or from that memory
+ * @num_clients: number of entries in @clients
+ * @verbose: log one line per refused client, naming the reason
+ *
+ * A client may be a PCI device or any device created below one (a block
+ * device, an RDMA device); its PCI function is what the path is checked for.
+ *
+ * Return: the sum of the distances to all clients, or -1 if any client
+ * cannot do P2P DMA with @provider or there are no clients.
+ */
+int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
+			     int num_clients, bool verbose)
+{
+	int i, dist, total = 0;
+	bool refused = false;
+
+	if (num_clients <= 0)
+		return -1;
+
+	for (i = 0; i < num_clients; i++) {
+		dist = p2pdma_client_distance(provider, clients[i], verbose);
+		if (dist < 0) {
+			refused = true;
+			/* Keep going only to report every refused client. */
+			if (!verbose)
+				break;
+		}
+		total += dist;
+	}
+	return refused ? -1 : total;
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_distance_many);
+
+/**
+ * pci_p2pmem_find_many - choose published p2pmem all clients can reach
+ * @clients: devices that will DMA to or from the memory
+ * @num_clients: number of entries in @clients
+ *
+ * Picks the provider with the smallest pci_p2pdma_distance_many().  Ties
+ * are broken round-robin, so that clients at equal distance from several
+ * providers spread their load over all of them.
+ *
+ * Return: the provider with a reference held (drop it with pci_dev_put()),
+ * or NULL if no published provider suits every client.
+ */
+struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients)
+{
+	static atomic_t rotor = ATOMIC_INIT(0);
+	struct pci_dev *found = NULL;
+	int best = INT_MAX, ties = 0, pick, dist;
+	struct pci_p2pdma *p2p;
+
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(p2p, &p2pdma_providers, published_node) {
+		dist = pci_p2pdma_distance_many(p2p->pdev, clients,
+						num_clients, false);
+		if (dist < 0 || dist > best)
+			continue;
+		if (dist < best) {
+			best = dist;
+			ties = 0;
+		}
+		ties++;
+	}
+
+	/* Distances are cached now, so the second walk is cheap. */
+	pick = ties ? (unsigned int)atomic_inc_return(&rotor) % ties : -1;
+	list_for_each_entry(p2p, &p2pdma_providers, published_node) {
+		if (pick < 0)
+			break;
+		if (pci_p2pdma_distance_many(p2p->pdev, clients, num_clients,
+					     false) != best)
+			continue;
+		if (pick-- == 0)
+			found = pci_dev_get(p2p->pdev);
+	}
+	mutex_unlock(&p2pdma_lock);
+	return found;
+}
+EXPORT_SYMBOL_GPL(pci_p2pmem_find_many);
+
+static int p2pdma_match_name(struct device *dev, const void *name)
+{
+	return sysfs_streq(dev_name(dev), name);
+}
+
+/**
+ * pci_p2pdma_enable_store - parse a "use p2pmem" configuration value
+ * @page: the text written: a PCI device name (e.g. 0000:01:00.0), "auto",
+ *        "off", or a boolean (true meaning auto)
+ * @p2p_dev: set to the named device with a reference held, or to NULL
+ * @use_p2pdma: set to whether p2pmem should be used
+ *
+ * Meant for configfs/sysfs store methods such as nvmet's per-namespace
+ * p2pmem attribute.  On error the outputs are left untouched.
+ *
+ * Return: 0, -ENODEV if a named device has no p2pmem, or -EINVAL if the
+ * text is neither a PCI device name, a keyword nor a boolean.
+ */
+int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
+			    bool *use_p2pdma)
+{
+	struct device *dev;
+	bool enable;
+
+	dev = bus_find_device(&pci_bus_type, NULL, page, p2pdma_match_name);
+	if (dev) {
+		if (!pci_has_p2pmem(to_pci_dev(dev))) {
+			pci_err(to_pci_dev(dev), "p2pdma: has no p2pmem to use\n");
+			put_device(dev);
+			return -ENODEV;
+		}
+		*p2p_dev = to_pci_dev(dev);
+		*use_p2pdma = true;
+		return 0;
+	}
+
+	if (sysfs_streq(page, "auto")) {
+		enable = true;
+	} else if (sysfs_streq(page, "off") || sysfs_streq(page, "none")) {
+		enable = false;
+	} else if (kstrtobool(page, &enable)) {
+		pr_err("p2pdma: '%.*s' is not a PCI device, \"auto\", \"off\" or a boolean\n",
+		       (int)strcspn(page, "\n"), page);
+		return -EINVAL;
+	}
+	*p2p_dev = NULL;
+	*use_p2pdma = enable;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_enable_store);
+
+/**
+ * pci_p2pdma_enable_show - format a "use p2pmem" configuration value
+ * @page: PAGE_SIZE buffer of a sysfs/configfs show method
+ * @p2p_dev: the chosen provider, or NULL for automatic choice
+ * @use_p2pdma: whether p2pmem is used at all
+ *
+ * Return: bytes written: the provider's name, "auto" or "off", and a newline.
+ */
+ssize_t pci_p2pdma_enable_show(char *page, struct pci_dev *p2p_dev,
+			       bool use_p2pdma)
+{
+	if (!use_p2pdma)
+		return sysfs_emit(page, "off\n");
+	if (!p2p_dev)
+		return sysfs_emit(page, "auto\n");
+	return sysfs_emit(page, "%s\n", pci_name(p2p_dev));
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_enable_show);

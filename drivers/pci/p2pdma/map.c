@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA mapping: what dma-direct and dma-iommu ask when a scatterlist
+ * segment is p2pmem.
+ *
+ * A segment whose provider and DMA device meet below a switch is given its
+ * PCI bus address here and flagged so that unmapping leaves it alone; a
+ * segment whose path crosses a whitelisted host bridge is left to the normal
+ * mapping code (CPU physical address or IOVA).  The per-pair answer comes
+ * from the provider's path cache, and consecutive segments of one provider
+ * reuse it through the caller's map state.
+ */
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
+
+#include "p2pdma.h"
+
+static enum pci_p2pdma_map_type p2pdma_map_type(struct dev_pagemap *pgmap,
+						struct device *dev)
+{
+	struct pci_dev *provider = to_p2pdma_range(pgmap)->provider;
+	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	struct pci_p2pdma *p2p;
+
+	if (!dev_is_pci(dev))
+		return map;
+
+	rcu_read_lock();
+	p2p = rcu_dereference(provider->p2pdma);
+	if (p2p)
+		map = p2pdma_path_cached(p2p, to_pci_dev(dev), NULL);
+	rcu_read_unlock();
+	return map;
+}
+
+/**
+ * pci_p2pdma_map_segment - map one p2pmem scatterlist segment for a device
+ * @state: map state, zeroed by the caller before the first segment
+ * @dev: device the scatterlist is mapped for
+ * @sg: segment whose page is p2pmem
+ *
+ * For PCI_P2PDMA_MAP_BUS_ADDR the segment's DMA address and length are set
+ * and it is marked as a bus address.  For PCI_P2PDMA_MAP_THRU_HOST_BRIDGE
+ * the caller maps the segment like system memory; for
+ * PCI_P2PDMA_MAP_NOT_SUPPORTED it must fail the mapping.
+ *
+ * Return: how the segment has to be mapped.
+ */
+enum pci_p2pdma_map_type
+pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
+		       struct scatterlist *sg)
+{
+	struct dev_pagemap *pgmap = sg_page(sg)->pgmap;
+
+	if (state->pgmap != pgmap) {
+		state->pgmap = pgmap;
+		state->map = p2pdma_map_type(pgmap, dev);
+		state->bus_off = to_p2pdma_range(pgmap)->bus_offset;
+	}
+
+	if (state->map == PCI_P2PDMA_MAP_BUS_ADDR) {
+		sg->dma_address = sg_phys(sg) + state->bus_off;
+		sg_dma_len(sg) = sg->length;
+		sg_dma_mark_bus_address(sg);
+	}
+	return state->map;
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA sysfs: /sys/bus/pci/devices/<bdf>/p2pmem/, present on every
+ * device that registered peer-to-peer memory.
+ *
+ *   size       bytes registered, all ranges together
+ *   available  bytes not allocated
+ *   published  1 if other drivers may find and use the memory, else 0
+ */
+#include <linux/pci-p2pdma.h>
+#include <linux/sysfs.h>
+
+#include "p2pdma.h"
+
+static ssize_t p2pmem_emit(struct device *dev, char *buf,
+			   size_t (*measure)(struct pci_p2pdma *p2p))
+{
+	struct pci_p2pdma *p2p;
+	size_t val = 0;
+
+	rcu_read_lock();
+	p2p = rcu_dereference(to_pci_dev(dev)->p2pdma);
+	if (p2p)
+		val = measure(p2p);
+	rcu_read_unlock();
+	return sysfs_emit(buf, "%zu\n", val);
+}
+
+static ssize_t size_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return p2pmem_emit(dev, buf, p2pdma_pool_size);
+}
+static DEVICE_ATTR_RO(size);
+
+static ssize_t available_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return p2pmem_emit(dev, buf, p2pdma_pool_avail);
+}
+static DEVICE_ATTR_RO(available);
+
+static size_t p2pdma_is_published(struct pci_p2pdma *p2p)
+{
+	return READ_ONCE(p2p->published);
+}
+
+static ssize_t published_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return p2pmem_emit(dev, buf, p2pdma_is_published);
+}
+static DEVICE_ATTR_RO(published);
+
+static struct attribute *p2pmem_attrs[] = {
+	&dev_attr_size.attr,
+	&dev_attr_available.attr,
+	&dev_attr_published.attr,
+	NULL,
+};
+
+const struct attribute_group p2pmem_group = {
+	.name = "p2pmem",
+	.attrs = p2pmem_attrs,
+};

@@ -1,0 +1,53 @@
+#!/bin/sh
+# The demo: show the PCI tree with providers and distances, then copy data
+# NVMe A -> CMB of NVMe A -> NVMe B through p2pmem and verify it.
+. /tests/lib.sh
+
+MIB=16
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB) BLK_C=$(nvme_blk P2PNVMEC)
+P2P=/sys/bus/pci/devices/$A/p2pmem
+
+echo "== PCI tree (providers marked with their p2pmem) =="
+pci_tree
+echo
+echo "== P2P distances from the provider $A (NVMe A's CMB) =="
+for dev in "$A:A" "$B:B" "$C:C"; do
+	printf '  %-14s NVMe %s  %s\n' "${dev%:*}" "${dev##*:}" "$(p2p_distance "$A" "${dev%:*}")"
+done
+echo
+
+check "NVMe A ($A) registers its 64 MiB CMB as p2pmem" \
+	test "$(cat "$P2P/size" 2>/dev/null)" = $((64 << 20))
+expect_eq "the CMB is published" "$(cat "$P2P/published" 2>/dev/null)" 1
+expect_eq "NVMe A -> NVMe B: same switch, bus address" \
+	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
+expect_eq "NVMe A -> NVMe C: other root port, refused" \
+	"$(p2p_distance "$A" "$C")" \
+	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+check "the refusal is logged naming both devices" \
+	sh -c "dmesg | grep -q '$A: p2pdma: refused with $C: path crosses a root complex'"
+
+echo "== copying $MIB MiB: $BLK_A -> CMB of $A -> $BLK_B =="
+avail_before=$(cat "$P2P/available")
+dd if=/dev/urandom of=/tmp/src bs=1M count=$MIB 2>/dev/null
+dd if=/tmp/src of="$BLK_A" bs=1M oflag=direct 2>/dev/null
+dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+check "copy through p2pmem succeeds" p2p_copy "$A" "$BLK_A" "$BLK_B" $((MIB << 20))
+result=$(cat /sys/kernel/debug/p2pdma_e2e/copy)
+echo "   $result"
+expect_eq "the copy used p2pmem pages in $MIB chunks" "$result" \
+	"copied=$((MIB << 20)) chunks=$MIB p2p=1"
+sync
+echo 3 > /proc/sys/vm/drop_caches
+want=$(md5sum < /tmp/src)
+got=$(dd if="$BLK_B" bs=1M count=$MIB iflag=direct 2>/dev/null | md5sum)
+expect_eq "NVMe B holds exactly the data written to NVMe A" "$got" "$want"
+expect_eq "p2pmem is all returned after the copy" \
+	"$(cat "$P2P/available")" "$avail_before"
+
+copy_to_c_refused() { ! p2p_copy "$A" "$BLK_A" "$BLK_C" 4096 2>/dev/null; }
+check "a copy to NVMe C is refused" copy_to_c_refused
+check "the refused copy fails with EREMOTEIO" \
+	grep -qx "error=-121" /sys/kernel/debug/p2pdma_e2e/copy
+finish

@@ -1,0 +1,83 @@
+# Helpers for the guest test scripts; sourced, not run.
+
+FAILED=0
+
+# check NAME COMMAND... - run COMMAND, report one check.
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		echo "P2PDMA-CHECK PASS $name"
+	else
+		echo "P2PDMA-CHECK FAIL $name"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+# expect_eq NAME GOT WANT - report one check comparing two strings.
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		echo "P2PDMA-CHECK PASS $1"
+	else
+		echo "P2PDMA-CHECK FAIL $1: got '$2', want '$3'"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+finish() {
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}
+
+# nvme_ctrl SERIAL - the /sys/class/nvme/nvmeN directory of a controller.
+nvme_ctrl() {
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(tr -d ' ' < "$c/serial")" = "$1" ] && echo "$c" && return 0
+	done
+	return 1
+}
+
+# nvme_bdf SERIAL - PCI address of the controller.
+nvme_bdf() {
+	basename "$(readlink -f "$(nvme_ctrl "$1")/device")"
+}
+
+# nvme_blk SERIAL - block device node of the controller's first namespace.
+nvme_blk() {
+	c=$(nvme_ctrl "$1") || return 1
+	for ns in "$c"/nvme*n*; do
+		[ -e "$ns" ] && echo "/dev/$(basename "$ns")" && return 0
+	done
+	return 1
+}
+
+# p2p_distance PROVIDER CLIENT - "distance=N map=TYPE [reason=...]"
+p2p_distance() {
+	echo "$1 $2" > /sys/kernel/debug/p2pdma_e2e/distance &&
+		cat /sys/kernel/debug/p2pdma_e2e/distance
+}
+
+# p2p_copy PROVIDER SRC DST BYTES - copy through PROVIDER's p2pmem.
+p2p_copy() {
+	echo "$1 $2 $3 $4" > /sys/kernel/debug/p2pdma_e2e/copy
+}
+
+# pci_tree - the PCI hierarchy from sysfs, with p2pmem providers marked.
+pci_tree() {
+	find /sys/devices/pci0000:00 -name '????:??:??.?' -type d | sort | while read -r d; do
+		rel=${d#/sys/devices/pci0000:00/}
+		depth=$(echo "$rel" | tr -cd '/' | wc -c)
+		bdf=$(basename "$d")
+		drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+		info="$(cat "$d/vendor"):$(cat "$d/device") class $(cat "$d/class") ${drv:-(no driver)}"
+		for c in "$d"/nvme/nvme*; do
+			[ -e "$c/serial" ] && info="$info serial=$(tr -d ' ' < "$c/serial") $(basename "$c")"
+		done
+		if [ -d "$d/p2pmem" ]; then
+			info="$info [p2pmem size=$(($(cat "$d/p2pmem/size") >> 20))MiB"
+			info="$info available=$(($(cat "$d/p2pmem/available") >> 20))MiB"
+			info="$info published=$(cat "$d/p2pmem/published")]"
+		fi
+		printf '%*s%s %s\n' $((depth * 4)) '' "$bdf" "$info"
+	done
+}
