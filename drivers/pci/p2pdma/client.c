@@ -139,6 +139,22 @@ struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients)
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_find_many);
 
+static const char * const p2pdma_on_words[] = {
+	"auto", "1", "y", "yes", "on", "true", NULL
+};
+
+static const char * const p2pdma_off_words[] = {
+	"off", "none", "0", "n", "no", "false", NULL
+};
+
+static bool p2pdma_match_word(const char *page, const char * const *words)
+{
+	for (; *words; words++)
+		if (sysfs_streq(page, *words))
+			return true;
+	return false;
+}
+
 static int p2pdma_match_name(struct device *dev, const void *name)
 {
 	return sysfs_streq(dev_name(dev), name);
@@ -147,7 +163,7 @@ static int p2pdma_match_name(struct device *dev, const void *name)
 /**
  * pci_p2pdma_enable_store - parse a "use p2pmem" configuration value
  * @page: the text written: a PCI device name (e.g. 0000:01:00.0), "auto",
- *        "off", or a boolean (true meaning auto)
+ *        "off", or a boolean word (1/y/yes/on/true meaning auto)
  * @p2p_dev: set to the named device with a reference held, or to NULL
  * @use_p2pdma: set to whether p2pmem should be used
  *
@@ -175,11 +191,12 @@ int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 		return 0;
 	}
 
-	if (sysfs_streq(page, "auto")) {
+	/* Whole words only: kstrtobool() would take "0000:..." for "0". */
+	if (p2pdma_match_word(page, p2pdma_on_words)) {
 		enable = true;
-	} else if (sysfs_streq(page, "off") || sysfs_streq(page, "none")) {
+	} else if (p2pdma_match_word(page, p2pdma_off_words)) {
 		enable = false;
-	} else if (kstrtobool(page, &enable)) {
+	} else {
 		pr_err("p2pdma: '%.*s' is not a PCI device, \"auto\", \"off\" or a boolean\n",
 		       (int)strcspn(page, "\n"), page);
 		return -EINVAL;

@@ -36,7 +36,7 @@ static struct pci_dev *e2e_pci_dev(const char *name)
 	return dev ? to_pci_dev(dev) : NULL;
 }
 
-static void e2e_set_result(const char *fmt, ...)
+static __printf(1, 2) void e2e_set_result(const char *fmt, ...)
 {
 	va_list args;
 

@@ -432,10 +432,16 @@ static void p2pdma_test_enable_store(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("1\n", &p2p_dev, &use), 0);
 	KUNIT_EXPECT_TRUE(test, use);
 
-	/* Garbage leaves the outputs alone. */
+	/* Garbage, even garbage starting like a boolean, changes nothing. */
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("0000:zz:00.0\n", &p2p_dev,
 						      &use), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("yesterday", &p2p_dev,
+						      &use), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("", &p2p_dev, &use),
+			-EINVAL);
 	KUNIT_EXPECT_TRUE(test, use);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("n\n", &p2p_dev, &use), 0);
+	KUNIT_EXPECT_FALSE(test, use);
 }
 
 static struct kunit_case p2pdma_topology_cases[] = {
