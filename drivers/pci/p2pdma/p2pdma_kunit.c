@@ -361,10 +361,13 @@ static void p2pdma_test_path(struct kunit *test)
 	p2pdma_path_calc(provider, client, &path);
 	KUNIT_EXPECT_EQ(test, path.map, c->map);
 	KUNIT_EXPECT_EQ(test, path.distance, c->distance);
-	if (c->reason)
+	/* A mismatch must fail the case, not oops in strcmp(NULL, ...). */
+	if (c->reason) {
+		KUNIT_ASSERT_NOT_NULL(test, path.reason);
 		KUNIT_EXPECT_STREQ(test, path.reason, c->reason);
-	else
+	} else {
 		KUNIT_EXPECT_NULL(test, path.reason);
+	}
 	if (c->where) {
 		KUNIT_ASSERT_NOT_NULL(test, path.where);
 		KUNIT_EXPECT_STREQ(test, pci_name(path.where), c->where);
