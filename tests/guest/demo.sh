@@ -17,8 +17,10 @@ for dev in "$A:A" "$B:B" "$C:C"; do
 done
 echo
 
-check "NVMe A ($A) registers its 64 MiB CMB as p2pmem" \
-	test "$(cat "$P2P/size" 2>/dev/null)" = $((64 << 20))
+check "NVMe A ($A) registers its 64 MiB CMB as p2pmem (sysfs well formed)" \
+	p2pmem_info "$A" $((64 << 20))
+check "NVMe B, not a provider, has no p2pmem attributes" \
+	sh -c "! p2pmem_info $B 2>/dev/null"
 expect_eq "the CMB is published" "$(cat "$P2P/published" 2>/dev/null)" 1
 expect_eq "NVMe A -> NVMe B: same switch, bus address" \
 	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
