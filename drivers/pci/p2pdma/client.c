@@ -9,16 +9,38 @@
 
 #include "p2pdma.h"
 
+/**
+ * p2pdma_refusal_text - the log line for a refused provider/client pair
+ * @buf: where to write it
+ * @size: size of @buf
+ * @client: the refused client
+ * @path: the refused path, or NULL when @client is not a PCI device
+ *
+ * Return: the length of the text, as snprintf().
+ */
+int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
+			const struct p2pdma_path *path)
+{
+	if (!path)
+		return snprintf(buf, size, "refused with %s: not a PCI device",
+				dev_name(client));
+	if (path->where)
+		return snprintf(buf, size, "refused with %s: %s (at %s)",
+				dev_name(client), path->reason,
+				pci_name(path->where));
+	return snprintf(buf, size, "refused with %s: %s", dev_name(client),
+			path->reason);
+}
+
+/* One line per refused pair, naming both devices and the reason. */
 static void p2pdma_report_refusal(struct pci_dev *provider,
 				  struct device *client,
 				  const struct p2pdma_path *path)
 {
-	if (path->where)
-		pci_warn(provider, "p2pdma: refused with %s: %s (at %s)\n",
-			 dev_name(client), path->reason, pci_name(path->where));
-	else
-		pci_warn(provider, "p2pdma: refused with %s: %s\n",
-			 dev_name(client), path->reason);
+	char text[160];
+
+	p2pdma_refusal_text(text, sizeof(text), client, path);
+	pci_warn(provider, "p2pdma: %s\n", text);
 }
 
 /* Distance from @provider to one client, -1 if refused. */
@@ -33,8 +55,7 @@ static int p2pdma_client_distance(struct pci_dev *provider,
 	pdev = p2pdma_pci_dev_of(client);
 	if (!pdev) {
 		if (verbose)
-			pci_warn(provider, "p2pdma: refused with %s: not a PCI device\n",
-				 dev_name(client));
+			p2pdma_report_refusal(provider, client, NULL);
 		return -1;
 	}
 

@@ -71,6 +71,10 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 bool p2pdma_host_bridge_whitelisted(u16 vendor, u16 device);
 const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 
+/* client.c */
+int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
+			const struct p2pdma_path *path);
+
 /* core.c */
 extern struct mutex p2pdma_lock;
 extern struct list_head p2pdma_providers;

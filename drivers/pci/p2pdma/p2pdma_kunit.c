@@ -17,13 +17,14 @@
 #include "p2pdma.h"
 
 #define FAKE_HOST	0xff	/* table type of a host bridge and its root bus */
+#define FAKE_CONV	0xfe	/* table type of a conventional PCI device */
 #define FAKE_ACS_CAP	0x100
 
 /**
  * struct fake_node - one row of a synthetic hierarchy
  * @name: device name, also how children refer to it
  * @parent: host bridge or bridge this device sits below
- * @type: FAKE_HOST, or the PCIe port type (PCI_EXP_TYPE_*)
+ * @type: FAKE_HOST, FAKE_CONV, or the PCIe port type (PCI_EXP_TYPE_*)
  * @devfn: device and function number on the parent's bus
  * @vendor: vendor ID (of the host bridge function for FAKE_HOST)
  * @device: device ID
@@ -158,6 +159,10 @@ static struct fake_dev *fake_add(struct fake_topo *t, const struct fake_node *nd
 		/* The host bridge function 00.0 sits on the root bus it owns. */
 		pdev->bus = fake_host(t, nd);
 		pdev->devfn = PCI_DEVFN(0, 0);
+	} else if (nd->type == FAKE_CONV) {
+		/* No PCIe capability and no ACS: a device on a PCI/PCI-X bus. */
+		pdev->bus = fake_parent_bus(t, nd);
+		pdev->devfn = nd->devfn;
 	} else {
 		pdev->bus = fake_parent_bus(t, nd);
 		pdev->devfn = nd->devfn;
@@ -223,7 +228,12 @@ static struct pci_dev *fake_pdev(struct fake_topo *t, const char *name)
 	{ .name = n, .parent = p, .type = PCI_EXP_TYPE_RC_END, \
 	  .devfn = PCI_DEVFN(d, f), .vendor = 0x1b36, .device = 0x10 }
 
+#define CONV(n, p, d, f) \
+	{ .name = n, .parent = p, .type = FAKE_CONV, \
+	  .devfn = PCI_DEVFN(d, f), .vendor = 0x1b36, .device = 0x10 }
+
 #define Q35_HB		0x29c0	/* QEMU q35: not known to route P2P */
+#define HSX_HB		0x2f00	/* Intel Haswell-EP: whitelisted */
 #define SKX_HB		0x2030	/* Intel Skylake-SP: whitelisted */
 #define ACS_RR		PCI_ACS_RR
 
@@ -250,6 +260,70 @@ static const struct fake_node topo_q35[] = SWITCH_TOPO(Q35_HB, 0, 0);
 static const struct fake_node topo_skx[] = SWITCH_TOPO(SKX_HB, 0, 0);
 static const struct fake_node topo_acs_dp[] = SWITCH_TOPO(Q35_HB, 0, ACS_RR);
 static const struct fake_node topo_acs_rp[] = SWITCH_TOPO(Q35_HB, ACS_RR, 0);
+
+/*
+ * Two levels of switches below rp0: x and y share the lower switch, z hangs
+ * off the upper one; w sits on a second root port.  @acs_* set the ACS
+ * control of the upper switch's downstream ports.
+ */
+#define TWO_LEVEL_TOPO(hb, acs_dp0, acs_dp1) {				\
+	HOST("hb", hb, 0),						\
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, 0),				\
+	PORT("rp1", "hb", ROOT_PORT, 2, 0, 0),				\
+	PORT("up0", "rp0", UPSTREAM, 0, 0, 0),				\
+	PORT("dp0", "up0", DOWNSTREAM, 0, 0, acs_dp0),			\
+	PORT("dp1", "up0", DOWNSTREAM, 1, 0, acs_dp1),			\
+	PORT("up1", "dp0", UPSTREAM, 0, 0, 0),				\
+	PORT("dp10", "up1", DOWNSTREAM, 0, 0, 0),			\
+	PORT("dp11", "up1", DOWNSTREAM, 1, 0, 0),			\
+	EP("x", "dp10", 0, 0, 0),					\
+	EP("y", "dp11", 0, 0, 0),					\
+	EP("z", "dp1", 0, 0, 0),					\
+	EP("w", "rp1", 0, 0, 0),					\
+	{ } }
+
+static const struct fake_node topo_deep[] = TWO_LEVEL_TOPO(Q35_HB, 0, 0);
+static const struct fake_node topo_deep_skx[] = TWO_LEVEL_TOPO(SKX_HB, 0, 0);
+static const struct fake_node topo_deep_rr[] = TWO_LEVEL_TOPO(Q35_HB, ACS_RR, 0);
+static const struct fake_node topo_deep_cr[] =
+	TWO_LEVEL_TOPO(Q35_HB, 0, PCI_ACS_CR);
+static const struct fake_node topo_deep_ec[] =
+	TWO_LEVEL_TOPO(Q35_HB, 0, PCI_ACS_EC);
+/* Source validation and translation blocking do not redirect P2P. */
+static const struct fake_node topo_deep_sv_tb[] =
+	TWO_LEVEL_TOPO(Q35_HB, PCI_ACS_SV | PCI_ACS_TB, PCI_ACS_SV);
+
+/* A PCIe-to-PCI bridge below a root port, with two conventional devices. */
+static const struct fake_node topo_conventional[] = {
+	HOST("hb", HSX_HB, 0),
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, 0),
+	PORT("rp1", "hb", ROOT_PORT, 2, 0, 0),
+	PORT("pcib", "rp0", PCI_BRIDGE, 0, 0, 0),
+	CONV("pci_a", "pcib", 1, 0),
+	CONV("pci_b", "pcib", 2, 0),
+	EP("nvme", "rp1", 0, 0, 0),
+	{ } };
+
+/* Functions of one device directly below a root port with ACS set. */
+static const struct fake_node topo_mfd_rp_acs[] = {
+	HOST("hb", Q35_HB, 0),
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, ACS_RR),
+	EP("fn0", "rp0", 0, 0, 0),
+	EP("fn1", "rp0", 0, 1, 0),
+	{ }
+};
+
+/* RCiEPs beside a root port, and a device in a second domain. */
+static const struct fake_node topo_mixed_root[] = {
+	HOST("hb", SKX_HB, 0),
+	HOST("hb_q35", Q35_HB, 1),
+	RCIEP("rc", "hb", 4, 0),
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, 0),
+	EP("ep", "rp0", 0, 0, 0),
+	PORT("rp9", "hb_q35", ROOT_PORT, 1, 0, 0),
+	EP("far", "rp9", 0, 0, 0),
+	{ }
+};
 
 static const struct fake_node topo_mfd_acs[] = {
 	HOST("hb", Q35_HB, 0),
@@ -317,6 +391,8 @@ static const struct path_case path_cases[] = {
 	{ "device to itself", topo_q35, "nvme_a", "nvme_a", BUS, 0 },
 	{ "functions of one device", topo_q35, "nvme_a", "nvme_a1", BUS, 2 },
 	{ "function to sibling port", topo_q35, "nvme_a1", "nvme_b", BUS, 4 },
+	{ "switch port memory to a device below it", topo_q35, "up", "nvme_b",
+	  BUS, 2 },
 	{ "root ports, q35 root complex", topo_q35, "nvme_a", "nvme_c",
 	  REFUSED, -1, RC_REFUSED },
 	{ "root ports, whitelisted root complex", topo_skx, "nvme_a", "nvme_c",
@@ -340,6 +416,44 @@ static const struct path_case path_cases[] = {
 	{ "functions of one RCiEP", topo_rciep_skx, "rc_b", "rc_b1", BUS, 2 },
 	{ "RCiEPs, q35 root complex", topo_rciep_q35, "rc_a", "rc_b",
 	  REFUSED, -1, RC_REFUSED },
+	{ "two-level switch: same lower switch", topo_deep, "x", "y", BUS, 4 },
+	{ "two-level switch: lower to upper", topo_deep, "x", "z", BUS, 6 },
+	{ "two-level switch: upper to lower", topo_deep, "z", "y", BUS, 6 },
+	{ "two-level switch: to itself", topo_deep, "y", "y", BUS, 0 },
+	{ "two-level switch: other root port, q35", topo_deep, "x", "w",
+	  REFUSED, -1, RC_REFUSED },
+	{ "two-level switch: other root port, whitelisted", topo_deep_skx,
+	  "x", "w", HOSTBR, 10 },
+	{ "two-level switch: upper ports pass, whitelisted", topo_deep_skx,
+	  "x", "z", BUS, 6 },
+	{ "ACS RR above the lower switch, pair below it", topo_deep_rr,
+	  "x", "y", BUS, 4 },
+	{ "ACS RR above the lower switch, pair across it", topo_deep_rr,
+	  "x", "z", REFUSED, -1, ACS_REFUSED, "dp0" },
+	{ "ACS RR above the lower switch, reversed", topo_deep_rr,
+	  "z", "x", REFUSED, -1, ACS_REFUSED, "dp0" },
+	{ "ACS CR on a downstream port", topo_deep_cr, "x", "z",
+	  REFUSED, -1, ACS_REFUSED, "dp1" },
+	{ "ACS EC on a downstream port", topo_deep_ec, "z", "y",
+	  REFUSED, -1, ACS_REFUSED, "dp1" },
+	{ "ACS CR elsewhere does not matter", topo_deep_cr, "x", "y", BUS, 4 },
+	{ "ACS SV and TB do not redirect", topo_deep_sv_tb, "x", "z", BUS, 6 },
+	{ "conventional PCI bus", topo_conventional, "pci_a", "pci_b", BUS, 2 },
+	{ "conventional PCI to PCIe, whitelisted", topo_conventional, "pci_a",
+	  "nvme", HOSTBR, 7 },
+	{ "functions below a root port with ACS", topo_mfd_rp_acs, "fn0",
+	  "fn1", BUS, 2 },
+	{ "RCiEP to root port device, whitelisted", topo_mixed_root, "rc",
+	  "ep", HOSTBR, 5 },
+	{ "root port device to RCiEP, whitelisted", topo_mixed_root, "ep",
+	  "rc", HOSTBR, 5 },
+	{ "domains: q35 provider, whitelisted client", topo_mixed_root, "far",
+	  "ep", REFUSED, -1, "devices are in different PCI domains" },
+	{ "to itself in another domain", topo_mixed_root, "far", "far", BUS, 0 },
+	{ "Haswell-EP root complex", topo_conventional, "nvme", "pci_b",
+	  HOSTBR, 7 },
+	{ "switch port memory to its other port's device", topo_q35, "dp0",
+	  "nvme_b", BUS, 3 },
 };
 
 static void path_case_desc(const struct path_case *c, char *desc)
@@ -447,17 +561,231 @@ static void p2pdma_test_enable_store(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, use);
 }
 
+static void p2pdma_test_refusal_text(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_acs_dp);
+	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	struct p2pdma_path path;
+	char text[160];
+
+	p2pdma_path_calc(a, b, &path);
+	p2pdma_refusal_text(text, sizeof(text), &b->dev, &path);
+	KUNIT_EXPECT_STREQ(test, text,
+			   "refused with nvme_b: " ACS_REFUSED " (at dp1)");
+
+	t = fake_build(test, topo_q35);
+	p2pdma_path_calc(fake_pdev(t, "nvme_a"), fake_pdev(t, "nvme_c"), &path);
+	p2pdma_refusal_text(text, sizeof(text), &fake_pdev(t, "nvme_c")->dev,
+			    &path);
+	KUNIT_EXPECT_STREQ(test, text, "refused with nvme_c: " RC_REFUSED);
+
+	p2pdma_refusal_text(text, sizeof(text), &b->dev, NULL);
+	KUNIT_EXPECT_STREQ(test, text, "refused with nvme_b: not a PCI device");
+}
+
+/*
+ * Provider selection.  The fake providers live in a PCI domain no real
+ * machine has, so that the path caches of real providers (an NVMe CMB
+ * published while the suite runs at boot) never hold a fake device's key.
+ */
+#define FAKE_DOMAIN	0x7ffe
+
+static const struct fake_node topo_select[] = {
+	HOST("hb", SKX_HB, FAKE_DOMAIN),
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, 0),
+	PORT("rp1", "hb", ROOT_PORT, 2, 0, 0),
+	PORT("up", "rp0", UPSTREAM, 0, 0, 0),
+	PORT("dp0", "up", DOWNSTREAM, 0, 0, 0),
+	PORT("dp1", "up", DOWNSTREAM, 1, 0, 0),
+	PORT("dp2", "up", DOWNSTREAM, 2, 0, 0),
+	PORT("dp3", "up", DOWNSTREAM, 3, 0, 0),
+	EP("client1", "dp0", 0, 0, 0),
+	EP("near1", "dp1", 0, 0, 0),
+	EP("near2", "dp2", 0, 0, 0),
+	EP("client2", "dp3", 0, 0, 0),
+	EP("far", "rp1", 0, 0, 0),
+	{ }
+};
+
+static const struct fake_node topo_lonely[] = {
+	HOST("hb", Q35_HB, FAKE_DOMAIN + 1),
+	PORT("rp0", "hb", ROOT_PORT, 1, 0, 0),
+	EP("lonely", "rp0", 0, 0, 0),
+	{ }
+};
+
+struct fake_providers {
+	struct pci_p2pdma *p2p[4];
+	int n;
+};
+
+/* Make @pdev a published provider, undone by p2pdma_test_exit(). */
+static void fake_publish(struct kunit *test, struct pci_dev *pdev)
+{
+	struct fake_providers *fp = test->priv;
+	struct pci_p2pdma *p2p;
+
+	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
+	p2p->pdev = pdev;
+	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
+	xa_init(&p2p->paths);
+	INIT_LIST_HEAD(&p2p->published_node);
+	rcu_assign_pointer(pdev->p2pdma, p2p);
+	fp->p2p[fp->n++] = p2p;
+	pci_p2pmem_publish(pdev, true);
+}
+
+static int p2pdma_test_init(struct kunit *test)
+{
+	test->priv = kunit_kzalloc(test, sizeof(struct fake_providers),
+				   GFP_KERNEL);
+	return test->priv ? 0 : -ENOMEM;
+}
+
+static void p2pdma_test_exit(struct kunit *test)
+{
+	struct fake_providers *fp = test->priv;
+
+	while (fp->n--) {
+		struct pci_p2pdma *p2p = fp->p2p[fp->n];
+
+		pci_p2pmem_publish(p2p->pdev, false);
+		RCU_INIT_POINTER(p2p->pdev->p2pdma, NULL);
+		synchronize_rcu();
+		xa_destroy(&p2p->paths);
+	}
+}
+
+static void p2pdma_test_find_closest(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_select);
+	struct pci_dev *near1 = fake_pdev(t, "near1");
+	struct pci_dev *near2 = fake_pdev(t, "near2");
+	struct device *clients[] = {
+		&fake_pdev(t, "client1")->dev, &fake_pdev(t, "client2")->dev,
+	};
+	int seen1 = 0, seen2 = 0, i;
+	struct pci_dev *found;
+
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 2));
+
+	fake_publish(test, fake_pdev(t, "far"));
+	fake_publish(test, near1);
+	fake_publish(test, near2);
+
+	/* Equal distances: both near providers take turns; far never wins. */
+	for (i = 0; i < 6; i++) {
+		found = pci_p2pmem_find_many(clients, 2);
+		KUNIT_ASSERT_NOT_NULL(test, found);
+		seen1 += found == near1;
+		seen2 += found == near2;
+		pci_dev_put(found);
+	}
+	KUNIT_EXPECT_EQ(test, seen1 + seen2, 6);
+	KUNIT_EXPECT_GT(test, seen1, 0);
+	KUNIT_EXPECT_GT(test, seen2, 0);
+
+	/* Without the near ones, the whitelisted root complex path remains. */
+	pci_p2pmem_publish(near1, false);
+	pci_p2pmem_publish(near2, false);
+	found = pci_p2pmem_find_many(clients, 2);
+	KUNIT_EXPECT_PTR_EQ(test, found, fake_pdev(t, "far"));
+	pci_dev_put(found);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(fake_pdev(t, "far"),
+						       clients, 2, false), 16);
+}
+
+static void p2pdma_test_find_holds_reference(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_select);
+	struct pci_dev *near1 = fake_pdev(t, "near1");
+	struct device *client = &fake_pdev(t, "client1")->dev;
+	unsigned int refs;
+
+	fake_publish(test, near1);
+	refs = kref_read(&near1->dev.kobj.kref);
+	KUNIT_ASSERT_PTR_EQ(test, pci_p2pmem_find(client), near1);
+	KUNIT_EXPECT_EQ(test, kref_read(&near1->dev.kobj.kref), refs + 1);
+	pci_dev_put(near1);
+	KUNIT_EXPECT_EQ(test, kref_read(&near1->dev.kobj.kref), refs);
+}
+
+static void p2pdma_test_find_refuses_unreachable(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_select);
+	struct fake_topo *other = fake_build(test, topo_lonely);
+	struct device *clients[] = {
+		&fake_pdev(t, "client1")->dev, &fake_pdev(other, "lonely")->dev,
+	};
+
+	fake_publish(test, fake_pdev(t, "near1"));
+	fake_publish(test, fake_pdev(t, "far"));
+	KUNIT_EXPECT_PTR_EQ(test, pci_p2pmem_find_many(clients, 1),
+			    fake_pdev(t, "near1"));
+	pci_dev_put(fake_pdev(t, "near1"));
+	/* A client no provider reaches (another domain) leaves none. */
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 2));
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 0));
+}
+
+/*
+ * On the project's QEMU topology kernel: the real x3130 switch.  Of the
+ * three NVMe functions two share the switch (bus address, 4 hops) and the
+ * third, on its own root port of the q35 root complex, is refused.
+ */
+static void p2pdma_test_qemu_topology(struct kunit *test)
+{
+	struct pci_dev *nvme[3], *pdev = NULL;
+	int n = 0, i, j, bus_pairs = 0, refused = 0;
+	struct p2pdma_path path;
+
+	while ((pdev = pci_get_class(PCI_CLASS_STORAGE_EXPRESS, pdev)) && n < 3)
+		nvme[n++] = pci_dev_get(pdev);
+	pci_dev_put(pdev);
+	if (n < 3) {
+		while (n--)
+			pci_dev_put(nvme[n]);
+		kunit_skip(test, "needs the QEMU P2PDMA topology (3 NVMe)");
+	}
+
+	for (i = 0; i < 3; i++) {
+		for (j = i + 1; j < 3; j++) {
+			p2pdma_path_calc(nvme[i], nvme[j], &path);
+			if (path.map == PCI_P2PDMA_MAP_BUS_ADDR &&
+			    path.distance == 4)
+				bus_pairs++;
+			if (path.map == PCI_P2PDMA_MAP_NOT_SUPPORTED &&
+			    path.reason && !strcmp(path.reason, RC_REFUSED))
+				refused++;
+		}
+	}
+	for (i = 0; i < 3; i++)
+		pci_dev_put(nvme[i]);
+	KUNIT_EXPECT_EQ(test, bus_pairs, 1);
+	KUNIT_EXPECT_EQ(test, refused, 2);
+}
+
 static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE_PARAM(p2pdma_test_path, path_gen_params),
 	KUNIT_CASE(p2pdma_test_non_pci_client),
 	KUNIT_CASE(p2pdma_test_mixed_clients),
 	KUNIT_CASE(p2pdma_test_host_bridge_whitelist),
 	KUNIT_CASE(p2pdma_test_enable_store),
+	KUNIT_CASE(p2pdma_test_refusal_text),
+	KUNIT_CASE(p2pdma_test_find_closest),
+	KUNIT_CASE(p2pdma_test_find_holds_reference),
+	KUNIT_CASE(p2pdma_test_find_refuses_unreachable),
+	KUNIT_CASE(p2pdma_test_qemu_topology),
 	{ }
 };
 
 static struct kunit_suite p2pdma_topology_suite = {
 	.name = "p2pdma_topology",
+	.init = p2pdma_test_init,
+	.exit = p2pdma_test_exit,
 	.test_cases = p2pdma_topology_cases,
 };
 

@@ -182,7 +182,8 @@ static struct pci_dev *p2pdma_common_bridge(struct pci_dev *a,
 	for (up = pci_upstream_bridge(b); up; up = pci_upstream_bridge(up)) {
 		hops_b++;
 		hops_a = p2pdma_hops_to(a, up);
-		if (hops_a > 0) {
+		/* 0: @a is itself the bridge above @b (a switch port's BAR). */
+		if (hops_a >= 0) {
 			*dist = hops_a + hops_b;
 			return up;
 		}
