@@ -15,6 +15,7 @@
  *     after an RCU grace period, freed together with its allocator.
  */
 #include <linux/genalloc.h>
+#include <linux/mmzone.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/percpu-refcount.h>
 #include <linux/scatterlist.h>
@@ -130,14 +131,46 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
 			*size, offset, bar);
 		return -EINVAL;
 	}
-	/* ZONE_DEVICE pages and the allocator both work in whole pages. */
-	if (!PAGE_ALIGNED(pci_resource_start(pdev, bar) + offset) ||
-	    !PAGE_ALIGNED(*size)) {
-		pci_err(pdev, "p2pmem: BAR %d range %#llx+%zu is not page aligned\n",
-			bar, offset, *size);
+	/*
+	 * ZONE_DEVICE pages are added in memory hotplug subsections; anything
+	 * finer makes memremap_pages() WARN instead of failing cleanly.
+	 */
+	if (!IS_ALIGNED(pci_resource_start(pdev, bar) + offset, SUBSECTION_SIZE) ||
+	    !IS_ALIGNED(*size, SUBSECTION_SIZE)) {
+		pci_err(pdev, "p2pmem: BAR %d range %#llx+%#zx is not aligned to %lu KiB\n",
+			bar, offset, *size, SUBSECTION_SIZE >> 10);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+struct p2pdma_span {
+	u64 first, last;
+	bool overlaps;
+};
+
+static void p2pdma_chunk_overlaps(struct gen_pool *pool,
+				  struct gen_pool_chunk *chunk, void *data)
+{
+	struct p2pdma_span *span = data;
+	u64 first = chunk->phys_addr;
+	u64 last = first + (chunk->end_addr - chunk->start_addr);
+
+	if (first <= span->last && span->first <= last)
+		span->overlaps = true;
+}
+
+/* A second registration of the same memory would make memremap_pages() WARN. */
+static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 bus_addr,
+				    size_t size)
+{
+	struct p2pdma_span span = {
+		.first = bus_addr,
+		.last = bus_addr + size - 1,
+	};
+
+	gen_pool_for_each_chunk(p2p->pool, p2pdma_chunk_overlaps, &span);
+	return span.overlaps;
 }
 
 /**
@@ -145,17 +178,20 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
  * @pdev: the providing device, bound to the calling driver
  * @bar: index of a memory BAR of @pdev
  * @size: bytes to register, or 0 for everything from @offset to the BAR's end
- * @offset: where the range starts inside the BAR; page aligned
+ * @offset: where the range starts inside the BAR
  *
  * Creates struct pages for the range and adds it to @pdev's p2pmem
  * allocator.  May be called several times, for different BARs or ranges.
+ * The range's start and size must be multiples of the memory hotplug
+ * subsection (2 MiB on x86-64), the granularity of ZONE_DEVICE pages.
  * Everything is undone automatically when the driver unbinds from @pdev;
  * unbinding waits until all memory allocated from the range is freed.
  *
  * The memory is not offered to other drivers until pci_p2pmem_publish().
  *
- * Return: 0 on success, -EINVAL for a bad BAR or range (nothing is then
- * registered), -ENOMEM, or the error from mapping the pages.
+ * Return: 0 on success, -EINVAL for a bad BAR or range, -EBUSY for a range
+ * that overlaps one already registered (nothing is then registered),
+ * -ENOMEM, or the error from mapping the pages.
  */
 int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 			    u64 offset)
@@ -172,6 +208,13 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 	p2p = p2pdma_setup(pdev);
 	if (IS_ERR(p2p))
 		return PTR_ERR(p2p);
+	if (p2pdma_range_registered(p2p, pci_bus_address(pdev, bar) + offset,
+				    size)) {
+		pci_err(pdev, "p2pmem: BAR %d range %#llx+%#zx is already registered\n",
+			bar, offset, size);
+		err = -EBUSY;
+		goto undo_setup;
+	}
 
 	range = devm_kzalloc(&pdev->dev, sizeof(*range), GFP_KERNEL);
 	if (!range) {

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for p2pmem registration and allocation on a real BAR.
+ *
+ * They need a memory BAR nobody uses: the ivshmem-plain device of
+ * tools/testing/kunit/qemu_configs/x86_64_p2pdma.py (16 MiB in BAR 2), and
+ * skip without one.  Each case registers inside a devres group of its own
+ * and releases the group at exit, which runs the same teardown as a driver
+ * unbind: the device is left as the case found it.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/kernfs.h>
+#include <linux/kthread.h>
+#include <linux/memremap.h>
+#include <linux/mmzone.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
+
+#include "p2pdma.h"
+
+#define IVSHMEM_VENDOR	0x1af4
+#define IVSHMEM_DEVICE	0x1110
+#define IVSHMEM_BAR	2
+
+struct pool_ctx {
+	struct pci_dev *pdev;
+	void *group;
+};
+
+static int pool_test_init(struct kunit *test)
+{
+	struct pool_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	test->priv = ctx;
+	ctx->pdev = pci_get_device(IVSHMEM_VENDOR, IVSHMEM_DEVICE, NULL);
+	if (!ctx->pdev)
+		return 0;
+	ctx->group = devres_open_group(&ctx->pdev->dev, NULL, GFP_KERNEL);
+	return ctx->group ? 0 : -ENOMEM;
+}
+
+static void pool_test_exit(struct kunit *test)
+{
+	struct pool_ctx *ctx = test->priv;
+
+	if (!ctx->pdev)
+		return;
+	devres_release_group(&ctx->pdev->dev, ctx->group);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(ctx->pdev));
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(ctx->pdev->p2pdma));
+	pci_dev_put(ctx->pdev);
+}
+
+/* The device under test, or skip the case. */
+static struct pci_dev *pool_dev(struct kunit *test)
+{
+	struct pool_ctx *ctx = test->priv;
+
+	if (!ctx->pdev)
+		kunit_skip(test, "needs an ivshmem-plain device (x86_64_p2pdma.py)");
+	return ctx->pdev;
+}
+
+static size_t pool_avail(struct pci_dev *pdev)
+{
+	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
+
+	return p2p ? p2pdma_pool_avail(p2p) : 0;
+}
+
+static size_t pool_size(struct pci_dev *pdev)
+{
+	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
+
+	return p2p ? p2pdma_pool_size(p2p) : 0;
+}
+
+static bool has_p2pmem_dir(struct pci_dev *pdev)
+{
+	struct kernfs_node *kn = kernfs_find_and_get(pdev->dev.kobj.sd, "p2pmem");
+
+	kernfs_put(kn);
+	return kn;
+}
+
+static void pool_test_bad_registrations(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+	size_t len = pci_resource_len(pdev, IVSHMEM_BAR);
+
+	KUNIT_ASSERT_EQ(test, len, (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, -1, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, PCI_STD_NUM_BARS, 0, 0),
+			-EINVAL);
+	/* BAR 1 is not implemented by ivshmem-plain: not a memory BAR. */
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, 1, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR,
+						      len + SZ_2M, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_2M,
+						      len - SZ_1M), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, len),
+			-EINVAL);
+	/* Page aligned is not enough: ZONE_DEVICE works in 2 MiB subsections. */
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_2M,
+						      PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR,
+						      SZ_2M + PAGE_SIZE, 0), -EINVAL);
+
+	/* Nothing of any of that was registered. */
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(pdev->p2pdma));
+	KUNIT_EXPECT_FALSE(test, has_p2pmem_dir(pdev));
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, NULL), 0);
+}
+
+static void pool_test_ranges(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
+						      SZ_8M), 0);
+	KUNIT_EXPECT_TRUE(test, pci_has_p2pmem(pdev));
+	KUNIT_EXPECT_TRUE(test, has_p2pmem_dir(pdev));
+	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_8M);
+
+	/* Overlapping the first range: refused, and the first stays intact. */
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_4M,
+						      SZ_8M + SZ_2M), -EBUSY);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_8M);
+
+	/* A second, disjoint range of the same BAR adds up. */
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
+						      0), 0);
+	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
+static void pool_test_alloc_free(struct kunit *test)
+{
+	static const size_t sizes[] = { SZ_4K, SZ_64K, SZ_1M, 1, SZ_4K + 1 };
+	struct pci_dev *pdev = pool_dev(test);
+	pci_bus_addr_t bar_bus = pci_bus_address(pdev, IVSHMEM_BAR);
+	resource_size_t bar_phys = pci_resource_start(pdev, IVSHMEM_BAR);
+	void *addr[ARRAY_SIZE(sizes)];
+	size_t used = 0;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		addr[i] = pci_p2pmem_alloc(pdev, sizes[i]);
+		KUNIT_ASSERT_NOT_NULL(test, addr[i]);
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(addr[i]));
+		KUNIT_EXPECT_TRUE(test, is_pci_p2pdma_page(virt_to_page(addr[i])));
+		/* Bus address: same offset into the BAR as the CPU address. */
+		KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, addr[i]),
+				bar_bus + (virt_to_phys(addr[i]) - bar_phys));
+		used += PAGE_ALIGN(sizes[i]);
+		KUNIT_EXPECT_EQ(test, pool_avail(pdev), SZ_16M - used);
+	}
+	/* Not p2pmem of this device: no bus address. */
+	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, test), 0);
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		pci_p2pmem_free(pdev, addr[i], sizes[i]);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
+static void pool_test_exhaustion(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+	void *chunk[16];
+	int i;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	for (i = 0; i < ARRAY_SIZE(chunk); i++) {
+		chunk[i] = pci_p2pmem_alloc(pdev, SZ_1M);
+		KUNIT_ASSERT_NOT_NULL(test, chunk[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), 0);
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
+
+	/* Freeing one chunk makes exactly that much allocatable again. */
+	pci_p2pmem_free(pdev, chunk[7], SZ_1M);
+	chunk[7] = pci_p2pmem_alloc(pdev, SZ_1M);
+	KUNIT_EXPECT_NOT_NULL(test, chunk[7]);
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
+
+	for (i = 0; i < ARRAY_SIZE(chunk); i++)
+		pci_p2pmem_free(pdev, chunk[i], SZ_1M);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
+static void pool_test_sgl(struct kunit *test)
+{
+	static const u32 lengths[] = { 1, 511, SZ_4K - 1, SZ_4K, SZ_4K + 1,
+				       SZ_1M + 1, SZ_8M };
+	struct pci_dev *pdev = pool_dev(test);
+	struct scatterlist *sgl, *sg;
+	unsigned int nents;
+	u64 total;
+	int i, j;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	for (i = 0; i < ARRAY_SIZE(lengths); i++) {
+		nents = 0;
+		sgl = pci_p2pmem_alloc_sgl(pdev, &nents, lengths[i]);
+		KUNIT_ASSERT_NOT_NULL(test, sgl);
+		KUNIT_EXPECT_GT(test, nents, 0U);
+		total = 0;
+		for_each_sg(sgl, sg, nents, j) {
+			KUNIT_EXPECT_TRUE(test, is_pci_p2pdma_page(sg_page(sg)));
+			total += sg->length;
+		}
+		KUNIT_EXPECT_EQ(test, total, (u64)lengths[i]);
+		pci_p2pmem_free_sgl(pdev, sgl);
+		KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	}
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, 0));
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, SZ_16M + 1));
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
+static void pool_test_publish(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+	struct device *self = &pdev->dev;
+	struct pci_dev *found;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	/* Registered but unpublished memory is not offered to others. */
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_find(self));
+
+	pci_p2pmem_publish(pdev, true);
+	found = pci_p2pmem_find(self);
+	KUNIT_EXPECT_PTR_EQ(test, found, pdev);
+	pci_dev_put(found);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(pdev, self, false), 0);
+
+	pci_p2pmem_publish(pdev, false);
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_find(self));
+	/* Teardown (at exit) unpublishes too: left published on purpose. */
+	pci_p2pmem_publish(pdev, true);
+}
+
+struct pool_worker {
+	struct pci_dev *pdev;
+	struct completion done;
+	int rounds;
+	int failures;
+};
+
+static int pool_worker_fn(void *data)
+{
+	struct pool_worker *w = data;
+	void *held[8] = { };
+	size_t sizes[8];
+	int i, slot;
+
+	for (i = 0; i < w->rounds; i++) {
+		slot = get_random_u32() % ARRAY_SIZE(held);
+		if (held[slot]) {
+			pci_p2pmem_free(w->pdev, held[slot], sizes[slot]);
+			held[slot] = NULL;
+			continue;
+		}
+		/* 1 byte .. 64 KiB: not always whole pages. */
+		sizes[slot] = (get_random_u32() % SZ_64K) + 1;
+		held[slot] = pci_p2pmem_alloc(w->pdev, sizes[slot]);
+		if (!held[slot])
+			w->failures++;
+		if (!(i % 64))
+			cond_resched();
+	}
+	for (slot = 0; slot < ARRAY_SIZE(held); slot++)
+		pci_p2pmem_free(w->pdev, held[slot], sizes[slot]);
+	complete(&w->done);
+	return 0;
+}
+
+static void pool_test_concurrent(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+	struct pool_worker w[4];
+	struct task_struct *task;
+	int i, failures = 0;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		w[i].pdev = pdev;
+		w[i].rounds = 4000;
+		w[i].failures = 0;
+		init_completion(&w[i].done);
+		task = kthread_run(pool_worker_fn, &w[i], "p2pdma_pool/%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	}
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		wait_for_completion(&w[i].done);
+		failures += w[i].failures;
+	}
+	/*
+	 * At most 4 x 8 live allocations of 64 KiB: 33 holes share >= 14 MiB
+	 * free, so one of them always fits the next one.  Nothing may fail.
+	 */
+	KUNIT_EXPECT_EQ(test, failures, 0);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
+static struct kunit_case pool_test_cases[] = {
+	KUNIT_CASE(pool_test_bad_registrations),
+	KUNIT_CASE(pool_test_ranges),
+	KUNIT_CASE(pool_test_alloc_free),
+	KUNIT_CASE(pool_test_exhaustion),
+	KUNIT_CASE(pool_test_sgl),
+	KUNIT_CASE(pool_test_publish),
+	KUNIT_CASE(pool_test_concurrent),
+	{ }
+};
+
+static struct kunit_suite pool_test_suite = {
+	.name = "p2pdma_pool",
+	.init = pool_test_init,
+	.exit = pool_test_exit,
+	.test_cases = pool_test_cases,
+};
+
+kunit_test_suite(pool_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for PCI P2PDMA memory registration and allocation");
+MODULE_LICENSE("GPL");
