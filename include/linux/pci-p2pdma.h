@@ -18,6 +18,18 @@
 struct block_device;
 struct scatterlist;
 
+/**
+ * struct pci_p2pdma_watch - a client's interest in a provider's removal
+ * @remove: called once when the provider goes away; see pci_p2pdma_watch()
+ * @node: private to the P2PDMA core
+ * @provider: private to the P2PDMA core
+ */
+struct pci_p2pdma_watch {
+	void (*remove)(struct pci_p2pdma_watch *watch);
+	struct list_head node;
+	struct pci_dev *provider;
+};
+
 #ifdef CONFIG_PCI_P2PDMA
 int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 			    u64 offset);
@@ -34,6 +46,9 @@ pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr);
 struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 					 unsigned int *nents, u32 length);
 void pci_p2pmem_free_sgl(struct pci_dev *pdev, struct scatterlist *sgl);
+
+int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watch *watch);
+void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch);
 
 int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 			    bool *use_p2pdma);
@@ -93,6 +108,16 @@ static inline struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 
 static inline void pci_p2pmem_free_sgl(struct pci_dev *pdev,
 				       struct scatterlist *sgl)
+{
+}
+
+static inline int pci_p2pdma_watch(struct pci_dev *provider,
+				   struct pci_p2pdma_watch *watch)
+{
+	return -ENODEV;
+}
+
+static inline void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch)
 {
 }
 

@@ -4,22 +4,28 @@
  *
  * A provider gets one struct pci_p2pdma the first time it registers a BAR
  * range.  Each range becomes ZONE_DEVICE pages, so that the memory can sit
- * in scatterlists and bios like any other page, and a chunk of the
- * provider's allocator.  Everything is devres-managed on the provider and
- * released in the reverse order of setup when its driver unbinds:
+ * in scatterlists and bios like any other page, and an arena of the
+ * provider's allocator (pool.c).
  *
- *  1. each range's pages are unmapped.  memunmap_pages() waits until every
- *     allocation taken from the range has been freed, because an allocation
- *     holds a reference on the range's pgmap for as long as it lives;
- *  2. the provider state is unpublished, detached from pdev->p2pdma and,
- *     after an RCU grace period, freed together with its allocator.
+ * One devres action, p2pdma_teardown(), undoes everything when the
+ * provider's driver unbinds, in this order:
+ *
+ *  1. unpublish, and make allocations fail;
+ *  2. remove sysfs and debugfs.  Removing p2pmem/allocate zaps every
+ *     userspace mapping of it: later accesses get SIGBUS, and each page
+ *     comes back once the last reference (an O_DIRECT I/O, say) is gone;
+ *  3. tell watching clients (pci_p2pdma_watch()) to give their memory back;
+ *  4. wait until every page is free, then unmap the pages of each range;
+ *  5. detach the state from the device and free it after an RCU grace
+ *     period, so that lock-free readers (DMA mapping, sysfs) are done.
+ *
+ * Steps 1-3 come before 4 because 4 can only finish once they are done.
  */
-#include <linux/genalloc.h>
-#include <linux/mmzone.h>
+#include <linux/mm.h>
 #include <linux/pci-p2pdma.h>
-#include <linux/percpu-refcount.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "p2pdma.h"
 
@@ -27,39 +33,127 @@
 DEFINE_MUTEX(p2pdma_lock);
 LIST_HEAD(p2pdma_providers);
 
+/* Held while removal callbacks run, so that unwatching waits for them. */
+static DEFINE_MUTEX(p2pdma_watch_lock);
+
 static struct pci_p2pdma *p2pdma_get_locked(struct pci_dev *pdev)
 {
 	return rcu_dereference_protected(pdev->p2pdma,
 					 lockdep_is_held(&p2pdma_lock));
 }
 
-size_t p2pdma_pool_size(struct pci_p2pdma *p2p)
+/*
+ * For callers that hold an allocation of @pdev's, or run from one of its
+ * sysfs files: either keeps the state alive, see p2pdma_teardown().
+ */
+static struct pci_p2pdma *p2pdma_get_pinned(struct pci_dev *pdev)
 {
-	return gen_pool_size(p2p->pool);
+	return rcu_dereference_protected(pdev->p2pdma, 1);
 }
 
-size_t p2pdma_pool_avail(struct pci_p2pdma *p2p)
+size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
 {
-	return gen_pool_avail(p2p->pool);
+	return (size_t)READ_ONCE(p2p->pool.nr_pages) << PAGE_SHIFT;
+}
+
+size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
+{
+	long in_use = atomic_long_read(&p2p->pool.in_use);
+
+	return p2pdma_mem_size(p2p) - ((size_t)in_use << PAGE_SHIFT);
+}
+
+/*
+ * A page that was mapped to userspace lost its last reference.  Give it a
+ * reference again before it can be handed out, the state every free page
+ * is in (mm/memremap.c leaves P2PDMA page counts to this driver).
+ */
+static void p2pdma_page_free(struct page *page)
+{
+	struct p2pdma_range *range = to_p2pdma_range(page->pgmap);
+
+	set_page_count(page, 1);
+	atomic_long_dec(&range->p2p->user_pages);
+	p2pdma_pool_free(&range->p2p->pool, (unsigned long)page_to_virt(page),
+			 PAGE_SIZE);
+}
+
+static const struct dev_pagemap_ops p2pdma_pgmap_ops = {
+	.page_free = p2pdma_page_free,
+};
+
+static void p2pdma_unpublish_all(struct pci_dev *pdev, struct pci_p2pdma *p2p)
+{
+	mutex_lock(&p2pdma_lock);
+	if (p2p->published)
+		list_del_init(&p2p->published_node);
+	p2p->published = false;
+	mutex_unlock(&p2pdma_lock);
+}
+
+/* Call every watcher's removal callback, each once. */
+static void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
+{
+	struct pci_p2pdma_watch *watch;
+	LIST_HEAD(gone);
+
+	mutex_lock(&p2pdma_watch_lock);
+	mutex_lock(&p2pdma_lock);
+	list_splice_init(&p2p->watchers, &gone);
+	mutex_unlock(&p2pdma_lock);
+
+	while (!list_empty(&gone)) {
+		watch = list_first_entry(&gone, struct pci_p2pdma_watch, node);
+		list_del_init(&watch->node);
+		watch->provider = NULL;
+		watch->remove(watch);
+	}
+	mutex_unlock(&p2pdma_watch_lock);
+}
+
+/* Wait for every page, saying what is awaited if it takes long. */
+static void p2pdma_wait_idle(struct pci_p2pdma *p2p)
+{
+	atomic_long_t *in_use = &p2p->pool.in_use;
+
+	while (!wait_var_event_timeout(in_use, !atomic_long_read(in_use),
+				       10 * HZ))
+		pci_warn(p2p->pdev, "p2pmem: removal waits for %ld KiB still allocated\n",
+			 atomic_long_read(in_use) << (PAGE_SHIFT - 10));
+}
+
+static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
+{
+	struct p2pdma_range *range, *tmp;
+
+	list_for_each_entry_safe(range, tmp, &p2p->ranges, node) {
+		p2pdma_pool_remove_arena(&p2p->pool, &range->arena);
+		memunmap_pages(&range->pgmap);
+		p2pdma_arena_destroy(&range->arena);
+		list_del(&range->node);
+		kfree(range);
+	}
 }
 
 static void p2pdma_teardown(void *data)
 {
 	struct pci_dev *pdev = data;
-	struct pci_p2pdma *p2p;
+	struct pci_p2pdma *p2p = p2pdma_get_pinned(pdev);
 
+	p2pdma_unpublish_all(pdev, p2p);
+	p2pdma_pool_kill(&p2p->pool);
 	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
+	p2pdma_debugfs_remove(p2p);
+	p2pdma_notify_watchers(p2p);
+	p2pdma_wait_idle(p2p);
+	p2pdma_unmap_ranges(p2p);
 
 	mutex_lock(&p2pdma_lock);
-	p2p = p2pdma_get_locked(pdev);
-	if (p2p->published)
-		list_del(&p2p->published_node);
 	RCU_INIT_POINTER(pdev->p2pdma, NULL);
 	mutex_unlock(&p2pdma_lock);
-
-	/* Lock-free readers (allocation, sysfs, DMA mapping) are done after this. */
 	synchronize_rcu();
-	gen_pool_destroy(p2p->pool);
+
+	p2pdma_pool_destroy(&p2p->pool);
 	xa_destroy(&p2p->paths);
 	kfree(p2p);
 }
@@ -81,27 +175,31 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 	p2p->pdev = pdev;
 	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
 	xa_init(&p2p->paths);
+	INIT_LIST_HEAD(&p2p->ranges);
+	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);
-	p2p->pool = gen_pool_create(PAGE_SHIFT, dev_to_node(&pdev->dev));
-	if (!p2p->pool) {
-		kfree(p2p);
-		return ERR_PTR(-ENOMEM);
-	}
+	err = p2pdma_pool_init(&p2p->pool);
+	if (err)
+		goto free;
 
 	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
-	if (err) {
-		gen_pool_destroy(p2p->pool);
-		kfree(p2p);
-		return ERR_PTR(err);
-	}
+	if (err)
+		goto destroy_pool;
 
 	mutex_lock(&p2pdma_lock);
 	rcu_assign_pointer(pdev->p2pdma, p2p);
 	mutex_unlock(&p2pdma_lock);
+	p2pdma_debugfs_add(p2p);
 
 	/* On failure this runs p2pdma_teardown(), which undoes all of the above. */
 	err = devm_add_action_or_reset(&pdev->dev, p2pdma_teardown, pdev);
 	return err ? ERR_PTR(err) : p2p;
+
+destroy_pool:
+	p2pdma_pool_destroy(&p2p->pool);
+free:
+	kfree(p2p);
+	return ERR_PTR(err);
 }
 
 static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
@@ -144,33 +242,61 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
 	return 0;
 }
 
-struct p2pdma_span {
-	u64 first, last;
-	bool overlaps;
-};
-
-static void p2pdma_chunk_overlaps(struct gen_pool *pool,
-				  struct gen_pool_chunk *chunk, void *data)
-{
-	struct p2pdma_span *span = data;
-	u64 first = chunk->phys_addr;
-	u64 last = first + (chunk->end_addr - chunk->start_addr);
-
-	if (first <= span->last && span->first <= last)
-		span->overlaps = true;
-}
-
 /* A second registration of the same memory would make memremap_pages() WARN. */
-static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 bus_addr,
+static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 start,
 				    size_t size)
 {
-	struct p2pdma_span span = {
-		.first = bus_addr,
-		.last = bus_addr + size - 1,
-	};
+	struct p2pdma_range *range;
+	bool overlaps = false;
 
-	gen_pool_for_each_chunk(p2p->pool, p2pdma_chunk_overlaps, &span);
-	return span.overlaps;
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(range, &p2p->ranges, node)
+		if (start <= range->pgmap.range.end &&
+		    range->pgmap.range.start <= start + size - 1)
+			overlaps = true;
+	mutex_unlock(&p2pdma_lock);
+	return overlaps;
+}
+
+static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
+						struct pci_p2pdma *p2p,
+						int bar, size_t size,
+						u64 offset)
+{
+	struct p2pdma_range *range;
+	void *addr;
+	int err;
+
+	range = kzalloc_node(sizeof(*range), GFP_KERNEL, dev_to_node(&pdev->dev));
+	if (!range)
+		return ERR_PTR(-ENOMEM);
+	range->provider = pdev;
+	range->p2p = p2p;
+	range->bus_offset = pci_bus_address(pdev, bar) -
+			    pci_resource_start(pdev, bar);
+	range->pgmap.type = MEMORY_DEVICE_PCI_P2PDMA;
+	range->pgmap.ops = &p2pdma_pgmap_ops;
+	range->pgmap.range.start = pci_resource_start(pdev, bar) + offset;
+	range->pgmap.range.end = range->pgmap.range.start + size - 1;
+	range->pgmap.nr_range = 1;
+
+	addr = memremap_pages(&range->pgmap, dev_to_node(&pdev->dev));
+	if (IS_ERR(addr)) {
+		err = PTR_ERR(addr);
+		goto free;
+	}
+	err = p2pdma_arena_init(&range->arena, (unsigned long)addr,
+				pci_bus_address(pdev, bar) + offset, size,
+				dev_to_node(&pdev->dev));
+	if (err)
+		goto unmap;
+	return range;
+
+unmap:
+	memunmap_pages(&range->pgmap);
+free:
+	kfree(range);
+	return ERR_PTR(err);
 }
 
 /**
@@ -184,8 +310,9 @@ static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 bus_addr,
  * allocator.  May be called several times, for different BARs or ranges.
  * The range's start and size must be multiples of the memory hotplug
  * subsection (2 MiB on x86-64), the granularity of ZONE_DEVICE pages.
- * Everything is undone automatically when the driver unbinds from @pdev;
- * unbinding waits until all memory allocated from the range is freed.
+ * Everything is undone automatically when the driver unbinds from @pdev:
+ * userspace mappings are revoked, watchers (pci_p2pdma_watch()) are told,
+ * and unbinding waits until all memory allocated from @pdev is freed.
  *
  * The memory is not offered to other drivers until pci_p2pmem_publish().
  *
@@ -198,7 +325,6 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 {
 	struct p2pdma_range *range;
 	struct pci_p2pdma *p2p;
-	void *addr;
 	int err;
 
 	err = p2pdma_check_range(pdev, bar, &size, offset);
@@ -208,7 +334,7 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 	p2p = p2pdma_setup(pdev);
 	if (IS_ERR(p2p))
 		return PTR_ERR(p2p);
-	if (p2pdma_range_registered(p2p, pci_bus_address(pdev, bar) + offset,
+	if (p2pdma_range_registered(p2p, pci_resource_start(pdev, bar) + offset,
 				    size)) {
 		pci_err(pdev, "p2pmem: BAR %d range %#llx+%#zx is already registered\n",
 			bar, offset, size);
@@ -216,46 +342,24 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 		goto undo_setup;
 	}
 
-	range = devm_kzalloc(&pdev->dev, sizeof(*range), GFP_KERNEL);
-	if (!range) {
-		err = -ENOMEM;
+	range = p2pdma_range_create(pdev, p2p, bar, size, offset);
+	if (IS_ERR(range)) {
+		err = PTR_ERR(range);
 		goto undo_setup;
 	}
-	range->provider = pdev;
-	range->bus_offset = pci_bus_address(pdev, bar) -
-			    pci_resource_start(pdev, bar);
-	range->pgmap.type = MEMORY_DEVICE_PCI_P2PDMA;
-	range->pgmap.range.start = pci_resource_start(pdev, bar) + offset;
-	range->pgmap.range.end = range->pgmap.range.start + size - 1;
-	range->pgmap.nr_range = 1;
 
-	addr = devm_memremap_pages(&pdev->dev, &range->pgmap);
-	if (IS_ERR(addr)) {
-		err = PTR_ERR(addr);
-		goto free_range;
-	}
-
-	/*
-	 * The pool records bus addresses, so pci_p2pmem_virt_to_bus() is a
-	 * plain lookup; the owner is what every allocation pins.
-	 */
-	err = gen_pool_add_owner(p2p->pool, (unsigned long)addr,
-				 pci_bus_address(pdev, bar) + offset, size,
-				 dev_to_node(&pdev->dev), &range->pgmap.ref);
-	if (err)
-		goto unmap;
+	mutex_lock(&p2pdma_lock);
+	list_add_tail(&range->node, &p2p->ranges);
+	mutex_unlock(&p2pdma_lock);
+	p2pdma_pool_add_arena(&p2p->pool, &range->arena);
 
 	pci_info(pdev, "p2pmem: %zu KiB from BAR %d at offset %#llx\n",
 		 size >> 10, bar, offset);
 	return 0;
 
-unmap:
-	devm_memunmap_pages(&pdev->dev, &range->pgmap);
-free_range:
-	devm_kfree(&pdev->dev, range);
 undo_setup:
 	/* Leave no empty provider behind a failed first registration. */
-	if (!p2pdma_pool_size(p2p))
+	if (list_empty(&p2p->ranges))
 		devm_release_action(&pdev->dev, p2pdma_teardown, pdev);
 	return err;
 }
@@ -300,7 +404,7 @@ bool pci_has_p2pmem(struct pci_dev *pdev)
 
 	rcu_read_lock();
 	p2p = rcu_dereference(pdev->p2pdma);
-	ret = p2p && p2pdma_pool_size(p2p);
+	ret = p2p && p2pdma_mem_size(p2p);
 	rcu_read_unlock();
 	return ret;
 }
@@ -311,27 +415,21 @@ EXPORT_SYMBOL_GPL(pci_has_p2pmem);
  * @pdev: provider to allocate from
  * @size: bytes wanted; rounded up to whole pages
  *
+ * The memory is physically contiguous.  Safe in any context.
+ *
  * Return: kernel virtual address of the memory (I/O memory: access it with
  * the _io accessors or through DMA only), or NULL if @pdev has no p2pmem,
  * not enough is free, or the provider is going away.
  */
 void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size)
 {
-	struct percpu_ref *ref;
 	struct pci_p2pdma *p2p;
 	unsigned long addr = 0;
 
 	rcu_read_lock();
 	p2p = rcu_dereference(pdev->p2pdma);
-	if (!p2p)
-		goto out;
-	addr = gen_pool_alloc_owner(p2p->pool, size, (void **)&ref);
-	/* A range whose pgmap is being torn down hands out nothing. */
-	if (addr && unlikely(!percpu_ref_tryget_live_rcu(ref))) {
-		gen_pool_free(p2p->pool, addr, size);
-		addr = 0;
-	}
-out:
+	if (p2p)
+		addr = p2pdma_pool_alloc(&p2p->pool, size);
 	rcu_read_unlock();
 	return (void *)addr;
 }
@@ -342,18 +440,17 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_alloc);
  * @pdev: provider the memory came from
  * @addr: address pci_p2pmem_alloc() returned; NULL is ignored
  * @size: the size passed to pci_p2pmem_alloc()
+ *
+ * Any page-aligned part of an allocation may also be freed on its own.
+ * Safe in any context.
  */
 void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size)
 {
-	struct percpu_ref *ref;
-	struct pci_p2pdma *p2p;
-
 	if (!addr)
 		return;
-	/* The allocation pins its range, so the provider state is still here. */
-	p2p = rcu_dereference_protected(pdev->p2pdma, 1);
-	gen_pool_free_owner(p2p->pool, (unsigned long)addr, size, (void **)&ref);
-	percpu_ref_put(ref);
+	/* The allocation keeps the provider state alive. */
+	p2pdma_pool_free(&p2pdma_get_pinned(pdev)->pool, (unsigned long)addr,
+			 size);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free);
 
@@ -369,17 +466,20 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_free);
  */
 pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 {
+	struct p2pdma_arena *arena = NULL;
 	struct pci_p2pdma *p2p;
-	phys_addr_t bus = -1;
+	pci_bus_addr_t bus = 0;
 
 	if (!addr)
 		return 0;
 	rcu_read_lock();
 	p2p = rcu_dereference(pdev->p2pdma);
 	if (p2p)
-		bus = gen_pool_virt_to_phys(p2p->pool, (unsigned long)addr);
+		arena = p2pdma_pool_arena_of(&p2p->pool, (unsigned long)addr);
+	if (arena)
+		bus = arena->bus_addr + ((unsigned long)addr - arena->base);
 	rcu_read_unlock();
-	return bus == (phys_addr_t)-1 ? 0 : bus;
+	return bus;
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 
@@ -431,3 +531,54 @@ void pci_p2pmem_free_sgl(struct pci_dev *pdev, struct scatterlist *sgl)
 	kfree(sgl);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free_sgl);
+
+/**
+ * pci_p2pdma_watch - ask to be told when a provider goes away
+ * @provider: provider the caller allocates from
+ * @watch: the caller's watch, with @watch->remove set
+ *
+ * When @provider's driver unbinds, or the device is hot-unplugged,
+ * @watch->remove(@watch) is called once, from the unbinding thread and
+ * before the unbind waits for the provider's memory to be freed: the
+ * callback should make its user stop using the provider and free what it
+ * allocated (quiescing I/O first), possibly from a work item.  The watch is
+ * already disarmed when the callback runs; the callback must not call
+ * pci_p2pdma_unwatch().
+ *
+ * Return: 0, or -ENODEV if @provider has no p2pmem or is going away.
+ */
+int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watch *watch)
+{
+	struct pci_p2pdma *p2p;
+	int ret = -ENODEV;
+
+	mutex_lock(&p2pdma_lock);
+	p2p = p2pdma_get_locked(provider);
+	if (p2p && !READ_ONCE(p2p->pool.dying)) {
+		watch->provider = provider;
+		list_add_tail(&watch->node, &p2p->watchers);
+		ret = 0;
+	}
+	mutex_unlock(&p2pdma_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_watch);
+
+/**
+ * pci_p2pdma_unwatch - stop watching a provider
+ * @watch: a watch armed with pci_p2pdma_watch(), or one already fired
+ *
+ * If the provider is being removed at the same time, waits until the
+ * removal callback has returned, so @watch can be freed afterwards.
+ */
+void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch)
+{
+	mutex_lock(&p2pdma_watch_lock);
+	mutex_lock(&p2pdma_lock);
+	if (watch->provider)
+		list_del_init(&watch->node);
+	watch->provider = NULL;
+	mutex_unlock(&p2pdma_lock);
+	mutex_unlock(&p2pdma_watch_lock);
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);

@@ -70,14 +70,14 @@ static size_t pool_avail(struct pci_dev *pdev)
 {
 	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
 
-	return p2p ? p2pdma_pool_avail(p2p) : 0;
+	return p2p ? p2pdma_mem_avail(p2p) : 0;
 }
 
 static size_t pool_size(struct pci_dev *pdev)
 {
 	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
 
-	return p2p ? p2pdma_pool_size(p2p) : 0;
+	return p2p ? p2pdma_mem_size(p2p) : 0;
 }
 
 static bool has_p2pmem_dir(struct pci_dev *pdev)
@@ -313,6 +313,60 @@ static void pool_test_concurrent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
 }
 
+struct watch_ctx {
+	struct pci_p2pdma_watch watch;
+	struct pci_dev *pdev;
+	void *mem;
+	int calls;
+	bool provider_cleared;
+};
+
+/* A client that gives its memory back when told the provider is going. */
+static void watch_ctx_remove(struct pci_p2pdma_watch *watch)
+{
+	struct watch_ctx *ctx = container_of(watch, struct watch_ctx, watch);
+
+	ctx->calls++;
+	ctx->provider_cleared = !watch->provider;
+	pci_p2pmem_free(ctx->pdev, ctx->mem, SZ_1M);
+	ctx->mem = NULL;
+}
+
+static void pool_test_watch(struct kunit *test)
+{
+	struct pci_dev *pdev = pool_dev(test);
+	struct pool_ctx *pctx = test->priv;
+	struct watch_ctx a = { .pdev = pdev }, b = { .pdev = pdev };
+
+	a.watch.remove = watch_ctx_remove;
+	b.watch.remove = watch_ctx_remove;
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_watch(pdev, &a.watch), -ENODEV);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	a.mem = pci_p2pmem_alloc(pdev, SZ_1M);
+	KUNIT_ASSERT_NOT_NULL(test, a.mem);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_watch(pdev, &a.watch), 0);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_watch(pdev, &b.watch), 0);
+	pci_p2pdma_unwatch(&b.watch);
+
+	/*
+	 * Removal would wait forever for a's megabyte if the callback did
+	 * not run; it must run once, for a only.
+	 */
+	devres_release_group(&pdev->dev, pctx->group);
+	KUNIT_EXPECT_EQ(test, a.calls, 1);
+	KUNIT_EXPECT_TRUE(test, a.provider_cleared);
+	KUNIT_EXPECT_NULL(test, a.mem);
+	KUNIT_EXPECT_EQ(test, b.calls, 0);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+	KUNIT_EXPECT_FALSE(test, has_p2pmem_dir(pdev));
+	/* A fired watch may still be unwatched, harmlessly. */
+	pci_p2pdma_unwatch(&a.watch);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_watch(pdev, &a.watch), -ENODEV);
+
+	pctx->group = devres_open_group(&pdev->dev, NULL, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pctx->group);
+}
+
 static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_bad_registrations),
 	KUNIT_CASE(pool_test_ranges),
@@ -321,6 +375,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_sgl),
 	KUNIT_CASE(pool_test_publish),
 	KUNIT_CASE(pool_test_concurrent),
+	KUNIT_CASE(pool_test_watch),
 	{ }
 };
 

@@ -285,6 +285,24 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 			    p2pdma_root_complex_routes_p2p(provider), path);
 }
 
+/**
+ * p2pdma_path_decode - read an entry of a provider's path cache
+ * @entry: the entry, from p2p->paths
+ * @distance: set to the distance, -1 when not supported
+ *
+ * The cache is keyed by the client's domain << 16 | bus << 8 | devfn.
+ *
+ * Return: the map type.
+ */
+enum pci_p2pdma_map_type p2pdma_path_decode(void *entry, int *distance)
+{
+	unsigned long v = xa_to_value(entry);
+	enum pci_p2pdma_map_type map = v & 3;
+
+	*distance = map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 : v >> 2;
+	return map;
+}
+
 static unsigned long p2pdma_client_key(struct pci_dev *client)
 {
 	return (unsigned long)pci_domain_nr(client->bus) << 16 |
@@ -312,10 +330,7 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 
 	entry = xa_load(&p2p->paths, key);
 	if (entry) {
-		v = xa_to_value(entry);
-		path.map = v & 3;
-		path.distance = path.map == PCI_P2PDMA_MAP_NOT_SUPPORTED ?
-				-1 : v >> 2;
+		path.map = p2pdma_path_decode(entry, &path.distance);
 	} else {
 		p2pdma_path_calc_rc(p2p->pdev, client, p2p->rc_routes, &path);
 		v = path.map | (path.distance < 0 ? 0 : path.distance << 2);

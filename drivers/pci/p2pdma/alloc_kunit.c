@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the P2PDMA allocator (pool.c) on fake arenas.
+ *
+ * The allocator never touches the memory it hands out, so these tests give
+ * it made-up, page-aligned addresses that map nothing, in arenas of any
+ * shape, and check each answer against a shadow bitmap of the pages that
+ * are in use: no page is handed out twice, none is outside its arena, and
+ * after everything is freed the free lists are back to the fewest, largest
+ * blocks the arena can hold, so no page was lost or leaked.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "p2pdma.h"
+
+/* Far from anything real; only ever compared and subtracted. */
+#define FAKE_BASE	0x7f0000000000UL
+#define MAX_PAGES	BIT(P2PDMA_MAX_ORDER)
+
+struct alloc_test {
+	struct p2pdma_pool pool;
+	struct p2pdma_arena arena[2];
+	int nr_arenas;
+	unsigned long *shadow;		/* one bit per page, all arenas */
+	unsigned long shadow_pages;
+};
+
+/* Pool of arenas with the given page counts, laid out back to back. */
+static struct alloc_test *alloc_test_setup(struct kunit *test,
+					   const u32 *pages, int n)
+{
+	struct alloc_test *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	unsigned long base = FAKE_BASE;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_EQ(test, p2pdma_pool_init(&t->pool), 0);
+	test->priv = t;
+	for (i = 0; i < n; i++) {
+		KUNIT_ASSERT_EQ(test, p2pdma_arena_init(&t->arena[i], base,
+							0x1000000000ULL + i,
+							(size_t)pages[i] << PAGE_SHIFT,
+							NUMA_NO_NODE), 0);
+		p2pdma_pool_add_arena(&t->pool, &t->arena[i]);
+		t->nr_arenas++;
+		/* Leave a hole, so that arenas never look contiguous. */
+		base += ((unsigned long)pages[i] + MAX_PAGES) << PAGE_SHIFT;
+	}
+	t->shadow_pages = (base - FAKE_BASE) >> PAGE_SHIFT;
+	t->shadow = kunit_kcalloc(test, BITS_TO_LONGS(t->shadow_pages),
+				  sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->shadow);
+	return t;
+}
+
+static void alloc_test_exit(struct kunit *test)
+{
+	struct alloc_test *t = test->priv;
+	int i;
+
+	if (!t || !t->pool.pcp)
+		return;
+	p2pdma_pool_kill(&t->pool);
+	for (i = 0; i < t->nr_arenas; i++) {
+		p2pdma_pool_remove_arena(&t->pool, &t->arena[i]);
+		p2pdma_arena_destroy(&t->arena[i]);
+	}
+	p2pdma_pool_destroy(&t->pool);
+}
+
+static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
+{
+	int i;
+
+	for (i = 0; i < t->nr_arenas; i++) {
+		struct p2pdma_arena *a = &t->arena[i];
+
+		if (addr >= a->base &&
+		    addr + ((unsigned long)nr << PAGE_SHIFT) <=
+		    a->base + ((unsigned long)a->nr_pages << PAGE_SHIFT))
+			return true;
+	}
+	return false;
+}
+
+/* Record pages as in use; false if one already was (atomic: kthreads). */
+static bool shadow_take(struct alloc_test *t, unsigned long addr, u32 nr)
+{
+	unsigned long first = (addr - FAKE_BASE) >> PAGE_SHIFT;
+	bool ok = true;
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		ok &= !test_and_set_bit(first + i, t->shadow);
+	return ok;
+}
+
+static bool shadow_give(struct alloc_test *t, unsigned long addr, u32 nr)
+{
+	unsigned long first = (addr - FAKE_BASE) >> PAGE_SHIFT;
+	bool ok = true;
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		ok &= test_and_clear_bit(first + i, t->shadow);
+	return ok;
+}
+
+static unsigned long checked_alloc(struct kunit *test, u32 nr)
+{
+	struct alloc_test *t = test->priv;
+	unsigned long addr = p2pdma_pool_alloc(&t->pool,
+					       (size_t)nr << PAGE_SHIFT);
+
+	if (addr) {
+		KUNIT_EXPECT_TRUE_MSG(test, PAGE_ALIGNED(addr), "addr %#lx", addr);
+		KUNIT_EXPECT_TRUE_MSG(test, in_some_arena(t, addr, nr),
+				      "%u pages at %#lx", nr, addr);
+		KUNIT_EXPECT_TRUE_MSG(test, shadow_take(t, addr, nr),
+				      "%u pages at %#lx handed out twice", nr, addr);
+	}
+	return addr;
+}
+
+static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
+{
+	struct alloc_test *t = test->priv;
+
+	KUNIT_EXPECT_TRUE_MSG(test, shadow_give(t, addr, nr),
+			      "%u pages at %#lx were not in use", nr, addr);
+	p2pdma_pool_free(&t->pool, addr, (size_t)nr << PAGE_SHIFT);
+}
+
+/* Free blocks on the lists of @a; with @pages, their total size too. */
+static u32 free_blocks(struct p2pdma_arena *a, u32 *pages)
+{
+	u32 n = 0, idx;
+	int o;
+
+	*pages = 0;
+	for (o = 0; o <= P2PDMA_MAX_ORDER; o++) {
+		for (idx = a->free_head[o]; idx != U32_MAX;
+		     idx = a->blocks[idx].next) {
+			n++;
+			*pages += 1U << o;
+		}
+	}
+	return n;
+}
+
+/*
+ * Everything is free: each arena is back to one block per set bit of its
+ * size above the largest order, plus one per full largest block.
+ */
+static void expect_all_free(struct kunit *test)
+{
+	struct alloc_test *t = test->priv;
+	struct p2pdma_pool_stats st;
+	u32 blocks, pages, want;
+	int i;
+
+	p2pdma_pool_drain(&t->pool);
+	p2pdma_pool_stats(&t->pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(t->shadow, t->shadow_pages));
+	for (i = 0; i < t->nr_arenas; i++) {
+		struct p2pdma_arena *a = &t->arena[i];
+
+		want = a->nr_pages / MAX_PAGES +
+		       hweight32(a->nr_pages % MAX_PAGES);
+		blocks = free_blocks(a, &pages);
+		KUNIT_EXPECT_EQ_MSG(test, a->nr_free, a->nr_pages, "arena %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, pages, a->nr_pages, "arena %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, blocks, want,
+				    "arena %d not fully merged", i);
+	}
+}
+
+static void alloc_test_exact_pages(struct kunit *test)
+{
+	static const u32 pages[] = { 512 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct p2pdma_pool_stats st;
+	unsigned long a, b;
+
+	a = checked_alloc(test, 3);
+	KUNIT_ASSERT_NE(test, a, 0);
+	b = checked_alloc(test, 5);
+	KUNIT_ASSERT_NE(test, b, 0);
+	p2pdma_pool_stats(&t->pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, st.size, 512 * PAGE_SIZE);
+	/* A 3-page request leaves its fourth page free for others. */
+	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free, 512 - 8);
+
+	checked_free(test, a, 3);
+	checked_free(test, b, 5);
+	expect_all_free(test);
+}
+
+static void alloc_test_bad_input(struct kunit *test)
+{
+	static const u32 pages[] = { 16 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct p2pdma_arena arena;
+
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, 0), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, 17 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, SIZE_MAX), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE, 0, 0,
+						NUMA_NO_NODE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE, 0,
+						PAGE_SIZE + 1, NUMA_NO_NODE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE + 1, 0,
+						PAGE_SIZE, NUMA_NO_NODE),
+			-EINVAL);
+	expect_all_free(test);
+}
+
+/* Every page can be had one at a time, per-CPU caches included. */
+static void alloc_test_exhaustion(struct kunit *test)
+{
+	static const u32 pages[] = { 300, 40 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 2);
+	struct p2pdma_pool_stats st;
+	unsigned long *addr;
+	u32 n, i;
+
+	addr = kunit_kcalloc(test, 340, sizeof(*addr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	for (n = 0; n < 340; n++) {
+		addr[n] = checked_alloc(test, 1);
+		if (!addr[n])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, n, 340);
+	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
+	p2pdma_pool_stats(&t->pool, &st);
+	KUNIT_EXPECT_EQ(test, st.failures, 1);
+	KUNIT_EXPECT_EQ(test, st.peak, 340 * PAGE_SIZE);
+
+	/* Freed pages land in this CPU's cache first; all must be found. */
+	for (i = 0; i < n; i++)
+		checked_free(test, addr[i], 1);
+	addr[0] = checked_alloc(test, 256);
+	KUNIT_EXPECT_NE(test, addr[0], 0);
+	checked_free(test, addr[0], 256);
+	expect_all_free(test);
+}
+
+/* Larger than the largest block: consecutive maximal blocks, tail freed. */
+static void alloc_test_huge(struct kunit *test)
+{
+	static const u32 pages[] = { 3 * MAX_PAGES + 100 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	unsigned long a, b;
+
+	a = checked_alloc(test, MAX_PAGES + MAX_PAGES / 2);
+	KUNIT_ASSERT_NE(test, a, 0);
+	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free,
+			3 * MAX_PAGES + 100 - (MAX_PAGES + MAX_PAGES / 2));
+	/* Free pages remain, but not two maximal blocks in a row. */
+	KUNIT_EXPECT_EQ(test, checked_alloc(test, 2 * MAX_PAGES), 0);
+	b = checked_alloc(test, MAX_PAGES);
+	KUNIT_EXPECT_NE(test, b, 0);
+	checked_free(test, a, MAX_PAGES + MAX_PAGES / 2);
+	checked_free(test, b, MAX_PAGES);
+	a = checked_alloc(test, 3 * MAX_PAGES);
+	KUNIT_EXPECT_NE(test, a, 0);
+	checked_free(test, a, 3 * MAX_PAGES);
+	expect_all_free(test);
+}
+
+/* Userspace mappings give their pages back one by one, in any order. */
+static void alloc_test_partial_frees(struct kunit *test)
+{
+	static const u32 pages[] = { 64 };
+	unsigned long a;
+	u32 i;
+
+	alloc_test_setup(test, pages, 1);
+	a = checked_alloc(test, 48);
+	KUNIT_ASSERT_NE(test, a, 0);
+	for (i = 0; i < 48; i += 2)
+		checked_free(test, a + i * PAGE_SIZE, 1);
+	for (i = 48; i > 0; i -= 2)
+		checked_free(test, a + (i - 1) * PAGE_SIZE, 1);
+	expect_all_free(test);
+}
+
+/* A random mix of sizes and frees, whole and in parts, on odd arenas. */
+static void alloc_test_random(struct kunit *test)
+{
+	static const u32 pages[] = { 1000, 3 * MAX_PAGES - 7 };
+	struct { unsigned long addr; u32 nr; } *live;
+	struct rnd_state rnd;
+	u32 n = 0, op, i, nr;
+
+	alloc_test_setup(test, pages, 2);
+	live = kunit_kcalloc(test, 4000, sizeof(*live), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, live);
+	prandom_seed_state(&rnd, 20261125);
+
+	for (op = 0; op < 4000; op++) {
+		if (n && prandom_u32_state(&rnd) % 3 == 0) {
+			i = prandom_u32_state(&rnd) % n;
+			nr = live[i].nr;
+			if (nr > 1 && prandom_u32_state(&rnd) & 1) {
+				/* Free the front part, keep the rest live. */
+				u32 part = 1 + prandom_u32_state(&rnd) % (nr - 1);
+
+				checked_free(test, live[i].addr, part);
+				live[i].addr += (unsigned long)part << PAGE_SHIFT;
+				live[i].nr -= part;
+				continue;
+			}
+			checked_free(test, live[i].addr, nr);
+			live[i] = live[--n];
+			continue;
+		}
+		nr = 1 + prandom_u32_state(&rnd) %
+			 (prandom_u32_state(&rnd) & 1 ? 8 : 700);
+		live[n].addr = checked_alloc(test, nr);
+		if (live[n].addr)
+			live[n++].nr = nr;
+	}
+	while (n--)
+		checked_free(test, live[n].addr, live[n].nr);
+	expect_all_free(test);
+}
+
+struct alloc_worker {
+	struct kunit *test;
+	struct completion done;
+	unsigned int errors;
+	unsigned int cpu;
+};
+
+static int alloc_worker_fn(void *data)
+{
+	struct alloc_worker *w = data;
+	struct alloc_test *t = w->test->priv;
+	unsigned long addr[8];
+	struct rnd_state rnd;
+	u32 nr[8], i, round;
+
+	prandom_seed_state(&rnd, w->cpu);
+	for (round = 0; round < 2000; round++) {
+		for (i = 0; i < 8; i++) {
+			nr[i] = 1U << (prandom_u32_state(&rnd) % 5);
+			addr[i] = p2pdma_pool_alloc(&t->pool, nr[i] << PAGE_SHIFT);
+			if (addr[i] && !shadow_take(t, addr[i], nr[i]))
+				w->errors++;
+		}
+		for (i = 0; i < 8; i++) {
+			if (!addr[i])
+				continue;
+			if (!shadow_give(t, addr[i], nr[i]))
+				w->errors++;
+			p2pdma_pool_free(&t->pool, addr[i], nr[i] << PAGE_SHIFT);
+		}
+		cond_resched();
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * One kthread per CPU hammering a pool small enough to run dry, so that
+ * refills, flushes and cross-CPU drains all race.
+ */
+static void alloc_test_concurrent(struct kunit *test)
+{
+	static const u32 pages[] = { 200 };
+	struct alloc_worker *w;
+	struct task_struct *task;
+	unsigned int cpu, n = 0, i;
+
+	alloc_test_setup(test, pages, 1);
+	w = kunit_kcalloc(test, num_online_cpus(), sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	for_each_online_cpu(cpu) {
+		w[n].test = test;
+		w[n].cpu = cpu;
+		init_completion(&w[n].done);
+		task = kthread_create(alloc_worker_fn, &w[n], "p2pdma_alloc/%u",
+				      cpu);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		kthread_bind(task, cpu);
+		wake_up_process(task);
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ_MSG(test, w[i].errors, 0, "worker on CPU %u",
+				    w[i].cpu);
+	}
+	expect_all_free(test);
+}
+
+static void alloc_test_kill(struct kunit *test)
+{
+	static const u32 pages[] = { 64 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	unsigned long a;
+
+	a = checked_alloc(test, 4);
+	KUNIT_ASSERT_NE(test, a, 0);
+	p2pdma_pool_kill(&t->pool);
+	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
+	/* Frees still work, and go straight back to the arena. */
+	checked_free(test, a, 4);
+	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free, 64);
+	expect_all_free(test);
+}
+
+static void alloc_test_arena_of(struct kunit *test)
+{
+	static const u32 pages[] = { 8, 8 };
+	struct alloc_test *t = alloc_test_setup(test, pages, 2);
+	struct p2pdma_arena *second = &t->arena[1];
+	unsigned long last = second->base + 7 * PAGE_SIZE + 5;
+	unsigned long past = second->base + 8 * PAGE_SIZE;
+
+	KUNIT_EXPECT_PTR_EQ(test, p2pdma_pool_arena_of(&t->pool, FAKE_BASE),
+			    &t->arena[0]);
+	KUNIT_EXPECT_PTR_EQ(test, p2pdma_pool_arena_of(&t->pool, last), second);
+	KUNIT_EXPECT_NULL(test, p2pdma_pool_arena_of(&t->pool, past));
+	KUNIT_EXPECT_NULL(test, p2pdma_pool_arena_of(&t->pool, FAKE_BASE - 1));
+}
+
+static struct kunit_case alloc_test_cases[] = {
+	KUNIT_CASE(alloc_test_exact_pages),
+	KUNIT_CASE(alloc_test_bad_input),
+	KUNIT_CASE(alloc_test_exhaustion),
+	KUNIT_CASE(alloc_test_huge),
+	KUNIT_CASE(alloc_test_partial_frees),
+	KUNIT_CASE(alloc_test_random),
+	KUNIT_CASE(alloc_test_concurrent),
+	KUNIT_CASE(alloc_test_kill),
+	KUNIT_CASE(alloc_test_arena_of),
+	{}
+};
+
+static struct kunit_suite alloc_test_suite = {
+	.name = "p2pdma_alloc",
+	.exit = alloc_test_exit,
+	.test_cases = alloc_test_cases,
+};
+
+kunit_test_suite(alloc_test_suite);

@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA allocator: a page-granular buddy allocator over BAR memory,
+ * with per-CPU caches in front of it.
+ *
+ * Each registered range is an arena.  An arena keeps its bookkeeping in
+ * system memory (one small struct per page), never in the BAR: reads of
+ * device memory are slow and the device may be using it.  Free blocks are
+ * power-of-two runs of pages, naturally aligned inside the arena, on
+ * index-linked lists per order; freeing merges a block with its buddy as
+ * long as the buddy is free too.  A request that is not a power of two
+ * takes the next larger block and gives the tail back at once, so exactly
+ * the pages asked for are in use and any page-aligned part of an
+ * allocation can be freed on its own (userspace mappings return their
+ * pages one at a time).
+ *
+ * Allocations and frees of power-of-two sizes up to 1 MiB, the sizes I/O
+ * paths use, go through a small per-CPU stack per order.  Only refills and
+ * flushes, a batch at a time, take the pool lock; the per-CPU lock is
+ * uncontended except while another CPU drains the caches after the pool
+ * ran dry, so that no free page is ever out of reach.
+ *
+ * The allocator never dereferences the memory it manages: addresses are
+ * plain numbers to it, which is what lets its KUnit suite run on fake
+ * arenas of any shape.
+ */
+#include <linux/irqflags.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+
+#include "p2pdma.h"
+
+#define P2PDMA_NIL		U32_MAX
+#define P2PDMA_PCP_BATCH	(P2PDMA_PCP_DEPTH / 2)
+
+static void arena_push(struct p2pdma_arena *arena, u32 idx, unsigned int order)
+{
+	struct p2pdma_block *blk = &arena->blocks[idx];
+	u32 head = arena->free_head[order];
+
+	blk->order = order;
+	blk->free = true;
+	blk->prev = P2PDMA_NIL;
+	blk->next = head;
+	if (head != P2PDMA_NIL)
+		arena->blocks[head].prev = idx;
+	arena->free_head[order] = idx;
+}
+
+static void arena_unlink(struct p2pdma_arena *arena, u32 idx)
+{
+	struct p2pdma_block *blk = &arena->blocks[idx];
+
+	if (blk->prev != P2PDMA_NIL)
+		arena->blocks[blk->prev].next = blk->next;
+	else
+		arena->free_head[blk->order] = blk->next;
+	if (blk->next != P2PDMA_NIL)
+		arena->blocks[blk->next].prev = blk->prev;
+	blk->free = false;
+}
+
+/* Give back the block at @idx, merging it with free buddies. */
+static void arena_free_block(struct p2pdma_arena *arena, u32 idx,
+			     unsigned int order)
+{
+	while (order < P2PDMA_MAX_ORDER) {
+		u32 buddy = idx ^ (1U << order);
+		struct p2pdma_block *b = &arena->blocks[buddy];
+
+		if (buddy + (1U << order) > arena->nr_pages || !b->free ||
+		    b->order != order)
+			break;
+		arena_unlink(arena, buddy);
+		idx = min(idx, buddy);
+		order++;
+	}
+	arena_push(arena, idx, order);
+}
+
+/* Give back any page-aligned run, as the aligned blocks it is made of. */
+static void arena_free_run(struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	while (nr) {
+		unsigned int order = idx ? __ffs(idx) : P2PDMA_MAX_ORDER;
+
+		order = min3(order, (unsigned int)ilog2(nr),
+			     (unsigned int)P2PDMA_MAX_ORDER);
+		/* Only catches some double frees, but costs nothing. */
+		if (WARN_ONCE(arena->blocks[idx].free,
+			      "p2pdma: page %u of arena %#lx freed twice\n",
+			      idx, arena->base))
+			return;
+		arena_free_block(arena, idx, order);
+		arena->nr_free += 1U << order;
+		idx += 1U << order;
+		nr -= 1U << order;
+	}
+}
+
+/* Take a free block of exactly @order, splitting a larger one if needed. */
+static u32 arena_take_block(struct p2pdma_arena *arena, unsigned int order)
+{
+	unsigned int o = order;
+	u32 idx;
+
+	while (o <= P2PDMA_MAX_ORDER && arena->free_head[o] == P2PDMA_NIL)
+		o++;
+	if (o > P2PDMA_MAX_ORDER)
+		return P2PDMA_NIL;
+
+	idx = arena->free_head[o];
+	arena_unlink(arena, idx);
+	/* Keep the lower half, return the upper halves. */
+	while (o > order) {
+		o--;
+		arena_push(arena, idx + (1U << o), o);
+	}
+	arena->nr_free -= 1U << order;
+	return idx;
+}
+
+/*
+ * Runs longer than the largest block are rare (large kernel buffers):
+ * look for enough consecutive free maximal blocks.
+ */
+static u32 arena_take_huge(struct p2pdma_arena *arena, u32 nr)
+{
+	const u32 step = 1U << P2PDMA_MAX_ORDER;
+	u32 blocks = DIV_ROUND_UP(nr, step), first, i;
+
+	for (first = arena->free_head[P2PDMA_MAX_ORDER]; first != P2PDMA_NIL;
+	     first = arena->blocks[first].next) {
+		for (i = 1; i < blocks; i++) {
+			u32 idx = first + i * step;
+			struct p2pdma_block *b = &arena->blocks[idx];
+
+			if (idx + step > arena->nr_pages || !b->free ||
+			    b->order != P2PDMA_MAX_ORDER)
+				break;
+		}
+		if (i == blocks)
+			break;
+	}
+	if (first == P2PDMA_NIL)
+		return P2PDMA_NIL;
+
+	for (i = 0; i < blocks; i++)
+		arena_unlink(arena, first + i * step);
+	arena->nr_free -= blocks * step;
+	arena_free_run(arena, first + nr, blocks * step - nr);
+	return first;
+}
+
+static u32 arena_take(struct p2pdma_arena *arena, u32 nr)
+{
+	unsigned int order = order_base_2(nr);
+	u32 idx;
+
+	if (nr > arena->nr_free)
+		return P2PDMA_NIL;
+	if (order > P2PDMA_MAX_ORDER)
+		return arena_take_huge(arena, nr);
+	idx = arena_take_block(arena, order);
+	if (idx != P2PDMA_NIL && nr != 1U << order)
+		arena_free_run(arena, idx + nr, (1U << order) - nr);
+	return idx;
+}
+
+static unsigned long arena_addr(struct p2pdma_arena *arena, u32 idx)
+{
+	return arena->base + ((unsigned long)idx << PAGE_SHIFT);
+}
+
+static struct p2pdma_arena *pool_arena_of(struct p2pdma_pool *pool,
+					  unsigned long addr)
+{
+	struct p2pdma_arena *arena;
+
+	list_for_each_entry(arena, &pool->arenas, node)
+		if (addr - arena->base < (unsigned long)arena->nr_pages << PAGE_SHIFT)
+			return arena;
+	return NULL;
+}
+
+static u32 arena_index(struct p2pdma_arena *arena, unsigned long addr)
+{
+	return (addr - arena->base) >> PAGE_SHIFT;
+}
+
+/* Called with pool->lock held. */
+static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr)
+{
+	struct p2pdma_arena *arena;
+	u32 idx;
+
+	list_for_each_entry(arena, &pool->arenas, node) {
+		idx = arena_take(arena, nr);
+		if (idx != P2PDMA_NIL)
+			return arena_addr(arena, idx);
+	}
+	return 0;
+}
+
+/* Called with pool->lock held. */
+static void pool_give_locked(struct p2pdma_pool *pool, unsigned long addr,
+			     u32 nr)
+{
+	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+
+	if (WARN_ONCE(!arena, "p2pdma: freeing %#lx, not in the pool\n", addr))
+		return;
+	arena_free_run(arena, arena_index(arena, addr), nr);
+}
+
+/**
+ * p2pdma_arena_init - set up the bookkeeping of one range of memory
+ * @arena: arena to initialise
+ * @base: address of the first byte, page aligned
+ * @bus_addr: PCI bus address of the first byte, carried for the caller
+ * @size: bytes, a multiple of PAGE_SIZE
+ * @node: NUMA node for the bookkeeping
+ *
+ * Return: 0, -EINVAL for a bad @base or @size, or -ENOMEM.
+ */
+int p2pdma_arena_init(struct p2pdma_arena *arena, unsigned long base,
+		      u64 bus_addr, size_t size, int node)
+{
+	unsigned int o;
+
+	if (!size || !PAGE_ALIGNED(size) || !PAGE_ALIGNED(base) ||
+	    size >> PAGE_SHIFT >= P2PDMA_NIL)
+		return -EINVAL;
+
+	arena->base = base;
+	arena->bus_addr = bus_addr;
+	arena->nr_pages = size >> PAGE_SHIFT;
+	arena->nr_free = 0;
+	INIT_LIST_HEAD(&arena->node);
+	arena->blocks = kvzalloc_node(array_size(arena->nr_pages,
+						 sizeof(*arena->blocks)),
+				      GFP_KERNEL, node);
+	if (!arena->blocks)
+		return -ENOMEM;
+	for (o = 0; o <= P2PDMA_MAX_ORDER; o++)
+		arena->free_head[o] = P2PDMA_NIL;
+	arena_free_run(arena, 0, arena->nr_pages);
+	return 0;
+}
+
+/**
+ * p2pdma_arena_destroy - free what p2pdma_arena_init() allocated
+ * @arena: an arena that is not, or no longer, in a pool
+ */
+void p2pdma_arena_destroy(struct p2pdma_arena *arena)
+{
+	kvfree(arena->blocks);
+	arena->blocks = NULL;
+}
+
+/**
+ * p2pdma_pool_init - set up an empty pool
+ * @pool: pool to initialise
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int p2pdma_pool_init(struct p2pdma_pool *pool)
+{
+	int cpu;
+
+	memset(pool, 0, sizeof(*pool));
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->arenas);
+	pool->pcp = alloc_percpu(struct p2pdma_pcp);
+	if (!pool->pcp)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(pool->pcp, cpu)->lock);
+	return 0;
+}
+
+/**
+ * p2pdma_pool_destroy - free a pool's per-CPU caches
+ * @pool: pool with nothing allocated; its arenas are the caller's
+ */
+void p2pdma_pool_destroy(struct p2pdma_pool *pool)
+{
+	free_percpu(pool->pcp);
+	pool->pcp = NULL;
+}
+
+/**
+ * p2pdma_pool_add_arena - make an arena's pages allocatable
+ * @pool: the pool
+ * @arena: an initialised arena, not in any pool
+ */
+void p2pdma_pool_add_arena(struct p2pdma_pool *pool,
+			   struct p2pdma_arena *arena)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_add_tail(&arena->node, &pool->arenas);
+	pool->nr_pages += arena->nr_pages;
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+/**
+ * p2pdma_pool_remove_arena - take an arena out of a pool
+ * @pool: the pool
+ * @arena: one of its arenas, with none of its pages in use
+ */
+void p2pdma_pool_remove_arena(struct p2pdma_pool *pool,
+			      struct p2pdma_arena *arena)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_del_init(&arena->node);
+	pool->nr_pages -= arena->nr_pages;
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+/**
+ * p2pdma_pool_arena_of - the arena an address belongs to
+ * @pool: the pool
+ * @addr: any address
+ *
+ * Return: the arena, or NULL when @addr is not in one of @pool's arenas.
+ */
+struct p2pdma_arena *p2pdma_pool_arena_of(struct p2pdma_pool *pool,
+					  unsigned long addr)
+{
+	struct p2pdma_arena *arena;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	arena = pool_arena_of(pool, addr);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return arena;
+}
+
+/* Move every block cached on @cpu back to the arenas. */
+static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
+{
+	struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+	bool drained = false;
+	unsigned long flags;
+	unsigned int o;
+
+	spin_lock_irqsave(&pcp->lock, flags);
+	spin_lock(&pool->lock);
+	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
+		struct p2pdma_pcp_stack *st = &pcp->stack[o];
+
+		drained |= st->count;
+		while (st->count)
+			pool_give_locked(pool, st->addr[--st->count], 1U << o);
+	}
+	spin_unlock(&pool->lock);
+	spin_unlock_irqrestore(&pcp->lock, flags);
+	return drained;
+}
+
+/**
+ * p2pdma_pool_drain - return all per-CPU cached blocks to the arenas
+ * @pool: the pool
+ *
+ * Return: true if any block was cached.
+ */
+bool p2pdma_pool_drain(struct p2pdma_pool *pool)
+{
+	bool drained = false;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		drained |= pool_drain_cpu(pool, cpu);
+	return drained;
+}
+
+/* Pop a block of @order from this CPU's cache, refilling it if empty. */
+static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
+				   unsigned int order)
+{
+	struct p2pdma_pcp *pcp;
+	struct p2pdma_pcp_stack *st;
+	unsigned long flags, addr = 0;
+
+	local_irq_save(flags);
+	pcp = this_cpu_ptr(pool->pcp);
+	spin_lock(&pcp->lock);
+	st = &pcp->stack[order];
+	if (!st->count) {
+		spin_lock(&pool->lock);
+		while (st->count < P2PDMA_PCP_BATCH) {
+			addr = pool_take_locked(pool, 1U << order);
+			if (!addr)
+				break;
+			st->addr[st->count++] = addr;
+		}
+		spin_unlock(&pool->lock);
+	}
+	addr = st->count ? st->addr[--st->count] : 0;
+	spin_unlock(&pcp->lock);
+	local_irq_restore(flags);
+	return addr;
+}
+
+/* Push a block onto this CPU's cache, flushing half of it when full. */
+static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
+			  unsigned int order)
+{
+	struct p2pdma_pcp *pcp;
+	struct p2pdma_pcp_stack *st;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	/*
+	 * Checked with interrupts off: p2pdma_pool_kill() waits for such
+	 * sections, so no block is cached after its drain.
+	 */
+	if (READ_ONCE(pool->dying)) {
+		spin_lock(&pool->lock);
+		pool_give_locked(pool, addr, 1U << order);
+		spin_unlock(&pool->lock);
+		local_irq_restore(flags);
+		return;
+	}
+	pcp = this_cpu_ptr(pool->pcp);
+	spin_lock(&pcp->lock);
+	st = &pcp->stack[order];
+	if (st->count == P2PDMA_PCP_DEPTH) {
+		spin_lock(&pool->lock);
+		while (st->count > P2PDMA_PCP_BATCH)
+			pool_give_locked(pool, st->addr[--st->count], 1U << order);
+		spin_unlock(&pool->lock);
+	}
+	st->addr[st->count++] = addr;
+	spin_unlock(&pcp->lock);
+	local_irq_restore(flags);
+}
+
+static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr)
+{
+	unsigned long flags, addr;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	addr = pool_take_locked(pool, nr);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return addr;
+}
+
+static bool pool_pcp_order(u32 nr, unsigned int *order)
+{
+	if (!is_power_of_2(nr) || nr > 1U << P2PDMA_PCP_MAX_ORDER)
+		return false;
+	*order = ilog2(nr);
+	return true;
+}
+
+static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr)
+{
+	unsigned int order;
+
+	if (pool_pcp_order(nr, &order))
+		return pool_pcp_take(pool, order);
+	return pool_take(pool, nr);
+}
+
+static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
+{
+	long in_use = atomic_long_add_return(nr, &pool->in_use);
+	long peak = atomic_long_read(&pool->peak);
+
+	while (in_use > peak &&
+	       !atomic_long_try_cmpxchg(&pool->peak, &peak, in_use))
+		;
+}
+
+/**
+ * p2pdma_pool_alloc - allocate contiguous pages
+ * @pool: the pool
+ * @size: bytes, rounded up to whole pages
+ *
+ * Safe in any context.  Fails once p2pdma_pool_kill() was called.
+ *
+ * Return: the address of the first page, or 0 when nothing fits.
+ */
+unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
+{
+	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	unsigned long addr = 0;
+
+	if (!size || size > (size_t)P2PDMA_NIL << PAGE_SHIFT)
+		goto out;
+
+	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
+	rcu_read_lock();
+	if (!READ_ONCE(pool->dying)) {
+		addr = pool_take_any(pool, nr);
+		/* Free pages may sit in other CPUs' caches: fetch, try again. */
+		if (!addr && p2pdma_pool_drain(pool))
+			addr = pool_take_any(pool, nr);
+		if (addr)
+			pool_count_in_use(pool, nr);
+	}
+	rcu_read_unlock();
+out:
+	if (addr)
+		this_cpu_inc(pool->pcp->allocs);
+	else
+		this_cpu_inc(pool->pcp->failures);
+	return addr;
+}
+
+/**
+ * p2pdma_pool_free - free pages
+ * @pool: the pool the pages came from
+ * @addr: page-aligned address inside an allocation
+ * @size: bytes from @addr, rounded up to whole pages
+ *
+ * Any page-aligned part of an allocation may be freed on its own.  Safe in
+ * any context.  Whoever frees the pool after the last page came back must
+ * wait for an RCU grace period first.
+ */
+void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
+		      size_t size)
+{
+	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	unsigned long flags;
+	unsigned int order;
+
+	if (pool_pcp_order(nr, &order) && IS_ALIGNED(addr, PAGE_SIZE << order)) {
+		pool_pcp_give(pool, addr, order);
+	} else {
+		spin_lock_irqsave(&pool->lock, flags);
+		pool_give_locked(pool, addr, nr);
+		spin_unlock_irqrestore(&pool->lock, flags);
+	}
+	this_cpu_inc(pool->pcp->frees);
+	/*
+	 * Once in_use is 0 the owner may go on to free the pool, but not
+	 * before an RCU grace period: finish inside a read-side section.
+	 */
+	rcu_read_lock();
+	atomic_long_sub(nr, &pool->in_use);
+	/* Pairs with the barrier in wait_var_event() of the teardown. */
+	smp_mb__after_atomic();
+	if (READ_ONCE(pool->dying))
+		wake_up_var(&pool->in_use);
+	rcu_read_unlock();
+}
+
+/**
+ * p2pdma_pool_kill - stop handing out memory
+ * @pool: the pool
+ *
+ * Later allocations fail; blocks cached per CPU go back to the arenas so
+ * that a later p2pdma_pool_wait_idle() sees every page.
+ */
+void p2pdma_pool_kill(struct p2pdma_pool *pool)
+{
+	WRITE_ONCE(pool->dying, true);
+	/*
+	 * Wait for allocations (under rcu_read_lock()) and per-CPU frees
+	 * (interrupts off) that did not see the flag.
+	 */
+	synchronize_rcu();
+	p2pdma_pool_drain(pool);
+}
+
+/**
+ * p2pdma_pool_stats - sum a pool's counters
+ * @pool: the pool
+ * @stats: filled in
+ */
+void p2pdma_pool_stats(struct p2pdma_pool *pool, struct p2pdma_pool_stats *stats)
+{
+	int cpu;
+
+	memset(stats, 0, sizeof(*stats));
+	for_each_possible_cpu(cpu) {
+		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+
+		stats->allocs += READ_ONCE(pcp->allocs);
+		stats->frees += READ_ONCE(pcp->frees);
+		stats->failures += READ_ONCE(pcp->failures);
+	}
+	stats->size = (u64)READ_ONCE(pool->nr_pages) << PAGE_SHIFT;
+	stats->in_use = (u64)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
+	stats->peak = (u64)atomic_long_read(&pool->peak) << PAGE_SHIFT;
+}
