@@ -15,4 +15,5 @@ check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	/sys/kernel/debug/kunit/p2pdma_topology/results
 
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
+sh /tests/userspace.sh || FAILED=$((FAILED + 1))
 finish

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The demo: show the PCI tree with providers and distances, then copy data
-# NVMe A -> CMB of NVMe A -> NVMe B through p2pmem and verify it.
+# NVMe A -> CMB of NVMe A -> NVMe B through p2pmem and verify it, in the
+# kernel and from userspace (O_DIRECT into a mapping of the CMB).
 . /tests/lib.sh
 
 MIB=16
@@ -47,6 +48,14 @@ got=$(dd if="$BLK_B" bs=1M count=$MIB iflag=direct 2>/dev/null | md5sum)
 expect_eq "NVMe B holds exactly the data written to NVMe A" "$got" "$want"
 expect_eq "p2pmem is all returned after the copy" \
 	"$(cat "$P2P/available")" "$avail_before"
+
+echo "== the same from userspace: O_DIRECT through a mmap() of p2pmem/allocate =="
+dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+expect_eq "userspace copy through the mapped CMB" \
+	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_B" $((MIB << 20)) 2>&1)" \
+	"copied=$((MIB << 20)) chunks=$MIB"
+expect_eq "NVMe B holds NVMe A's data again" "$(md5_dev "$BLK_B" $((MIB << 20)))" "$want"
+sed 's/^/   /' "/sys/kernel/debug/p2pdma/$A/stats"
 
 copy_to_c_refused() { ! p2p_copy "$A" "$BLK_A" "$BLK_C" 4096 2>/dev/null; }
 check "a copy to NVMe C is refused" copy_to_c_refused

@@ -81,3 +81,35 @@ pci_tree() {
 		printf '%*s%s %s\n' $((depth * 4)) '' "$bdf" "$info"
 	done
 }
+
+# tap COUNT NAME PROGRAM ARGS... - run a test program that prints "ok - X"
+# and "not ok - X" lines; each becomes one check, and the program must
+# exit 0 having passed exactly COUNT of them (so a check that silently did
+# not run fails too).
+tap() {
+	count=$1 name=$2
+	shift 2
+	"$@" > /tmp/tap.out 2> /tmp/tap.err
+	rc=$?
+	while read -r line; do
+		case $line in
+		"ok - "*) echo "P2PDMA-CHECK PASS $name: ${line#ok - }" ;;
+		"not ok - "*)
+			echo "P2PDMA-CHECK FAIL $name: ${line#not ok - }"
+			FAILED=$((FAILED + 1)) ;;
+		esac
+	done < /tmp/tap.out
+	sed 's/^/   stderr: /' /tmp/tap.err
+	expect_eq "$name: exits 0 after $count checks" \
+		"$rc $(grep -c '^ok - ' /tmp/tap.out)" "0 $count"
+}
+
+# p2p_stat PROVIDER KEY - one value from the provider's debugfs statistics.
+p2p_stat() {
+	sed -n "s/^$2 //p" "/sys/kernel/debug/p2pdma/$1/stats"
+}
+
+# md5_dev DEV BYTES - checksum of the first BYTES of a block device.
+md5_dev() {
+	dd if="$1" bs=64k count=$(($2 >> 16)) iflag=direct 2>/dev/null | md5sum
+}

@@ -102,7 +102,8 @@ static int p2pmem_insert_pages(struct pci_p2pdma *p2p,
 
 static int p2pmem_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
 {
-	if (!(vma->vm_flags & VM_SHARED)) {
+	/* VM_SHARED is not set for read-only mappings: check what was asked. */
+	if (!(vma->vm_flags & VM_MAYSHARE)) {
 		pci_info_ratelimited(pdev, "p2pmem: %s: refusing a private mapping of allocate\n",
 				     current->comm);
 		return -EINVAL;
@@ -142,6 +143,11 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 
 	/* Growing the mapping later could only fault. */
 	vma->vm_flags |= VM_DONTEXPAND;
+	/*
+	 * memremap_pages() maps P2PDMA memory uncached in the kernel; an
+	 * alias with another memory type is undefined on x86.
+	 */
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	atomic_long_inc(&p2p->user_maps);
 	while (uaddr < vma->vm_end) {
 		nr = (vma->vm_end - uaddr) >> PAGE_SHIFT;

@@ -1,0 +1,75 @@
+#!/bin/sh
+# The p2pmem/allocate ABI from userspace: O_DIRECT copies through a mmap()
+# of the CMB, which other page pinners must not get, refused mappings, the
+# debugfs statistics, and unbinding the provider under a live mapping.  The
+# unbind comes last: it rebinds NVMe A's driver.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB) BLK_C=$(nvme_blk P2PNVMEC)
+P2P=/sys/bus/pci/devices/$A/p2pmem
+MIB=16
+BYTES=$((MIB << 20))
+
+# NVMe keeps some of its CMB for its own queues: measure from here.
+avail_before=$(cat "$P2P/available")
+in_use_before=$(p2p_stat "$A" in_use)
+
+echo "== p2pmem/allocate: refused and accepted mappings =="
+tap 10 "allocate" p2pmem_mmap_test "$A" badargs
+
+echo "== O_DIRECT $BLK_A -> mmap of $A's CMB -> $BLK_B, from userspace =="
+dd if=/dev/urandom of=/tmp/usrc bs=1M count=$MIB 2>/dev/null
+dd if=/tmp/usrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
+want=$(md5sum < /tmp/usrc)
+maps_before=$(p2p_stat "$A" user_maps)
+
+# copy_case NAME EXPECTED_OUTPUT CHUNK [OPTIONS...] - copy into a zeroed B
+# through CHUNK-sized p2pmem buffers, and verify.
+copy_case() {
+	name=$1 expected=$2 chunk=$3
+	shift 3
+	dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+	expect_eq "$name: p2pmem_copy reports" \
+		"$(p2pmem_copy "$@" "$A" "$BLK_A" "$BLK_B" "$BYTES" "$chunk" 2>&1)" \
+		"$expected"
+	expect_eq "$name: NVMe B holds exactly NVMe A's data" \
+		"$(md5_dev "$BLK_B" "$BYTES")" "$want"
+}
+copy_case "1 MiB buffer" "copied=$BYTES chunks=$MIB" 1M
+copy_case "2 threads, 256 KiB buffers" "copied=$BYTES chunks=64" 256K -t 2
+copy_case "12 KiB buffer (not a power of two)" \
+	"copied=$BYTES chunks=$(((BYTES + 12287) / 12288))" 12K
+expect_eq "every copy buffer was a mapping of allocate" \
+	"$(($(p2p_stat "$A" user_maps) - maps_before))" 4
+expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)" 0
+expect_eq "all p2pmem returned after the copies" \
+	"$(cat "$P2P/available")" "$avail_before"
+
+echo "== paths that must refuse p2pmem =="
+expect_eq "O_DIRECT from NVMe C (other root port) fails with EREMOTEIO" \
+	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" 1M 2>/dev/null)" "error=-121"
+dd if=/dev/zero of=/tmp/loop.img bs=1M count=4 2>/dev/null
+losetup /dev/loop0 /tmp/loop.img
+tap 8 "page pinning" p2pmem_mmap_test "$A" gup /dev/loop0
+losetup -d /dev/loop0
+
+echo "== statistics of $A =="
+cat "/sys/kernel/debug/p2pdma/$A/stats" | sed 's/^/   /'
+expect_eq "stats: in use only what NVMe A itself holds" \
+	"$(p2p_stat "$A" in_use)" "$in_use_before"
+expect_eq "stats: size is the 64 MiB CMB" "$(p2p_stat "$A" size)" $((64 << 20))
+check "stats: peak covers two 256 KiB copy buffers" \
+	test "$(p2p_stat "$A" peak)" -ge $((512 << 10))
+check "stats: NVMe B reached over the switch by bus address" \
+	grep -qx "client $B distance 4 map bus-address" "/sys/kernel/debug/p2pdma/$A/stats"
+check "stats: NVMe C refused" \
+	grep -qx "client $C distance -1 map not-supported" "/sys/kernel/debug/p2pdma/$A/stats"
+
+echo "== unbinding $A's driver under a live mapping =="
+tap 10 "unbind" p2pmem_mmap_test "$A" unbind nvme
+check "the provider comes back published" \
+	test "$(cat "$P2P/published" 2>/dev/null)" = 1
+check "removal never had to wait for memory" \
+	sh -c "! dmesg | grep -q 'removal waits for'"
+finish

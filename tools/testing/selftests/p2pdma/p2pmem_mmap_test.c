@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pmem_mmap_test - check the mmap() interface of p2pmem/allocate
+ *
+ * Usage: p2pmem_mmap_test BDF badargs
+ *        p2pmem_mmap_test BDF gup DEVICE
+ *        p2pmem_mmap_test BDF unbind DRIVER
+ *
+ * Maps PCI peer-to-peer memory of device BDF through
+ * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
+ *
+ *   badargs  that MAP_PRIVATE, a non-zero offset, more than "available" and
+ *            a zero length are refused with the right errno, that a
+ *            read-only mapping of an O_RDONLY fd is either allowed or
+ *            refused with EACCES, that none of this changes "available",
+ *            and that a 3 page mapping holds data and is given back.
+ *   gup      that kernel paths which pin user pages without asking for P2P
+ *            pages refuse the mapping: process_vm_readv() and
+ *            process_vm_writev() with EFAULT and O_DIRECT pread() from block
+ *            DEVICE (one without P2P support or that cannot reach BDF) with
+ *            EREMOTEIO, while the same calls on ordinary memory succeed.
+ *   unbind   that unbinding BDF from DRIVER while it is mapped returns,
+ *            that the mapping then raises SIGBUS, and that after binding
+ *            it again "size" and "available" are what they were before.
+ *
+ * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
+ * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
+ * bad arguments.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* userspace has no <linux/compiler_attributes.h> */
+#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
+
+#define HANG_TIMEOUT	60	/* seconds before unbind/bind counts as hung */
+#define REBIND_POLLS	100	/* times 100 ms to wait for p2pmem after bind */
+#define DIRECT_IO_SIZE	4096
+
+static const char *bdf;
+static size_t page_size;
+static int failures;
+
+static void pass(const char *what)
+{
+	printf("ok - %s\n", what);
+}
+
+__printf(2, 3)
+static void fail(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok - %s: ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	failures++;
+}
+
+/* Check the result of a call that must fail with errno want. */
+static void expect_errno(const char *what, int failed, int err, int want)
+{
+	if (failed && err == want)
+		pass(what);
+	else if (failed)
+		fail(what, "got errno %d (%s), want errno %d (%s)", err,
+		     strerror(err), want, strerror(want));
+	else
+		fail(what, "got success, want errno %d (%s)", want,
+		     strerror(want));
+}
+
+/* Check the byte count returned by a call that must fully succeed. */
+static void expect_count(const char *what, ssize_t got, size_t want)
+{
+	if (got == (ssize_t)want)
+		pass(what);
+	else if (got < 0)
+		fail(what, "got errno %d (%s), want %zu bytes", errno,
+		     strerror(errno), want);
+	else
+		fail(what, "got %zd bytes, want %zu", got, want);
+}
+
+static void expect_value(const char *what, unsigned long long got,
+			 unsigned long long want)
+{
+	if (got == want)
+		pass(what);
+	else
+		fail(what, "got %llu, want %llu", got, want);
+}
+
+static void *xmalloc(size_t len)
+{
+	void *p = malloc(len);
+
+	if (!p) {
+		perror("malloc");
+		exit(1);
+	}
+	return p;
+}
+
+static void p2pmem_path(char *path, size_t len, const char *name)
+{
+	snprintf(path, len, "/sys/bus/pci/devices/%s/p2pmem/%s", bdf, name);
+}
+
+/* Read a p2pmem attribute; on error returns -1 with errno set. */
+static int read_attr(const char *name, unsigned long long *val)
+{
+	char path[256], buf[64], *end;
+	ssize_t len;
+	int fd;
+
+	p2pmem_path(path, sizeof(path), name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return -1;
+	buf[len] = '\0';
+	*val = strtoull(buf, &end, 10);
+	if (end == buf || strcmp(end, "\n")) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Like read_attr() but a failure is a failed check. */
+static int read_attr_checked(const char *name, unsigned long long *val)
+{
+	char what[64];
+
+	if (!read_attr(name, val))
+		return 0;
+	snprintf(what, sizeof(what), "read p2pmem/%s", name);
+	fail(what, "got errno %d (%s)", errno, strerror(errno));
+	return -1;
+}
+
+static int open_allocate(int flags)
+{
+	char path[256];
+	int fd;
+
+	p2pmem_path(path, sizeof(path), "allocate");
+	fd = open(path, flags);
+	if (fd < 0)
+		fail("open p2pmem/allocate", "got errno %d (%s)", errno,
+		     strerror(errno));
+	return fd;
+}
+
+/* Map npages of p2pmem read-write; returns NULL after a failed check. */
+static unsigned char *map_pages(unsigned int npages)
+{
+	char what[64];
+	void *p;
+	int fd;
+
+	fd = open_allocate(O_RDWR);
+	if (fd < 0)
+		return NULL;
+	snprintf(what, sizeof(what), "mmap of %u page%s", npages,
+		 npages == 1 ? "" : "s");
+	p = mmap(NULL, npages * page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	/* the mapping holds its own reference to the file */
+	close(fd);
+	if (p == MAP_FAILED) {
+		fail(what, "got errno %d (%s)", errno, strerror(errno));
+		return NULL;
+	}
+	pass(what);
+	return p;
+}
+
+static unsigned char pattern_byte(size_t off, unsigned int seed)
+{
+	/* mixes in the page number so that swapped pages are noticed */
+	return (unsigned char)(off * 7 + (off >> 12) * 13 + seed);
+}
+
+static void write_pattern(unsigned char *map, size_t len, unsigned int seed)
+{
+	unsigned char *buf = xmalloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pattern_byte(i, seed);
+	memcpy(map, buf, len);
+	free(buf);
+}
+
+static void check_pattern(const unsigned char *map, size_t len,
+			  unsigned int seed, const char *what)
+{
+	unsigned char *buf = xmalloc(len);
+	size_t i;
+
+	memcpy(buf, map, len);
+	for (i = 0; i < len; i++) {
+		if (buf[i] != pattern_byte(i, seed))
+			break;
+	}
+	if (i == len)
+		pass(what);
+	else
+		fail(what, "got 0x%02x at offset %zu, want 0x%02x", buf[i], i,
+		     pattern_byte(i, seed));
+	free(buf);
+}
+
+/* mmap() of allocate that must fail with errno want. */
+static void check_refused(int fd, const char *what, size_t len, int prot,
+			  int flags, off_t off, int want)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+	int err = errno;
+
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	expect_errno(what, p == MAP_FAILED, err, want);
+}
+
+/* Whether a read-only mapping is allowed is up to the kernel: report it. */
+static void check_read_only(void)
+{
+	const char *what = "read-only mapping of O_RDONLY fd";
+	int fd = open_allocate(O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		return;
+	p = mmap(NULL, page_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		printf("ok - %s allowed\n", what);
+		munmap(p, page_size);
+	} else if (errno == EACCES) {
+		printf("ok - %s refused with EACCES\n", what);
+	} else {
+		fail(what, "got errno %d (%s), want success or errno %d (%s)",
+		     errno, strerror(errno), EACCES, strerror(EACCES));
+	}
+	close(fd);
+}
+
+static void check_refused_mappings(unsigned long long avail)
+{
+	/* one page more than what is left, rounded to whole pages */
+	size_t too_much = (avail / page_size + 1) * page_size;
+	int prot = PROT_READ | PROT_WRITE;
+	int fd = open_allocate(O_RDWR);
+
+	if (fd < 0)
+		return;
+	check_refused(fd, "MAP_PRIVATE refused with EINVAL", page_size, prot,
+		      MAP_PRIVATE, 0, EINVAL);
+	check_refused(fd, "non-zero offset refused with EINVAL", page_size,
+		      prot, MAP_SHARED, page_size, EINVAL);
+	check_refused(fd, "mapping more than available refused with ENOMEM",
+		      too_much, prot, MAP_SHARED, 0, ENOMEM);
+	check_refused(fd, "zero length refused with EINVAL", 0, prot,
+		      MAP_SHARED, 0, EINVAL);
+	close(fd);
+}
+
+/* A good mapping takes from "available", holds data and gives it back. */
+static void check_good_mapping(unsigned long long avail)
+{
+	const unsigned int npages = 3;
+	size_t len = npages * page_size;
+	unsigned long long now;
+	unsigned char *map;
+
+	map = map_pages(npages);
+	if (!map)
+		return;
+	if (!read_attr_checked("available", &now))
+		expect_value("available drops by 3 pages while mapped", now,
+			     avail - len);
+	write_pattern(map, len, 1);
+	check_pattern(map, len, 1, "pattern read back from 3 pages");
+	munmap(map, len);
+	if (!read_attr_checked("available", &now))
+		expect_value("available restored after munmap", now, avail);
+}
+
+static void test_badargs(void)
+{
+	unsigned long long avail, now;
+
+	if (read_attr_checked("available", &avail))
+		return;
+	check_refused_mappings(avail);
+	check_read_only();
+	if (!read_attr_checked("available", &now))
+		expect_value("available unchanged after refused mappings", now,
+			     avail);
+	check_good_mapping(avail);
+}
+
+/*
+ * Use process_vm_readv() or process_vm_writev() on our own pid so that the
+ * kernel pins "remote" as user pages of another mm would be pinned.
+ */
+static ssize_t vm_copy(int writing, void *local, void *remote, size_t len)
+{
+	struct iovec liov = { .iov_base = local, .iov_len = len };
+	struct iovec riov = { .iov_base = remote, .iov_len = len };
+
+	if (writing)
+		return process_vm_writev(getpid(), &liov, 1, &riov, 1, 0);
+	return process_vm_readv(getpid(), &liov, 1, &riov, 1, 0);
+}
+
+static void check_process_vm(unsigned char *map)
+{
+	unsigned char *local = xmalloc(page_size);
+	unsigned char *ordinary = xmalloc(page_size);
+	ssize_t n;
+
+	memset(ordinary, 0xa5, page_size);
+	/* the ordinary cases show that a failure below is due to p2pmem */
+	expect_count("process_vm_readv from ordinary memory",
+		     vm_copy(0, local, ordinary, page_size), page_size);
+	n = vm_copy(0, local, map, page_size);
+	expect_errno("process_vm_readv from p2pmem refused with EFAULT", n < 0,
+		     errno, EFAULT);
+	expect_count("process_vm_writev to ordinary memory",
+		     vm_copy(1, local, ordinary, page_size), page_size);
+	n = vm_copy(1, local, map, page_size);
+	expect_errno("process_vm_writev to p2pmem refused with EFAULT", n < 0,
+		     errno, EFAULT);
+	free(ordinary);
+	free(local);
+}
+
+static void check_direct_io(const char *device, unsigned char *map)
+{
+	void *ordinary;
+	ssize_t n;
+	int fd;
+
+	fd = open(device, O_RDONLY | O_DIRECT);
+	if (fd < 0) {
+		fail("open DEVICE with O_DIRECT", "got errno %d (%s)", errno,
+		     strerror(errno));
+		return;
+	}
+	if (posix_memalign(&ordinary, page_size, DIRECT_IO_SIZE)) {
+		perror("posix_memalign");
+		exit(1);
+	}
+	expect_count("O_DIRECT pread into ordinary memory",
+		     pread(fd, ordinary, DIRECT_IO_SIZE, 0), DIRECT_IO_SIZE);
+	n = pread(fd, map, DIRECT_IO_SIZE, 0);
+	expect_errno("O_DIRECT pread into p2pmem refused with EREMOTEIO",
+		     n < 0, errno, EREMOTEIO);
+	free(ordinary);
+	close(fd);
+}
+
+static void test_gup(const char *device)
+{
+	/* the buffer is one page, the O_DIRECT read needs DIRECT_IO_SIZE */
+	unsigned int npages = (DIRECT_IO_SIZE + page_size - 1) / page_size;
+	unsigned long long avail, now;
+	unsigned char *map;
+
+	if (read_attr_checked("available", &avail))
+		return;
+	map = map_pages(npages);
+	if (!map)
+		return;
+	write_pattern(map, npages * page_size, 2);
+	check_process_vm(map);
+	check_direct_io(device, map);
+	munmap(map, npages * page_size);
+	/* a refused pin must not leak a reference to the memory */
+	if (!read_attr_checked("available", &now))
+		expect_value("available restored after munmap", now, avail);
+}
+
+/*
+ * Writing to unbind or bind may block in an uninterruptible sleep in the
+ * kernel, where no signal reaches the writer.  So a child process does the
+ * write while the parent waits for it under alarm(): on a hang the parent
+ * can still report and exit.  The child is forked before any p2pmem is
+ * mapped so that it never shares the mapping under test.
+ */
+struct sysfs_writer {
+	pid_t pid;
+	int go_fd;		/* parent's end of the pipe that starts it */
+};
+
+static char alarm_msg[128];
+
+static void on_alarm(int sig)
+{
+	ssize_t n = write(STDOUT_FILENO, alarm_msg, strlen(alarm_msg));
+
+	(void)sig;
+	(void)n;
+	_exit(1);
+}
+
+/* Child: wait for the go byte, write val to path, exit with the errno. */
+static void writer_child(int go_fd, const char *path, const char *val)
+{
+	char go;
+	int fd;
+
+	/* a writer stuck in the kernel must not keep the test's output open */
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	if (read(go_fd, &go, 1) != 1)
+		_exit(0);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		_exit(errno);
+	if (write(fd, val, strlen(val)) < 0)
+		_exit(errno);
+	if (close(fd))
+		_exit(errno);
+	_exit(0);
+}
+
+static int writer_start(struct sysfs_writer *w, const char *path,
+			const char *val)
+{
+	int fds[2];
+
+	if (pipe(fds)) {
+		fail("start sysfs writer", "pipe: errno %d (%s)", errno,
+		     strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	w->pid = fork();
+	if (w->pid < 0) {
+		fail("start sysfs writer", "fork: errno %d (%s)", errno,
+		     strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (w->pid == 0) {
+		close(fds[1]);
+		writer_child(fds[0], path, val);
+	}
+	close(fds[0]);
+	w->go_fd = fds[1];
+	return 0;
+}
+
+/* Let the writer go and check that its write succeeds within the timeout. */
+static int writer_finish(struct sysfs_writer *w, const char *what)
+{
+	pid_t pid;
+	int status;
+
+	snprintf(alarm_msg, sizeof(alarm_msg),
+		 "not ok - %s: still blocked after %d s\n", what, HANG_TIMEOUT);
+	signal(SIGALRM, on_alarm);
+	alarm(HANG_TIMEOUT);
+	if (write(w->go_fd, "g", 1) != 1)
+		perror("write to sysfs writer");
+	do {
+		pid = waitpid(w->pid, &status, 0);
+	} while (pid < 0 && errno == EINTR);
+	alarm(0);
+	close(w->go_fd);
+
+	if (pid < 0)
+		fail(what, "waitpid: errno %d (%s)", errno, strerror(errno));
+	else if (!WIFEXITED(status))
+		fail(what, "writer died with status 0x%x", status);
+	else if (WEXITSTATUS(status))
+		fail(what, "got errno %d (%s), want success",
+		     WEXITSTATUS(status), strerror(WEXITSTATUS(status)));
+	else
+		pass(what);
+	return pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ? -1 : 0;
+}
+
+static sigjmp_buf access_env;
+
+static void on_access_signal(int sig)
+{
+	siglongjmp(access_env, sig);
+}
+
+/*
+ * Touch *p; returns the signal this raised or 0 if it raised none.  The
+ * accesses are atomic only so that the compiler can neither drop them nor
+ * merge them with others.
+ */
+static int access_signal(unsigned char *p, int writing)
+{
+	int sig = sigsetjmp(access_env, 1);
+
+	if (sig)
+		return sig;
+	if (writing)
+		__atomic_store_n(p, 0x5a, __ATOMIC_RELAXED);
+	else
+		__atomic_load_n(p, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void expect_sigbus(const char *what, unsigned char *p, int writing)
+{
+	int sig = access_signal(p, writing);
+
+	if (sig == SIGBUS)
+		pass(what);
+	else if (sig)
+		fail(what, "got %s, want SIGBUS", strsignal(sig));
+	else
+		fail(what, "got no signal, want SIGBUS");
+}
+
+static void catch_access_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_access_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+/*
+ * After bind, p2pmem comes back once the driver has set it up again, with
+ * as much available as before the test: the driver may keep some for
+ * itself (NVMe puts submission queues in its CMB), but no more than before.
+ */
+static void check_rebound(unsigned long long size_before,
+			  unsigned long long avail_before)
+{
+	unsigned long long size = 0, avail = 0;
+	int i, found = 0;
+
+	for (i = 0; i < REBIND_POLLS; i++) {
+		found = !read_attr("size", &size) &&
+			!read_attr("available", &avail);
+		if (found && avail == avail_before)
+			break;
+		usleep(100000);
+	}
+	if (!found) {
+		fail("p2pmem back after bind", "got no p2pmem/size and available");
+		return;
+	}
+	pass("p2pmem back after bind");
+	expect_value("size unchanged after bind", size, size_before);
+	expect_value("available as before the test after bind", avail,
+		     avail_before);
+}
+
+static void test_unbind(const char *driver)
+{
+	const size_t len = 2 * page_size;
+	struct sysfs_writer unbind, bind;
+	unsigned long long size, avail;
+	char path[256];
+	unsigned char *map;
+
+	if (read_attr_checked("size", &size) ||
+	    read_attr_checked("available", &avail))
+		return;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	if (writer_start(&unbind, path, bdf))
+		return;
+	/* on failure returning closes the pipe, which ends the writer */
+	map = map_pages(2);
+	if (!map)
+		return;
+	write_pattern(map, len, 3);
+	check_pattern(map, len, 3, "pattern read back from 2 pages");
+
+	if (writer_finish(&unbind, "unbind returned"))
+		return;
+	catch_access_signals();
+	expect_sigbus("read after unbind raises SIGBUS", map, 0);
+	expect_sigbus("write after unbind raises SIGBUS", map + page_size, 1);
+	if (munmap(map, len))
+		fail("munmap after unbind", "got errno %d (%s)", errno,
+		     strerror(errno));
+	else
+		pass("munmap after unbind");
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	if (writer_start(&bind, path, bdf) ||
+	    writer_finish(&bind, "bind returned"))
+		return;
+	check_rebound(size, avail);
+}
+
+static void bad_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s BDF badargs\n"
+		"       %s BDF gup DEVICE\n"
+		"       %s BDF unbind DRIVER\n", prog, prog, prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	/* keep output in order with the child and on a sudden exit */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	page_size = sysconf(_SC_PAGESIZE);
+	if (argc < 3)
+		bad_usage(argv[0]);
+	bdf = argv[1];
+
+	if (!strcmp(argv[2], "badargs") && argc == 3)
+		test_badargs();
+	else if (!strcmp(argv[2], "gup") && argc == 4)
+		test_gup(argv[3]);
+	else if (!strcmp(argv[2], "unbind") && argc == 4)
+		test_unbind(argv[3]);
+	else
+		bad_usage(argv[0]);
+	return failures ? 1 : 0;
+}
