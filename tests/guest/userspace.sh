@@ -1,8 +1,8 @@
 #!/bin/sh
 # The p2pmem/allocate ABI from userspace: O_DIRECT copies through a mmap()
 # of the CMB, which other page pinners must not get, refused mappings, the
-# debugfs statistics, and unbinding the provider under a live mapping.  The
-# unbind comes last: it rebinds NVMe A's driver.
+# debugfs statistics, and the provider going away under a live mapping:
+# unbound (and bound again), then hot-unplugged, which has to come last.
 . /tests/lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
@@ -70,6 +70,19 @@ echo "== unbinding $A's driver under a live mapping =="
 tap 10 "unbind" p2pmem_mmap_test "$A" unbind nvme
 check "the provider comes back published" \
 	test "$(cat "$P2P/published" 2>/dev/null)" = 1
-check "removal never had to wait for memory" \
+
+# nvme_a is the qdev id of NVMe A in tests/topologies/default.topo.
+echo "== hot-unplug of $A (QMP device_del) under a live mapping =="
+tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
+	echo P2PDMA-HOST device_del nvme_a > /dev/console
+	i=0
+	while [ -e /sys/bus/pci/devices/$A ] && [ \$i -lt 300 ]; do
+		sleep 0.1
+		i=\$((i + 1))
+	done
+	[ ! -e /sys/bus/pci/devices/$A ]"
+check "the provider's statistics left with it" \
+	test ! -e "/sys/kernel/debug/p2pdma/$A"
+check "removals never had to wait for memory" \
 	sh -c "! dmesg | grep -q 'removal waits for'"
 finish

@@ -5,6 +5,7 @@
  * Usage: p2pmem_mmap_test BDF badargs
  *        p2pmem_mmap_test BDF gup DEVICE
  *        p2pmem_mmap_test BDF unbind DRIVER
+ *        p2pmem_mmap_test BDF gone CMD
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
@@ -22,6 +23,8 @@
  *   unbind   that unbinding BDF from DRIVER while it is mapped returns,
  *            that the mapping then raises SIGBUS, and that after binding
  *            it again "size" and "available" are what they were before.
+ *   gone     the same for a device that goes away for good: the shell
+ *            command CMD removes it (hot-unplug) and returns once it is gone.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -423,7 +426,10 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
-/* Child: wait for the go byte, write val to path, exit with the errno. */
+/*
+ * Child: wait for the go byte, write val to path, exit with the errno.
+ * Without a path, val is a shell command to run instead.
+ */
 static void writer_child(int go_fd, const char *path, const char *val)
 {
 	char go;
@@ -434,6 +440,10 @@ static void writer_child(int go_fd, const char *path, const char *val)
 	close(STDERR_FILENO);
 	if (read(go_fd, &go, 1) != 1)
 		_exit(0);
+	if (!path) {
+		execl("/bin/sh", "sh", "-c", val, (char *)NULL);
+		_exit(errno);
+	}
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		_exit(errno);
@@ -576,37 +586,62 @@ static void check_rebound(unsigned long long size_before,
 		     avail_before);
 }
 
-static void test_unbind(const char *driver)
+/*
+ * Map 2 pages and fill them, let @remover take the provider away (@how
+ * names it), then check that the mapping was revoked.  The writer is
+ * started before the mapping exists, so that it never shares it.
+ */
+static int check_revoked(struct sysfs_writer *remover, const char *how)
 {
 	const size_t len = 2 * page_size;
+	unsigned char *map;
+	char what[96];
+
+	/* on failure returning closes the pipe, which ends the writer */
+	map = map_pages(2);
+	if (!map)
+		return -1;
+	write_pattern(map, len, 3);
+	check_pattern(map, len, 3, "pattern read back from 2 pages");
+
+	snprintf(what, sizeof(what), "%s returned", how);
+	if (writer_finish(remover, what))
+		return -1;
+	catch_access_signals();
+	snprintf(what, sizeof(what), "read after %s raises SIGBUS", how);
+	expect_sigbus(what, map, 0);
+	snprintf(what, sizeof(what), "write after %s raises SIGBUS", how);
+	expect_sigbus(what, map + page_size, 1);
+	snprintf(what, sizeof(what), "munmap after %s", how);
+	if (munmap(map, len))
+		fail(what, "got errno %d (%s)", errno, strerror(errno));
+	else
+		pass(what);
+	return 0;
+}
+
+/* The device goes away for good: CMD unplugs it and waits until it is gone. */
+static void test_gone(const char *cmd)
+{
+	struct sysfs_writer remover;
+
+	if (!writer_start(&remover, NULL, cmd))
+		check_revoked(&remover, "removal");
+}
+
+static void test_unbind(const char *driver)
+{
 	struct sysfs_writer unbind, bind;
 	unsigned long long size, avail;
 	char path[256];
-	unsigned char *map;
 
 	if (read_attr_checked("size", &size) ||
 	    read_attr_checked("available", &avail))
 		return;
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
-	if (writer_start(&unbind, path, bdf))
+	if (writer_start(&unbind, path, bdf) ||
+	    check_revoked(&unbind, "unbind"))
 		return;
-	/* on failure returning closes the pipe, which ends the writer */
-	map = map_pages(2);
-	if (!map)
-		return;
-	write_pattern(map, len, 3);
-	check_pattern(map, len, 3, "pattern read back from 2 pages");
-
-	if (writer_finish(&unbind, "unbind returned"))
-		return;
-	catch_access_signals();
-	expect_sigbus("read after unbind raises SIGBUS", map, 0);
-	expect_sigbus("write after unbind raises SIGBUS", map + page_size, 1);
-	if (munmap(map, len))
-		fail("munmap after unbind", "got errno %d (%s)", errno,
-		     strerror(errno));
-	else
-		pass("munmap after unbind");
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
 	if (writer_start(&bind, path, bdf) ||
@@ -620,7 +655,8 @@ static void bad_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s BDF badargs\n"
 		"       %s BDF gup DEVICE\n"
-		"       %s BDF unbind DRIVER\n", prog, prog, prog);
+		"       %s BDF unbind DRIVER\n"
+		"       %s BDF gone CMD\n", prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -639,6 +675,8 @@ int main(int argc, char **argv)
 		test_gup(argv[3]);
 	else if (!strcmp(argv[2], "unbind") && argc == 4)
 		test_unbind(argv[3]);
+	else if (!strcmp(argv[2], "gone") && argc == 4)
+		test_gone(argv[3]);
 	else
 		bad_usage(argv[0]);
 	return failures ? 1 : 0;
