@@ -90,26 +90,20 @@ static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
 	return false;
 }
 
-/* Record pages as in use; false if one already was (atomic: kthreads). */
-static bool shadow_take(struct alloc_test *t, unsigned long addr, u32 nr)
+/*
+ * Record pages as in use (@take) or free again; false if one of them
+ * already was.  Atomic, as the concurrent case's kthreads share it.
+ */
+static bool shadow_mark(struct alloc_test *t, unsigned long addr, u32 nr,
+			bool take)
 {
-	unsigned long first = (addr - FAKE_BASE) >> PAGE_SHIFT;
+	unsigned long bit = (addr - FAKE_BASE) >> PAGE_SHIFT;
 	bool ok = true;
 	u32 i;
 
-	for (i = 0; i < nr; i++)
-		ok &= !test_and_set_bit(first + i, t->shadow);
-	return ok;
-}
-
-static bool shadow_give(struct alloc_test *t, unsigned long addr, u32 nr)
-{
-	unsigned long first = (addr - FAKE_BASE) >> PAGE_SHIFT;
-	bool ok = true;
-	u32 i;
-
-	for (i = 0; i < nr; i++)
-		ok &= test_and_clear_bit(first + i, t->shadow);
+	for (i = 0; i < nr; i++, bit++)
+		ok &= take ? !test_and_set_bit(bit, t->shadow) :
+			     test_and_clear_bit(bit, t->shadow);
 	return ok;
 }
 
@@ -123,7 +117,7 @@ static unsigned long checked_alloc(struct kunit *test, u32 nr)
 		KUNIT_EXPECT_TRUE_MSG(test, PAGE_ALIGNED(addr), "addr %#lx", addr);
 		KUNIT_EXPECT_TRUE_MSG(test, in_some_arena(t, addr, nr),
 				      "%u pages at %#lx", nr, addr);
-		KUNIT_EXPECT_TRUE_MSG(test, shadow_take(t, addr, nr),
+		KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, nr, true),
 				      "%u pages at %#lx handed out twice", nr, addr);
 	}
 	return addr;
@@ -133,7 +127,7 @@ static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
 {
 	struct alloc_test *t = test->priv;
 
-	KUNIT_EXPECT_TRUE_MSG(test, shadow_give(t, addr, nr),
+	KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, nr, false),
 			      "%u pages at %#lx were not in use", nr, addr);
 	p2pdma_pool_free(&t->pool, addr, (size_t)nr << PAGE_SHIFT);
 }
@@ -357,13 +351,13 @@ static int alloc_worker_fn(void *data)
 		for (i = 0; i < 8; i++) {
 			nr[i] = 1U << (prandom_u32_state(&rnd) % 5);
 			addr[i] = p2pdma_pool_alloc(&t->pool, nr[i] << PAGE_SHIFT);
-			if (addr[i] && !shadow_take(t, addr[i], nr[i]))
+			if (addr[i] && !shadow_mark(t, addr[i], nr[i], true))
 				w->errors++;
 		}
 		for (i = 0; i < 8; i++) {
 			if (!addr[i])
 				continue;
-			if (!shadow_give(t, addr[i], nr[i]))
+			if (!shadow_mark(t, addr[i], nr[i], false))
 				w->errors++;
 			p2pdma_pool_free(&t->pool, addr[i], nr[i] << PAGE_SHIFT);
 		}
