@@ -15,5 +15,7 @@ check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	/sys/kernel/debug/kunit/p2pdma_topology/results
 
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
+sh /tests/providers.sh || FAILED=$((FAILED + 1))
+# Last: it ends by hot-unplugging NVMe A.
 sh /tests/userspace.sh || FAILED=$((FAILED + 1))
 finish

@@ -8,13 +8,16 @@ MIB=16
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
 BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB) BLK_C=$(nvme_blk P2PNVMEC)
 P2P=/sys/bus/pci/devices/$A/p2pmem
+# The ivshmem device is the second provider, once p2pmem_pci has it.
+IV=$(ivshmem_bdf) && bind_p2pmem_pci "$IV"
 
 echo "== PCI tree (providers marked with their p2pmem) =="
 pci_tree
 echo
 echo "== P2P distances from the provider $A (NVMe A's CMB) =="
-for dev in "$A:A" "$B:B" "$C:C"; do
-	printf '  %-14s NVMe %s  %s\n' "${dev%:*}" "${dev##*:}" "$(p2p_distance "$A" "${dev%:*}")"
+for dev in "$A:NVMe A" "$B:NVMe B" "$C:NVMe C" "$IV:ivshmem"; do
+	printf '  %-14s %-8s %s\n' "${dev%%:[A-Za-z]*}" "${dev##*:}" \
+		"$(p2p_distance "$A" "${dev%%:[A-Za-z]*}")"
 done
 echo
 

@@ -113,3 +113,26 @@ p2p_stat() {
 md5_dev() {
 	dd if="$1" bs=64k count=$(($2 >> 16)) iflag=direct 2>/dev/null | md5sum
 }
+
+# ivshmem_bdf - PCI address of the (first) ivshmem-plain device.
+ivshmem_bdf() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1af4:0x1110 ] &&
+			basename "$d" && return 0
+	done
+	return 1
+}
+
+# bind_p2pmem_pci BDF - hand a device to the generic p2pmem provider.
+bind_p2pmem_pci() {
+	[ "$(basename "$(readlink "/sys/bus/pci/devices/$1/driver")")" = p2pmem_pci ] &&
+		return 0
+	echo p2pmem_pci > "/sys/bus/pci/devices/$1/driver_override" &&
+		echo "$1" > /sys/bus/pci/drivers_probe
+}
+
+# p2p_find CLIENT... - "provider=BDF distance=N" chosen for the clients.
+p2p_find() {
+	echo "$*" > /sys/kernel/debug/p2pdma_e2e/find &&
+		cat /sys/kernel/debug/p2pdma_e2e/find
+}

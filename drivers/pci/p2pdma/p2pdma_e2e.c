@@ -12,6 +12,11 @@
  *	device SRC to DST through a p2pmem buffer of PROVIDER, one chunk at a
  *	time (read SRC into p2pmem, write p2pmem to DST).  The write fails with
  *	the copy's errno; reading returns "copied=N chunks=N p2p=0|1".
+ *
+ * /sys/kernel/debug/p2pdma_e2e/find
+ *	write up to 4 client PCI device names; read back the provider
+ *	pci_p2pmem_find_many() chose for them, "provider=NAME distance=N",
+ *	or "provider=none".
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -73,6 +78,43 @@ static int e2e_distance(const char *prov_name, const char *client_name)
 out:
 	pci_dev_put(client);
 	pci_dev_put(provider);
+	return ret;
+}
+
+#define E2E_MAX_CLIENTS	4
+
+static int e2e_find(const char *names)
+{
+	struct device *clients[E2E_MAX_CLIENTS];
+	char name[E2E_MAX_CLIENTS][32];
+	struct pci_dev *provider, *pdev;
+	int n, i, ret = 0;
+
+	n = sscanf(names, "%31s %31s %31s %31s", name[0], name[1], name[2],
+		   name[3]);
+	if (n < 1)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		pdev = e2e_pci_dev(name[i]);
+		if (!pdev) {
+			ret = -ENODEV;
+			n = i;
+			goto put;
+		}
+		clients[i] = &pdev->dev;
+	}
+
+	provider = pci_p2pmem_find_many(clients, n);
+	if (provider)
+		e2e_set_result("provider=%s distance=%d\n", pci_name(provider),
+			       pci_p2pdma_distance_many(provider, clients, n,
+							false));
+	else
+		e2e_set_result("provider=none\n");
+	pci_dev_put(provider);
+put:
+	while (n--)
+		put_device(clients[n]);
 	return ret;
 }
 
@@ -165,8 +207,10 @@ put_provider:
 	return ret;
 }
 
+enum e2e_op { E2E_DISTANCE, E2E_COPY, E2E_FIND };
+
 static ssize_t e2e_write(struct file *file, const char __user *ubuf,
-			 size_t count, loff_t *ppos, bool copy)
+			 size_t count, loff_t *ppos, enum e2e_op op)
 {
 	char buf[192], a[32], b[64], c[64];
 	unsigned long long bytes = 0;
@@ -180,12 +224,18 @@ static ssize_t e2e_write(struct file *file, const char __user *ubuf,
 
 	mutex_lock(&e2e_lock);
 	e2e_set_result("error\n");
-	if (copy) {
+	switch (op) {
+	case E2E_COPY:
 		n = sscanf(buf, "%31s %63s %63s %llu", a, b, c, &bytes);
 		ret = n == 4 ? e2e_copy(a, b, c, bytes) : -EINVAL;
-	} else {
+		break;
+	case E2E_DISTANCE:
 		n = sscanf(buf, "%31s %63s", a, b);
 		ret = n == 2 ? e2e_distance(a, b) : -EINVAL;
+		break;
+	default:
+		ret = e2e_find(buf);
+		break;
 	}
 	if (ret)
 		e2e_set_result("error=%d\n", ret);
@@ -208,13 +258,19 @@ static ssize_t e2e_read(struct file *file, char __user *ubuf, size_t count,
 static ssize_t e2e_distance_write(struct file *file, const char __user *ubuf,
 				  size_t count, loff_t *ppos)
 {
-	return e2e_write(file, ubuf, count, ppos, false);
+	return e2e_write(file, ubuf, count, ppos, E2E_DISTANCE);
 }
 
 static ssize_t e2e_copy_write(struct file *file, const char __user *ubuf,
 			      size_t count, loff_t *ppos)
 {
-	return e2e_write(file, ubuf, count, ppos, true);
+	return e2e_write(file, ubuf, count, ppos, E2E_COPY);
+}
+
+static ssize_t e2e_find_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	return e2e_write(file, ubuf, count, ppos, E2E_FIND);
 }
 
 static const struct file_operations e2e_distance_fops = {
@@ -229,11 +285,18 @@ static const struct file_operations e2e_copy_fops = {
 	.write = e2e_copy_write,
 };
 
+static const struct file_operations e2e_find_fops = {
+	.owner = THIS_MODULE,
+	.read = e2e_read,
+	.write = e2e_find_write,
+};
+
 static int __init p2pdma_e2e_init(void)
 {
 	e2e_dir = debugfs_create_dir("p2pdma_e2e", NULL);
 	debugfs_create_file("distance", 0600, e2e_dir, NULL, &e2e_distance_fops);
 	debugfs_create_file("copy", 0600, e2e_dir, NULL, &e2e_copy_fops);
+	debugfs_create_file("find", 0600, e2e_dir, NULL, &e2e_find_fops);
 	return 0;
 }
 

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Two providers in one topology: NVMe A's CMB and the BAR of an
+# ivshmem-plain device offered by the generic p2pmem_pci driver, both
+# behind the switch.  Choosing between them, copying through the ivshmem
+# memory, and unbinding p2pmem_pci under a live mapping.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB)
+IV=$(ivshmem_bdf)
+P2P=/sys/bus/pci/devices/$IV/p2pmem
+MIB=16
+BYTES=$((MIB << 20))
+
+echo "== a second provider: ivshmem $IV through p2pmem_pci =="
+check "p2pmem_pci binds to ivshmem through driver_override" bind_p2pmem_pci "$IV"
+check "ivshmem offers its 16 MiB BAR (sysfs well formed)" \
+	p2pmem_info "$IV" $((16 << 20))
+expect_eq "the ivshmem memory is published" "$(cat "$P2P/published" 2>/dev/null)" 1
+expect_eq "ivshmem -> NVMe B: same switch, bus address" \
+	"$(p2p_distance "$IV" "$B")" "distance=4 map=bus-address"
+expect_eq "ivshmem -> NVMe C: other root port, refused" \
+	"$(p2p_distance "$IV" "$C")" \
+	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+
+echo "== choosing a provider for a set of clients =="
+expect_eq "{NVMe A, NVMe B}: NVMe A's own CMB is closest" \
+	"$(p2p_find "$A" "$B")" "provider=$A distance=4"
+expect_eq "{ivshmem, NVMe B}: the ivshmem BAR is closest" \
+	"$(p2p_find "$IV" "$B")" "provider=$IV distance=4"
+expect_eq "{NVMe B, NVMe C}: no provider reaches both" \
+	"$(p2p_find "$B" "$C")" "provider=none"
+seen=$(for i in 1 2 3 4; do p2p_find "$B"; done | sort -u | tr '\n' ' ')
+want=$(printf 'provider=%s distance=4\n' "$A" "$IV" | sort | tr '\n' ' ')
+expect_eq "{NVMe B}: the two equally close providers take turns" "$seen" "$want"
+
+echo "== O_DIRECT $BLK_A -> mmap of ivshmem p2pmem -> $BLK_B =="
+dd if=/dev/urandom of=/tmp/psrc bs=1M count=$MIB 2>/dev/null
+dd if=/tmp/psrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
+dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+expect_eq "copy through the ivshmem BAR" \
+	"$(p2pmem_copy "$IV" "$BLK_A" "$BLK_B" "$BYTES" 2>&1)" \
+	"copied=$BYTES chunks=$MIB"
+expect_eq "NVMe B holds exactly NVMe A's data" \
+	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/psrc)"
+expect_eq "all ivshmem p2pmem returned" \
+	"$(cat "$P2P/available")" $((16 << 20))
+
+echo "== unbinding p2pmem_pci under a live mapping =="
+tap 10 "p2pmem_pci unbind" p2pmem_mmap_test "$IV" unbind p2pmem_pci
+finish
