@@ -46,6 +46,9 @@ expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)"
 expect_eq "all p2pmem returned after the copies" \
 	"$(cat "$P2P/available")" "$avail_before"
 
+echo "== one O_DIRECT request mixing p2pmem and system pages =="
+tap 14 "mixed request" p2pmem_mmap_test "$A" mixed "$BLK_B"
+
 echo "== paths that must refuse p2pmem =="
 expect_eq "O_DIRECT from NVMe C (other root port) fails with EREMOTEIO" \
 	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" 1M 2>/dev/null)" "error=-121"

@@ -6,6 +6,7 @@
  *        p2pmem_mmap_test BDF gup DEVICE
  *        p2pmem_mmap_test BDF unbind DRIVER
  *        p2pmem_mmap_test BDF gone CMD
+ *        p2pmem_mmap_test BDF mixed DEVICE
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
@@ -25,6 +26,9 @@
  *            it again "size" and "available" are what they were before.
  *   gone     the same for a device that goes away for good: the shell
  *            command CMD removes it (hot-unplug) and returns once it is gone.
+ *   mixed    that O_DIRECT readv/writev on block DEVICE (which can reach
+ *            BDF) with p2pmem and system pages in one request move every
+ *            byte to the right place.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -403,6 +407,101 @@ static void test_gup(const char *device)
 		expect_value("available restored after munmap", now, avail);
 }
 
+static void *aligned_pages(unsigned int npages)
+{
+	void *p;
+
+	if (posix_memalign(&p, page_size, npages * page_size)) {
+		perror("posix_memalign");
+		exit(1);
+	}
+	return p;
+}
+
+/* Compare @len bytes against the reference, reporting one check. */
+static void expect_same(const char *what, const void *got, const void *want,
+			size_t len)
+{
+	const unsigned char *g = got, *w = want;
+	size_t i;
+
+	for (i = 0; i < len && g[i] == w[i]; i++)
+		;
+	if (i == len)
+		pass(what);
+	else
+		fail(what, "first difference at byte %zu: got %#x, want %#x",
+		     i, g[i], w[i]);
+}
+
+/*
+ * One O_DIRECT request whose pages are partly p2pmem, partly system
+ * memory: the block layer must keep them in separate segments, so that
+ * each is mapped for DMA the right way.  The device must reach BDF.
+ * Reads are checked against a read into system memory only; a write is
+ * checked by reading it back.  The write goes to byte offset 64 MiB.
+ */
+static void test_mixed(const char *device)
+{
+	const size_t pg = page_size;
+	unsigned char *p2p, *sys, *ref;
+	unsigned long long avail, now;
+	struct iovec iov[3];
+	int fd;
+
+	if (read_attr_checked("available", &avail))
+		return;
+	fd = open(device, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail("open DEVICE with O_DIRECT", "got errno %d (%s)", errno,
+		     strerror(errno));
+		return;
+	}
+	p2p = map_pages(2);
+	if (!p2p)
+		goto close;
+	sys = aligned_pages(4);
+	ref = aligned_pages(4);
+	expect_count("O_DIRECT pread of 4 pages into system memory",
+		     pread(fd, ref, 4 * pg, 0), 4 * pg);
+
+	iov[0] = (struct iovec){ p2p, 2 * pg };
+	iov[1] = (struct iovec){ sys, 2 * pg };
+	expect_count("preadv into p2pmem then system pages",
+		     preadv(fd, iov, 2, 0), 4 * pg);
+	expect_same("p2pmem part holds the first 2 pages", p2p, ref, 2 * pg);
+	expect_same("system part holds the next 2 pages", sys, ref + 2 * pg,
+		    2 * pg);
+
+	memset(sys, 0, 4 * pg);
+	iov[0] = (struct iovec){ sys, pg };
+	iov[1] = (struct iovec){ p2p, pg };
+	iov[2] = (struct iovec){ sys + pg, pg };
+	expect_count("preadv into system, p2pmem, system pages",
+		     preadv(fd, iov, 3, 0), 3 * pg);
+	expect_same("the first system page", sys, ref, pg);
+	expect_same("the p2pmem page in the middle", p2p, ref + pg, pg);
+	expect_same("the last system page", sys + pg, ref + 2 * pg, pg);
+
+	write_pattern(p2p, pg, 5);
+	write_pattern(sys, pg, 6);
+	iov[0] = (struct iovec){ p2p, pg };
+	iov[1] = (struct iovec){ sys, pg };
+	expect_count("pwritev from p2pmem then system pages",
+		     pwritev(fd, iov, 2, 64 << 20), 2 * pg);
+	expect_count("read back", pread(fd, ref, 2 * pg, 64 << 20), 2 * pg);
+	expect_same("written p2pmem page read back", ref, p2p, pg);
+	expect_same("written system page read back", ref + pg, sys, pg);
+
+	free(sys);
+	free(ref);
+	munmap(p2p, 2 * pg);
+	if (!read_attr_checked("available", &now))
+		expect_value("available restored after munmap", now, avail);
+close:
+	close(fd);
+}
+
 /*
  * Writing to unbind or bind may block in an uninterruptible sleep in the
  * kernel, where no signal reaches the writer.  So a child process does the
@@ -656,7 +755,8 @@ static void bad_usage(const char *prog)
 		"usage: %s BDF badargs\n"
 		"       %s BDF gup DEVICE\n"
 		"       %s BDF unbind DRIVER\n"
-		"       %s BDF gone CMD\n", prog, prog, prog, prog);
+		"       %s BDF gone CMD\n"
+		"       %s BDF mixed DEVICE\n", prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -677,6 +777,8 @@ int main(int argc, char **argv)
 		test_unbind(argv[3]);
 	else if (!strcmp(argv[2], "gone") && argc == 4)
 		test_gone(argv[3]);
+	else if (!strcmp(argv[2], "mixed") && argc == 4)
+		test_mixed(argv[3]);
 	else
 		bad_usage(argv[0]);
 	return failures ? 1 : 0;
