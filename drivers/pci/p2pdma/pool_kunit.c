@@ -263,6 +263,66 @@ static void pool_test_publish(struct kunit *test)
 	pci_p2pmem_publish(pdev, true);
 }
 
+/*
+ * sg_copy_buffer() and sg_zero_buffer() on a list that alternates system
+ * memory and p2pmem, with odd offsets and lengths and a skip that starts
+ * inside the first entry: every byte lands where it belongs.
+ */
+static void pool_test_sg_copy(struct kunit *test)
+{
+	static const struct { bool p2p; u32 off, len; } layout[] = {
+		{ false, 10, 100 }, { true, 0, 5000 }, { false, 7, 3000 },
+		{ true, 1, PAGE_SIZE - 1 },
+	};
+	struct pci_dev *pdev = pool_dev(test);
+	struct scatterlist sgl[ARRAY_SIZE(layout)];
+	u8 *sys, *p2p, *in, *out;
+	size_t total = 0, skip = 3, pos = 0, i, j;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	sys = kunit_kzalloc(test, 4 * PAGE_SIZE, GFP_KERNEL);
+	in = kunit_kmalloc(test, 4 * PAGE_SIZE, GFP_KERNEL);
+	out = kunit_kzalloc(test, 4 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, sys && in && out);
+	p2p = pci_p2pmem_alloc(pdev, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_NULL(test, p2p);
+
+	sg_init_table(sgl, ARRAY_SIZE(layout));
+	for (i = 0; i < ARRAY_SIZE(layout); i++) {
+		u8 *base = (layout[i].p2p ? p2p : sys) + pos;
+
+		sg_set_buf(&sgl[i], base + layout[i].off, layout[i].len);
+		total += layout[i].len;
+		pos += round_up(layout[i].off + layout[i].len, 8);
+	}
+	for (i = 0; i < total; i++)
+		in[i] = i * 7 + 1;
+
+	KUNIT_EXPECT_EQ(test, sg_pcopy_from_buffer(sgl, ARRAY_SIZE(sgl), in,
+						   total - skip, skip),
+			total - skip);
+	KUNIT_EXPECT_EQ(test, sg_pcopy_to_buffer(sgl, ARRAY_SIZE(sgl), out,
+						 total - skip, skip),
+			total - skip);
+	KUNIT_EXPECT_EQ(test, memcmp(out, in, total - skip), 0);
+
+	/* The p2pmem entry holds its part of the buffer, read over MMIO. */
+	pos = layout[0].len - skip;
+	for (j = 0; j < layout[1].len; j++)
+		if (readb((void __force __iomem *)sg_virt(&sgl[1]) + j) !=
+		    in[pos + j])
+			break;
+	KUNIT_EXPECT_EQ(test, j, (size_t)layout[1].len);
+
+	KUNIT_EXPECT_EQ(test, sg_zero_buffer(sgl, ARRAY_SIZE(sgl), total, 0),
+			total);
+	memset(in, 0, total);
+	KUNIT_EXPECT_EQ(test, sg_copy_to_buffer(sgl, ARRAY_SIZE(sgl), out, total),
+			total);
+	KUNIT_EXPECT_EQ(test, memcmp(out, in, total), 0);
+	pci_p2pmem_free(pdev, p2p, 4 * PAGE_SIZE);
+}
+
 struct pool_worker {
 	struct pci_dev *pdev;
 	struct completion done;
@@ -394,6 +454,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_publish),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_watch),
+	KUNIT_CASE(pool_test_sg_copy),
 	{ }
 };
 
