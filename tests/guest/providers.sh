@@ -43,6 +43,8 @@ expect_eq "copy through the ivshmem BAR" \
 	"copied=$BYTES chunks=$MIB"
 expect_eq "NVMe B holds exactly NVMe A's data" \
 	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/psrc)"
+expect_eq "the copy moved 2 x $MIB MiB through the ivshmem BAR" \
+	"$(p2p_stat "$IV" dma_mapped_bytes)" $((2 * BYTES))
 expect_eq "all ivshmem p2pmem returned" \
 	"$(cat "$P2P/available")" $((16 << 20))
 

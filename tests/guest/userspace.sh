@@ -23,6 +23,7 @@ dd if=/dev/urandom of=/tmp/usrc bs=1M count=$MIB 2>/dev/null
 dd if=/tmp/usrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
 want=$(md5sum < /tmp/usrc)
 maps_before=$(p2p_stat "$A" user_maps)
+dma_before=$(p2p_stat "$A" dma_mapped_bytes)
 
 # copy_case NAME EXPECTED_OUTPUT CHUNK [OPTIONS...] - copy into a zeroed B
 # through CHUNK-sized p2pmem buffers, and verify.
@@ -40,6 +41,8 @@ copy_case "1 MiB buffer" "copied=$BYTES chunks=$MIB" 1M
 copy_case "2 threads, 256 KiB buffers" "copied=$BYTES chunks=64" 256K -t 2
 copy_case "12 KiB buffer (not a power of two)" \
 	"copied=$BYTES chunks=$(((BYTES + 12287) / 12288))" 12K
+expect_eq "each copy moved its data in and out through A's CMB" \
+	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" $((3 * 2 * BYTES))
 expect_eq "every copy buffer was a mapping of allocate" \
 	"$(($(p2p_stat "$A" user_maps) - maps_before))" 4
 expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)" 0

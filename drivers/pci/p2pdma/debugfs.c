@@ -5,6 +5,8 @@
  *
  *   size, in_use, peak          bytes: registered, allocated now, most ever
  *   allocs, frees, failed_allocs   calls to the allocator
+ *   dma_mapped_bytes            bytes of p2pmem mapped for DMA: the data
+ *                               that moved through the provider
  *   user_maps, user_pages       mmap()s of p2pmem/allocate so far, and
  *                               pages mapped into userspace now
  *
@@ -47,6 +49,7 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 		   st.size, st.in_use, st.peak);
 	seq_printf(m, "allocs %llu\nfrees %llu\nfailed_allocs %llu\n",
 		   st.allocs, st.frees, st.failures);
+	seq_printf(m, "dma_mapped_bytes %llu\n", st.dma_bytes);
 	seq_printf(m, "user_maps %ld\nuser_pages %ld\n",
 		   atomic_long_read(&p2p->user_maps),
 		   atomic_long_read(&p2p->user_pages));

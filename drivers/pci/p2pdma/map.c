@@ -57,6 +57,10 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 		state->map = p2pdma_map_type(pgmap, dev);
 		state->bus_off = to_p2pdma_range(pgmap)->bus_offset;
 	}
+	/* The data moved through the provider, for its statistics. */
+	if (state->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		this_cpu_add(to_p2pdma_range(pgmap)->p2p->pool.pcp->dma_bytes,
+			     sg->length);
 
 	if (state->map == PCI_P2PDMA_MAP_BUS_ADDR) {
 		sg->dma_address = sg_phys(sg) + state->bus_off;

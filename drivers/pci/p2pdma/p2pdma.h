@@ -64,6 +64,8 @@ struct p2pdma_pcp {
 	u64 allocs;
 	u64 frees;
 	u64 failures;
+	/* Bytes of p2pmem scatterlist segments mapped for DMA. */
+	u64 dma_bytes;
 };
 
 /**
@@ -93,6 +95,7 @@ struct p2pdma_pool_stats {
 	u64 allocs;
 	u64 frees;
 	u64 failures;
+	u64 dma_bytes;
 };
 
 int p2pdma_arena_init(struct p2pdma_arena *arena, unsigned long base,

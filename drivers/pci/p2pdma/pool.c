@@ -587,6 +587,7 @@ void p2pdma_pool_stats(struct p2pdma_pool *pool, struct p2pdma_pool_stats *stats
 		stats->allocs += READ_ONCE(pcp->allocs);
 		stats->frees += READ_ONCE(pcp->frees);
 		stats->failures += READ_ONCE(pcp->failures);
+		stats->dma_bytes += READ_ONCE(pcp->dma_bytes);
 	}
 	stats->size = (u64)READ_ONCE(pool->nr_pages) << PAGE_SHIFT;
 	stats->in_use = (u64)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
