@@ -79,6 +79,11 @@ check "the provider comes back published" \
 
 # nvme_a is the qdev id of NVMe A in tests/topologies/default.topo.
 echo "== hot-unplug of $A (QMP device_del) under a live mapping =="
+IV=$(ivshmem_bdf)
+IV_STATS=/sys/kernel/debug/p2pdma/$IV/stats
+p2p_distance "$IV" "$A" > /dev/null
+check "the ivshmem provider has a cached path to NVMe A" \
+	grep -q "^client $A " "$IV_STATS"
 tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
 	echo P2PDMA-HOST device_del nvme_a > /dev/console
 	i=0
@@ -89,6 +94,8 @@ tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
 	[ ! -e /sys/bus/pci/devices/$A ]"
 check "the provider's statistics left with it" \
 	test ! -e "/sys/kernel/debug/p2pdma/$A"
+check "the ivshmem provider forgot its path to the departed NVMe A" \
+	sh -c "! grep -q '^client $A ' $IV_STATS"
 check "removals never had to wait for memory" \
 	sh -c "! dmesg | grep -q 'removal waits for'"
 finish

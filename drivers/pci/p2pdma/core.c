@@ -32,6 +32,8 @@
 /* Serialises publishing, provider set-up/teardown and provider lookups. */
 DEFINE_MUTEX(p2pdma_lock);
 LIST_HEAD(p2pdma_providers);
+/* Every provider, published or not. */
+static LIST_HEAD(p2pdma_all);
 
 /* Held while removal callbacks run, so that unwatching waits for them. */
 static DEFINE_MUTEX(p2pdma_watch_lock);
@@ -149,6 +151,7 @@ static void p2pdma_teardown(void *data)
 	p2pdma_unmap_ranges(p2p);
 
 	mutex_lock(&p2pdma_lock);
+	list_del(&p2p->all_node);
 	RCU_INIT_POINTER(pdev->p2pdma, NULL);
 	mutex_unlock(&p2pdma_lock);
 	synchronize_rcu();
@@ -187,6 +190,7 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 		goto destroy_pool;
 
 	mutex_lock(&p2pdma_lock);
+	list_add_tail(&p2p->all_node, &p2pdma_all);
 	rcu_assign_pointer(pdev->p2pdma, p2p);
 	mutex_unlock(&p2pdma_lock);
 	p2pdma_debugfs_add(p2p);
@@ -582,3 +586,30 @@ void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch)
 	mutex_unlock(&p2pdma_watch_lock);
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);
+
+/* A removed device's cached paths must not outlive it. */
+static int p2pdma_pci_bus_notify(struct notifier_block *nb,
+				 unsigned long action, void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+	struct pci_p2pdma *p2p;
+
+	if (action != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(p2p, &p2pdma_all, all_node)
+		p2pdma_path_forget(p2p, pdev);
+	mutex_unlock(&p2pdma_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block p2pdma_pci_bus_nb = {
+	.notifier_call = p2pdma_pci_bus_notify,
+};
+
+/* After the PCI bus type exists, before drivers can register memory. */
+static int __init p2pdma_core_init(void)
+{
+	return bus_register_notifier(&pci_bus_type, &p2pdma_pci_bus_nb);
+}
+subsys_initcall(p2pdma_core_init);

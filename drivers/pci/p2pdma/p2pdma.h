@@ -130,6 +130,8 @@ struct pci_p2pdma {
 	struct xarray paths;
 	/* Entry in p2pdma_providers while published, under p2pdma_lock. */
 	struct list_head published_node;
+	/* Entry in p2pdma_all from set-up to teardown, under p2pdma_lock. */
+	struct list_head all_node;
 	bool published;
 	/* Root complex routes P2P between root ports (sampled at set-up). */
 	bool rc_routes;
@@ -185,6 +187,7 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);
 enum pci_p2pdma_map_type p2pdma_path_decode(void *entry, int *distance);
+void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
 bool p2pdma_host_bridge_whitelisted(u16 vendor, u16 device);
 const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 

@@ -343,6 +343,19 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 }
 
 /**
+ * p2pdma_path_forget - drop a client from a provider's path cache
+ * @p2p: provider state
+ * @client: a PCI function going away
+ *
+ * The cache is keyed by address: a device that later appears at the same
+ * address must get its own answer.
+ */
+void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
+{
+	xa_erase(&p2p->paths, p2pdma_client_key(client));
+}
+
+/**
  * p2pdma_map_name - printable name of a map type
  * @map: the map type
  *
