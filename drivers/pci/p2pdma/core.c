@@ -487,11 +487,54 @@ pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 
+/* Most pieces a fragmented pool may hand out for one scatterlist. */
+#define P2PDMA_SGL_MAX_ENTS	64
+
+/*
+ * Fill @sgl with pieces of at most 1 MiB, each the largest block the pool
+ * still has, halving down to a page.  Return: entries used, or 0 (nothing
+ * left allocated) when the pool or the entries run out.
+ */
+static unsigned int p2pmem_alloc_pieces(struct pci_dev *pdev,
+					struct scatterlist *sgl, u32 length)
+{
+	unsigned int n = 0;
+	u32 piece;
+	void *addr;
+
+	while (length && n < P2PDMA_SGL_MAX_ENTS) {
+		piece = min_t(u32, rounddown_pow_of_two(length), SZ_1M);
+		if (piece < length && piece < SZ_1M)
+			piece *= 2;	/* round the tail up to a whole block */
+		for (;;) {
+			addr = pci_p2pmem_alloc(pdev, piece);
+			if (addr || piece <= PAGE_SIZE)
+				break;
+			piece /= 2;
+		}
+		if (!addr)
+			break;
+		piece = min(piece, length);
+		sg_set_buf(&sgl[n++], addr, piece);
+		length -= piece;
+	}
+	if (!length) {
+		sg_mark_end(&sgl[n - 1]);
+		return n;
+	}
+	while (n--)
+		pci_p2pmem_free(pdev, sg_virt(&sgl[n]), sgl[n].length);
+	return 0;
+}
+
 /**
  * pci_p2pmem_alloc_sgl - allocate p2pmem as a scatterlist
  * @pdev: provider to allocate from
  * @nents: set to the number of entries of the returned list
  * @length: bytes wanted
+ *
+ * One contiguous entry when the pool has a run that long; otherwise, up to
+ * 64 smaller pieces, so that a fragmented pool still serves the request.
  *
  * Return: a scatterlist covering exactly @length bytes, or NULL on failure.
  * Free it with pci_p2pmem_free_sgl().
@@ -499,22 +542,33 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 					 unsigned int *nents, u32 length)
 {
-	struct scatterlist *sg;
+	struct scatterlist *sgl;
 	void *addr;
 
 	if (!length)
 		return NULL;
-	sg = kmalloc(sizeof(*sg), GFP_KERNEL);
-	if (!sg)
-		return NULL;
 	addr = pci_p2pmem_alloc(pdev, length);
-	if (!addr) {
-		kfree(sg);
+	if (addr) {
+		sgl = kmalloc(sizeof(*sgl), GFP_KERNEL);
+		if (!sgl) {
+			pci_p2pmem_free(pdev, addr, length);
+			return NULL;
+		}
+		sg_init_one(sgl, addr, length);
+		*nents = 1;
+		return sgl;
+	}
+
+	sgl = kmalloc_array(P2PDMA_SGL_MAX_ENTS, sizeof(*sgl), GFP_KERNEL);
+	if (!sgl)
+		return NULL;
+	sg_init_table(sgl, P2PDMA_SGL_MAX_ENTS);
+	*nents = p2pmem_alloc_pieces(pdev, sgl, length);
+	if (!*nents) {
+		kfree(sgl);
 		return NULL;
 	}
-	sg_init_one(sg, addr, length);
-	*nents = 1;
-	return sg;
+	return sgl;
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_alloc_sgl);
 

@@ -243,6 +243,45 @@ static bool found_for(struct pci_dev *pdev, struct device *client)
 	return found == pdev;
 }
 
+/* A pool in 64 KiB holes still serves a 1 MiB scatterlist, in pieces. */
+static void pool_test_sgl_fragmented(struct kunit *test)
+{
+	const unsigned int nr = SZ_16M / SZ_64K;
+	struct pci_dev *pdev = pool_dev(test);
+	struct scatterlist *sgl, *sg;
+	unsigned int nents = 0, i;
+	void **chunk;
+	u64 total = 0;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	chunk = kunit_kcalloc(test, nr, sizeof(*chunk), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, chunk);
+	for (i = 0; i < nr; i++)
+		chunk[i] = pci_p2pmem_alloc(pdev, SZ_64K);
+	for (i = 0; i < nr; i += 2) {
+		pci_p2pmem_free(pdev, chunk[i], SZ_64K);
+		chunk[i] = NULL;
+	}
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, SZ_128K));
+
+	sgl = pci_p2pmem_alloc_sgl(pdev, &nents, SZ_1M + 100);
+	KUNIT_EXPECT_NOT_NULL(test, sgl);
+	KUNIT_EXPECT_EQ(test, nents, 17U);
+	for_each_sg(sgl, sg, nents, i) {
+		KUNIT_EXPECT_TRUE(test, is_pci_p2pdma_page(sg_page(sg)));
+		total += sg->length;
+	}
+	KUNIT_EXPECT_EQ(test, total, (u64)SZ_1M + 100);
+	KUNIT_EXPECT_EQ(test, sg_nents(sgl), (int)nents);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), SZ_8M - SZ_1M - PAGE_SIZE);
+	pci_p2pmem_free_sgl(pdev, sgl);
+
+	for (i = 0; i < nr; i++)
+		pci_p2pmem_free(pdev, chunk[i], SZ_64K);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+}
+
 static void pool_test_publish(struct kunit *test)
 {
 	struct pci_dev *pdev = pool_dev(test);
@@ -451,6 +490,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_alloc_free),
 	KUNIT_CASE(pool_test_exhaustion),
 	KUNIT_CASE(pool_test_sgl),
+	KUNIT_CASE(pool_test_sgl_fragmented),
 	KUNIT_CASE(pool_test_publish),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_watch),
