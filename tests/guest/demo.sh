@@ -26,11 +26,7 @@ check "NVMe A ($A) registers its 64 MiB CMB as p2pmem (sysfs well formed)" \
 check "NVMe B, not a provider, has no p2pmem attributes" \
 	sh -c "! p2pmem_info $B 2>/dev/null"
 expect_eq "the CMB is published" "$(cat "$P2P/published" 2>/dev/null)" 1
-expect_eq "NVMe A -> NVMe B: same switch, bus address" \
-	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
-expect_eq "NVMe A -> NVMe C: other root port, refused" \
-	"$(p2p_distance "$A" "$C")" \
-	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+expect_switch_paths "$A" "NVMe A"
 check "the refusal is logged naming both devices" \
 	sh -c "dmesg | grep -q '$A: p2pdma: refused with $C: path crosses a root complex'"
 

@@ -136,3 +136,14 @@ p2p_find() {
 	echo "$*" > /sys/kernel/debug/p2pdma_e2e/find &&
 		cat /sys/kernel/debug/p2pdma_e2e/find
 }
+
+# expect_switch_paths PROVIDER NAME - what the default topology allows a
+# provider below the switch: NVMe B by bus address, NVMe C refused.
+# Needs $B and $C set to their PCI addresses.
+expect_switch_paths() {
+	expect_eq "$2 -> NVMe B: same switch, bus address" \
+		"$(p2p_distance "$1" "$B")" "distance=4 map=bus-address"
+	expect_eq "$2 -> NVMe C: other root port, refused" \
+		"$(p2p_distance "$1" "$C")" \
+		"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+}
