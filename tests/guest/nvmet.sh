@@ -24,11 +24,20 @@ echo "== nvmet subsystem $NQN: namespace 1 on $BLK_B =="
 mkdir "$SUB" && echo 1 > "$SUB/attr_allow_any_host"
 mkdir "$NS" && echo "$BLK_B" > "$NS/device_path"
 
-# p2pmem_refused VALUE - writing VALUE to the p2pmem attribute must fail.
-p2pmem_refused() { ! sh -c "echo '$1' > $NS/p2pmem" 2>/dev/null; }
-check "p2pmem: a device that does not exist is refused" p2pmem_refused 0000:7f:1f.7
-check "p2pmem: a word that is not a keyword is refused" p2pmem_refused sometimes
-check "p2pmem: a PCI device without p2pmem is refused" p2pmem_refused "$B"
+# p2pmem_refused VALUE ERROR - writing VALUE to the p2pmem attribute must
+# fail with the errno whose text is ERROR.
+p2pmem_refused() {
+	err=$(sh -c "echo '$1' > $NS/p2pmem" 2>&1) && return 1
+	case $err in *"$2"*) return 0 ;; esac
+	echo "   got: $err"
+	return 1
+}
+check "p2pmem: a device that does not exist is refused with EINVAL" \
+	p2pmem_refused 0000:7f:1f.7 "Invalid argument"
+check "p2pmem: a word that is not a keyword is refused with EINVAL" \
+	p2pmem_refused sometimes "Invalid argument"
+check "p2pmem: a PCI device without p2pmem is refused with ENODEV" \
+	p2pmem_refused "$B" "No such device"
 check "p2pmem: the refusals are explained in dmesg" \
 	sh -c "dmesg | grep -q \"p2pdma: 'sometimes' is not a PCI device\""
 echo auto > "$NS/p2pmem"
