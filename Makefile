@@ -51,7 +51,7 @@ kunit: prepare
 	@scripts/kunit
 
 static: prepare
-	@scripts/static-checks /dev/stdout build/kernel-$(KERNEL)
+	@scripts/static-checks /dev/stdout $(CURDIR)/build/kernel-$(KERNEL)
 
 initramfs:
 	@scripts/mkinitramfs
