@@ -490,31 +490,39 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 /* Most pieces a fragmented pool may hand out for one scatterlist. */
 #define P2PDMA_SGL_MAX_ENTS	64
 
+static void *p2pmem_alloc_upto(struct pci_dev *pdev, u32 *nr)
+{
+	struct pci_p2pdma *p2p;
+	unsigned long addr = 0;
+
+	rcu_read_lock();
+	p2p = rcu_dereference(pdev->p2pdma);
+	if (p2p)
+		addr = p2pdma_pool_alloc_upto(&p2p->pool, nr);
+	rcu_read_unlock();
+	return (void *)addr;
+}
+
 /*
- * Fill @sgl with pieces of at most 1 MiB, each the largest block the pool
- * still has, halving down to a page.  Return: entries used, or 0 (nothing
- * left allocated) when the pool or the entries run out.
+ * Fill @sgl with pieces of at most 1 MiB, each as long as the pool still
+ * has, down to a page.  A piece is exactly the pages its entry covers, so
+ * freeing by entry length gives all of them back.  Return: entries used,
+ * or 0 (nothing left allocated) when the pool or the entries run out.
  */
 static unsigned int p2pmem_alloc_pieces(struct pci_dev *pdev,
 					struct scatterlist *sgl, u32 length)
 {
 	unsigned int n = 0;
-	u32 piece;
+	u32 piece, nr;
 	void *addr;
 
 	while (length && n < P2PDMA_SGL_MAX_ENTS) {
-		piece = min_t(u32, rounddown_pow_of_two(length), SZ_1M);
-		if (piece < length && piece < SZ_1M)
-			piece *= 2;	/* round the tail up to a whole block */
-		for (;;) {
-			addr = pci_p2pmem_alloc(pdev, piece);
-			if (addr || piece <= PAGE_SIZE)
-				break;
-			piece /= 2;
-		}
+		nr = min_t(u32, DIV_ROUND_UP(length, PAGE_SIZE),
+			   SZ_1M >> PAGE_SHIFT);
+		addr = p2pmem_alloc_upto(pdev, &nr);
 		if (!addr)
 			break;
-		piece = min(piece, length);
+		piece = min_t(u32, nr << PAGE_SHIFT, length);
 		sg_set_buf(&sgl[n++], addr, piece);
 		length -= piece;
 	}

@@ -110,6 +110,7 @@ void p2pdma_pool_remove_arena(struct p2pdma_pool *pool,
 struct p2pdma_arena *p2pdma_pool_arena_of(struct p2pdma_pool *pool,
 					  unsigned long addr);
 unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size);
+unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr);
 void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		      size_t size);
 bool p2pdma_pool_drain(struct p2pdma_pool *pool);

@@ -516,6 +516,30 @@ out:
 }
 
 /**
+ * p2pdma_pool_alloc_upto - allocate as long a run as the pool still has
+ * @pool: the pool
+ * @nr: in, the most pages wanted; out, the pages allocated
+ *
+ * Tries all @nr pages, then the largest power of two below, halving down to
+ * one page: for callers that can use memory in pieces (userspace mappings,
+ * scatterlists) when the pool is fragmented.  Safe in any context.
+ *
+ * Return: the address of the first page, or 0 when not even a page is free.
+ */
+unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
+{
+	unsigned long addr = p2pdma_pool_alloc(pool, (size_t)*nr << PAGE_SHIFT);
+	u32 try = *nr > 1 ? rounddown_pow_of_two(*nr - 1) : 0;
+
+	for (; !addr && try; try /= 2) {
+		addr = p2pdma_pool_alloc(pool, (size_t)try << PAGE_SHIFT);
+		if (addr)
+			*nr = try;
+	}
+	return addr;
+}
+
+/**
  * p2pdma_pool_free - free pages
  * @pool: the pool the pages came from
  * @addr: page-aligned address inside an allocation

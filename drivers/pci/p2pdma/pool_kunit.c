@@ -276,6 +276,16 @@ static void pool_test_sgl_fragmented(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sg_nents(sgl), (int)nents);
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), SZ_8M - SZ_1M - PAGE_SIZE);
 	pci_p2pmem_free_sgl(pdev, sgl);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
+
+	/* A tail of 3 pages is 3 pages, not a 4-page block losing one. */
+	sgl = pci_p2pmem_alloc_sgl(pdev, &nents, 3 * SZ_64K + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, sgl);
+	KUNIT_EXPECT_EQ(test, nents, 4U);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev),
+			SZ_8M - 3 * SZ_64K - 3 * PAGE_SIZE);
+	pci_p2pmem_free_sgl(pdev, sgl);
+	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
 
 	for (i = 0; i < nr; i++)
 		pci_p2pmem_free(pdev, chunk[i], SZ_64K);

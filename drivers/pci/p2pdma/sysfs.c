@@ -61,21 +61,6 @@ static ssize_t published_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(published);
 
-/* The largest free block not above @nr pages, halving down to one page. */
-static unsigned long p2pmem_take_chunk(struct pci_p2pdma *p2p,
-				       unsigned long *nr)
-{
-	unsigned long addr;
-
-	*nr = min(rounddown_pow_of_two(*nr), 1UL << P2PDMA_MAX_ORDER);
-	for (;;) {
-		addr = p2pdma_pool_alloc(&p2p->pool, *nr << PAGE_SHIFT);
-		if (addr || *nr == 1)
-			return addr;
-		*nr /= 2;
-	}
-}
-
 /* Map @nr pages from @addr at @uaddr; on error free those not mapped. */
 static int p2pmem_insert_pages(struct pci_p2pdma *p2p,
 			       struct vm_area_struct *vma, unsigned long uaddr,
@@ -121,7 +106,7 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 			     struct vm_area_struct *vma)
 {
 	struct pci_dev *pdev = to_pci_dev(kobj_to_dev(kobj));
-	unsigned long uaddr = vma->vm_start, addr, nr;
+	unsigned long uaddr = vma->vm_start, addr;
 	struct pci_p2pdma *p2p;
 	int err;
 
@@ -150,8 +135,10 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	atomic_long_inc(&p2p->user_maps);
 	while (uaddr < vma->vm_end) {
-		nr = (vma->vm_end - uaddr) >> PAGE_SHIFT;
-		addr = p2pmem_take_chunk(p2p, &nr);
+		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
+			     1UL << P2PDMA_MAX_ORDER);
+
+		addr = p2pdma_pool_alloc_upto(&p2p->pool, &nr);
 		if (!addr)
 			return -ENOMEM;
 		/*
@@ -161,7 +148,7 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 		err = p2pmem_insert_pages(p2p, vma, uaddr, addr, nr);
 		if (err)
 			return err;
-		uaddr += nr << PAGE_SHIFT;
+		uaddr += (unsigned long)nr << PAGE_SHIFT;
 	}
 	return 0;
 }
