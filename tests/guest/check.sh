@@ -3,13 +3,23 @@
 . /tests/lib.sh
 
 echo "== KUnit suites built into this kernel =="
-for r in /sys/kernel/debug/kunit/p2pdma*/results; do
+for r in /sys/kernel/debug/kunit/p2pdma*/results \
+	 /sys/kernel/debug/kunit/cxgb4_p2pmem/results \
+	 /sys/kernel/debug/kunit/nvmet_p2pmem/results; do
 	suite=$(basename "$(dirname "$r")")
 	check "KUnit suite $suite passes on the QEMU kernel" \
 		grep -qE "^ok [0-9]+ (- )?$suite\$" "$r"
 done
 
 # The real-topology case skips in kunit.py's VM; here it has to run.
+# So must the cases that borrow the ivshmem BAR, not bound yet at boot.
+check "KUnit case cxgb4_p2pmem_test_register ran on ivshmem" \
+	grep -qE "^ +ok [0-9]+ cxgb4_p2pmem_test_register$" \
+	/sys/kernel/debug/kunit/cxgb4_p2pmem/results
+check "KUnit case nvmet_p2p_test_removed_while_in_use ran on ivshmem" \
+	grep -qE "^ +ok [0-9]+ nvmet_p2p_test_removed_while_in_use$" \
+	/sys/kernel/debug/kunit/nvmet_p2pmem/results
+
 check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	grep -qE "^ +ok [0-9]+ p2pdma_test_qemu_topology$" \
 	/sys/kernel/debug/kunit/p2pdma_topology/results
