@@ -27,6 +27,7 @@ check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
 sh /tests/providers.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmet.sh || FAILED=$((FAILED + 1))
+sh /tests/topo.sh || FAILED=$((FAILED + 1))
 # Last: it ends by hot-unplugging NVMe A.
 sh /tests/userspace.sh || FAILED=$((FAILED + 1))
 finish

@@ -14,12 +14,13 @@ IV=$(ivshmem_bdf) && bind_p2pmem_pci "$IV"
 echo "== PCI tree (providers marked with their p2pmem) =="
 pci_tree
 echo
-echo "== P2P distances from the provider $A (NVMe A's CMB) =="
-for dev in "$A:NVMe A" "$B:NVMe B" "$C:NVMe C" "$IV:ivshmem"; do
-	printf '  %-14s %-8s %s\n' "${dev%%:[A-Za-z]*}" "${dev##*:}" \
-		"$(p2p_distance "$A" "${dev%%:[A-Za-z]*}")"
-done
+echo "== Which devices can do P2P with which (tools/pci/p2pdma-topo) =="
+p2pdma-topo
 echo
+# The host renders this as build/demo/topology.png.
+echo "P2PDMA-DOT-BEGIN"
+p2pdma-topo --dot
+echo "P2PDMA-DOT-END"
 
 check "NVMe A ($A) registers its 64 MiB CMB as p2pmem (sysfs well formed)" \
 	p2pmem_info "$A" $((64 << 20))

@@ -16,6 +16,15 @@
  *
  * Counters are summed over CPUs without stopping them, so a snapshot taken
  * while allocations run may be off by those in flight.
+ *
+ * Next to it, /sys/kernel/debug/p2pdma/<bdf>/paths works out, when read,
+ * the path from the provider to every other PCI function that is not a
+ * bridge, one line each, for tools/pci/p2pdma-topo:
+ *
+ *   <client bdf> <map type> <distance> <reason, or - when allowed>
+ *
+ * Reading it neither fills nor uses the provider's path cache, so it shows
+ * what the rules say now, ACS changes included.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -58,6 +67,24 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 }
 DEFINE_SHOW_ATTRIBUTE(p2pdma_stats);
 
+static int p2pdma_paths_show(struct seq_file *m, void *data)
+{
+	struct pci_p2pdma *p2p = m->private;
+	struct pci_dev *client = NULL;
+	struct p2pdma_path path;
+
+	for_each_pci_dev(client) {
+		if (client == p2p->pdev || pci_is_bridge(client))
+			continue;
+		p2pdma_path_calc(p2p->pdev, client, &path);
+		seq_printf(m, "%s %s %d %s\n", pci_name(client),
+			   p2pdma_map_name(path.map), path.distance,
+			   path.reason ?: "-");
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pdma_paths);
+
 /**
  * p2pdma_debugfs_add - create a provider's debugfs directory
  * @p2p: the provider
@@ -70,6 +97,8 @@ void p2pdma_debugfs_add(struct pci_p2pdma *p2p)
 					  p2pdma_debugfs_root);
 	debugfs_create_file("stats", 0400, p2p->debugfs, p2p,
 			    &p2pdma_stats_fops);
+	debugfs_create_file("paths", 0400, p2p->debugfs, p2p,
+			    &p2pdma_paths_fops);
 }
 
 /**
