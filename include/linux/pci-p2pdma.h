@@ -19,13 +19,13 @@ struct block_device;
 struct scatterlist;
 
 /**
- * struct pci_p2pdma_watch - a client's interest in a provider's removal
+ * struct pci_p2pdma_watcher - a client's interest in a provider's removal
  * @remove: called once when the provider goes away; see pci_p2pdma_watch()
  * @node: private to the P2PDMA core
  * @provider: private to the P2PDMA core
  */
-struct pci_p2pdma_watch {
-	void (*remove)(struct pci_p2pdma_watch *watch);
+struct pci_p2pdma_watcher {
+	void (*remove)(struct pci_p2pdma_watcher *watch);
 	struct list_head node;
 	struct pci_dev *provider;
 };
@@ -47,8 +47,8 @@ struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 					 unsigned int *nents, u32 length);
 void pci_p2pmem_free_sgl(struct pci_dev *pdev, struct scatterlist *sgl);
 
-int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watch *watch);
-void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch);
+int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watcher *watch);
+void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch);
 
 int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 			    bool *use_p2pdma);
@@ -112,12 +112,12 @@ static inline void pci_p2pmem_free_sgl(struct pci_dev *pdev,
 }
 
 static inline int pci_p2pdma_watch(struct pci_dev *provider,
-				   struct pci_p2pdma_watch *watch)
+				   struct pci_p2pdma_watcher *watch)
 {
 	return -ENODEV;
 }
 
-static inline void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch)
+static inline void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
 {
 }
 

@@ -96,7 +96,7 @@ static void p2pdma_unpublish_all(struct pci_dev *pdev, struct pci_p2pdma *p2p)
 /* Call every watcher's removal callback, each once. */
 static void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
 {
-	struct pci_p2pdma_watch *watch;
+	struct pci_p2pdma_watcher *watch;
 	LIST_HEAD(gone);
 
 	mutex_lock(&p2pdma_watch_lock);
@@ -105,7 +105,7 @@ static void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
 	mutex_unlock(&p2pdma_lock);
 
 	while (!list_empty(&gone)) {
-		watch = list_first_entry(&gone, struct pci_p2pdma_watch, node);
+		watch = list_first_entry(&gone, struct pci_p2pdma_watcher, node);
 		list_del_init(&watch->node);
 		watch->provider = NULL;
 		watch->remove(watch);
@@ -613,7 +613,7 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_free_sgl);
  *
  * Return: 0, or -ENODEV if @provider has no p2pmem or is going away.
  */
-int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watch *watch)
+int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watcher *watch)
 {
 	struct pci_p2pdma *p2p;
 	int ret = -ENODEV;
@@ -637,7 +637,7 @@ EXPORT_SYMBOL_GPL(pci_p2pdma_watch);
  * If the provider is being removed at the same time, waits until the
  * removal callback has returned, so @watch can be freed afterwards.
  */
-void pci_p2pdma_unwatch(struct pci_p2pdma_watch *watch)
+void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
 {
 	mutex_lock(&p2pdma_watch_lock);
 	mutex_lock(&p2pdma_lock);

@@ -136,7 +136,7 @@ struct pci_p2pdma {
 	bool published;
 	/* Root complex routes P2P between root ports (sampled at set-up). */
 	bool rc_routes;
-	/* struct pci_p2pdma_watch of clients, under p2pdma_lock. */
+	/* struct pci_p2pdma_watcher of clients, under p2pdma_lock. */
 	struct list_head watchers;
 	/* mmap()s of p2pmem/allocate so far, and pages mapped now. */
 	atomic_long_t user_maps;

@@ -436,7 +436,7 @@ static void pool_test_concurrent(struct kunit *test)
 }
 
 struct watch_ctx {
-	struct pci_p2pdma_watch watch;
+	struct pci_p2pdma_watcher watch;
 	struct pci_dev *pdev;
 	void *mem;
 	int calls;
@@ -444,7 +444,7 @@ struct watch_ctx {
 };
 
 /* A client that gives its memory back when told the provider is going. */
-static void watch_ctx_remove(struct pci_p2pdma_watch *watch)
+static void watch_ctx_remove(struct pci_p2pdma_watcher *watch)
 {
 	struct watch_ctx *ctx = container_of(watch, struct watch_ctx, watch);
 
