@@ -53,14 +53,16 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 	struct dev_pagemap *pgmap = sg_page(sg)->pgmap;
 
 	if (state->pgmap != pgmap) {
+		struct p2pdma_range *range = to_p2pdma_range(pgmap);
+
 		state->pgmap = pgmap;
 		state->map = p2pdma_map_type(pgmap, dev);
-		state->bus_off = to_p2pdma_range(pgmap)->bus_offset;
+		state->bus_off = range->bus_offset;
+		state->mapped_bytes = &range->p2p->pool.pcp->dma_bytes;
 	}
 	/* The data moved through the provider, for its statistics. */
 	if (state->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		this_cpu_add(to_p2pdma_range(pgmap)->p2p->pool.pcp->dma_bytes,
-			     sg->length);
+		this_cpu_add(*state->mapped_bytes, sg->length);
 
 	if (state->map == PCI_P2PDMA_MAP_BUS_ADDR) {
 		sg->dma_address = sg_phys(sg) + state->bus_off;
