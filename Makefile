@@ -6,6 +6,9 @@
 #   make demo    build, boot the default QEMU topology, copy through p2pmem
 #   make check   every test: KUnit, static checks, QEMU end-to-end
 #
+# Figures: make bench, this framework against upstream's p2pdma.c (CSV and
+# PNG in build/bench/).
+#
 # Work targets: prepare (apply overlay + series to build/linux), refresh
 # (turn edits made in build/linux back into the repo), kernel, kernel-debug,
 # kunit, static, initramfs, qemu TEST=name [TOPO=file] [KERNEL=test|debug].
@@ -14,17 +17,20 @@ TOPO	?= tests/topologies/default.topo
 KERNEL	?= test
 TEST	?= demo
 
-.PHONY: help demo check deps fetch prepare refresh status kernel \
+.PHONY: help demo check bench deps fetch prepare refresh status kernel \
 	kernel-debug kunit static initramfs qemu clean distclean
 
 help:
-	@sed -n 's/^#\( \|$$\)//p' Makefile | sed -n '3,12p'
+	@sed -n 's/^#\( \|$$\)//p' Makefile | sed -n '3,14p'
 
 demo: deps
 	@scripts/demo
 
 check: deps
 	@scripts/check
+
+bench: deps
+	@scripts/bench
 
 deps:
 	@scripts/deps
@@ -61,7 +67,8 @@ qemu: initramfs
 
 # Keeps the pristine tree and the kernel build directories.
 clean:
-	rm -rf build/qemu build/initramfs build/initramfs.cpio.gz build/results.txt
+	rm -rf build/qemu build/initramfs build/initramfs.cpio.gz build/results.txt \
+		build/bench
 
 distclean:
 	rm -rf build

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pdma_bench - the same P2PDMA measurements on this project's framework
+ * and on the upstream drivers/pci/p2pdma.c it replaces.
+ *
+ * Built out of tree against both kernels (scripts/bench); only API that
+ * both have is used, and the allocator's two names are told apart by
+ * P2PDMA_BENCH_FRAMEWORK, which the Kbuild file sets when the kernel has
+ * drivers/pci/p2pdma/.  Everything runs at insmod, one "p2pdma_bench:
+ * RESULT ..." line per figure, then the module stays loaded, idle:
+ *
+ *   RESULT <metric> <parameter> <cpus> <median> <p99> <samples> <unit>
+ *
+ *   alloc      4K, 64K, 1M     alloc+free pairs on 1 and 2 CPUs at once
+ *   find       2, 8 clients    pci_p2pmem_find_many(), first call (cold,
+ *                              one sample) and repeated (cached).  A
+ *                              warm-up call on the provider and the
+ *                              bridge above it comes first; the 2-client
+ *                              set (provider, client) is looked up
+ *                              before the 8-client one, which holds the
+ *                              same two and six more
+ *   dma_map    256             dma_map_sgtable() of 256 one-page p2pmem
+ *                              segments, per segment
+ *   copy       p2p, sysmem     NVMe src -> buffer -> NVMe dst in 1 MiB
+ *                              bios: MB/s of 5 runs after a warm-up one
+ *                              (median and worst), and the bytes of bio
+ *                              segments that were system memory
+ *                              (copy_sysmem_bytes, for one run)
+ *
+ * Module parameters name the devices: provider (PCI name), client (PCI
+ * name of a DMA client for dma_map), src and dst (block device paths);
+ * copy_only=1 runs only the copies.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/kthread.h>
+#include <linux/memremap.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+
+/*
+ * Names, not calls: the series' Coccinelle rename runs over every file of
+ * the tree, this one included, and would rewrite upstream's calls.
+ */
+#ifdef P2PDMA_BENCH_FRAMEWORK
+#define bench_alloc	pci_p2pmem_alloc
+#define bench_free	pci_p2pmem_free
+#define BENCH_KERNEL	"framework"
+#else
+#define bench_alloc	pci_alloc_p2pmem
+#define bench_free	pci_free_p2pmem
+#define BENCH_KERNEL	"upstream"
+#endif
+
+static char *provider;
+module_param(provider, charp, 0444);
+MODULE_PARM_DESC(provider, "PCI name of the p2pmem provider");
+static char *client;
+module_param(client, charp, 0444);
+MODULE_PARM_DESC(client, "PCI name of a DMA client of the provider");
+static char *src;
+module_param(src, charp, 0444);
+MODULE_PARM_DESC(src, "block device the copy reads");
+static char *dst;
+module_param(dst, charp, 0444);
+MODULE_PARM_DESC(dst, "block device the copy writes");
+static unsigned int iters = 20000;
+module_param(iters, uint, 0444);
+MODULE_PARM_DESC(iters, "alloc+free pairs per size and CPU");
+static unsigned int copy_mb = 32;
+module_param(copy_mb, uint, 0444);
+MODULE_PARM_DESC(copy_mb, "MiB per copy run");
+static bool copy_only;
+module_param(copy_only, bool, 0444);
+MODULE_PARM_DESC(copy_only, "only the copies (to read provider statistics around them)");
+
+#define COPY_CHUNK	SZ_1M
+#define COPY_PAGES	(COPY_CHUNK / PAGE_SIZE)
+#define COPY_RUNS	5
+#define MAP_SEGS	256
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *metric, const char *param, int cpus,
+		   u64 *samples, unsigned int n, const char *unit)
+{
+	if (!n)
+		return;
+	sort(samples, n, sizeof(*samples), cmp_u64, NULL);
+	pr_info("RESULT %s %s %d %llu %llu %u %s\n", metric, param, cpus,
+		samples[n / 2], samples[min(n - 1, n * 99 / 100)], n, unit);
+}
+
+/* --- allocation ------------------------------------------------------ */
+
+struct alloc_worker {
+	struct pci_dev *pdev;
+	size_t size;
+	u64 *lat;
+	unsigned int done;
+	atomic_t *ready;
+	struct completion *go, finished;
+};
+
+static int alloc_worker_fn(void *data)
+{
+	struct alloc_worker *w = data;
+	unsigned int i;
+	void *p;
+	u64 t;
+
+	atomic_dec(w->ready);
+	wait_for_completion(w->go);
+	for (i = 0; i < iters; i++) {
+		t = ktime_get_ns();
+		p = bench_alloc(w->pdev, w->size);
+		if (!p)
+			break;
+		bench_free(w->pdev, p, w->size);
+		w->lat[w->done++] = ktime_get_ns() - t;
+	}
+	complete(&w->finished);
+	return 0;
+}
+
+static void bench_alloc_size(struct pci_dev *pdev, size_t size,
+			     const char *name, int cpus)
+{
+	struct alloc_worker w[2] = {};
+	DECLARE_COMPLETION_ONSTACK(go);
+	atomic_t ready = ATOMIC_INIT(cpus);
+	unsigned int n = 0, i;
+	u64 *all;
+
+	all = vmalloc(array_size(2 * iters, sizeof(u64)));
+	if (!all)
+		return;
+	for (i = 0; i < cpus; i++) {
+		struct task_struct *t;
+
+		w[i].pdev = pdev;
+		w[i].size = size;
+		w[i].lat = all + i * iters;
+		w[i].ready = &ready;
+		w[i].go = &go;
+		init_completion(&w[i].finished);
+		t = kthread_create(alloc_worker_fn, &w[i], "p2pbench/%u", i);
+		if (IS_ERR(t)) {
+			atomic_dec(&ready);
+			complete(&w[i].finished);
+			continue;
+		}
+		kthread_bind(t, i % num_online_cpus());
+		wake_up_process(t);
+	}
+	while (atomic_read(&ready) > 0)
+		usleep_range(100, 200);
+	complete_all(&go);
+	for (i = 0; i < cpus; i++)
+		wait_for_completion(&w[i].finished);
+
+	/* Both CPUs' samples, packed. */
+	for (i = 0; i < cpus; i++) {
+		memmove(all + n, w[i].lat, w[i].done * sizeof(u64));
+		n += w[i].done;
+	}
+	if (n < cpus * iters)
+		pr_warn("%s on %d CPUs: %u of %u allocations failed\n", name,
+			cpus, cpus * iters - n, cpus * iters);
+	report("alloc", name, cpus, all, n, "ns");
+	vfree(all);
+}
+
+static void bench_alloc_all(struct pci_dev *pdev)
+{
+	static const struct { size_t size; const char *name; } sizes[] = {
+		{ SZ_4K, "4K" }, { SZ_64K, "64K" }, { SZ_1M, "1M" },
+	};
+	int i, cpus;
+
+	for (cpus = 1; cpus <= min(2U, num_online_cpus()); cpus++)
+		for (i = 0; i < ARRAY_SIZE(sizes); i++)
+			bench_alloc_size(pdev, sizes[i].size, sizes[i].name, cpus);
+}
+
+/* --- provider lookup ------------------------------------------------- */
+
+/* The first @n PCI functions that are not bridges, in bus order. */
+static int pick_clients(struct device **clients, int n)
+{
+	struct pci_dev *pdev = NULL;
+	int got = 0;
+
+	for_each_pci_dev(pdev) {
+		if (pci_is_bridge(pdev))
+			continue;
+		clients[got++] = &pci_dev_get(pdev)->dev;
+		if (got == n) {
+			pci_dev_put(pdev);
+			break;
+		}
+	}
+	return got;
+}
+
+/*
+ * Run the lookup code once, on the provider and the bridge above it (no
+ * client of the measured sets), so that the first measured call does not
+ * also time QEMU translating that code.
+ */
+static void bench_find_warm_up(struct device *prov_dev)
+{
+	struct pci_dev *up = pci_upstream_bridge(to_pci_dev(prov_dev));
+	struct device *clients[2] = { prov_dev, up ? &up->dev : prov_dev };
+
+	pci_dev_put(pci_p2pmem_find_many(clients, 2));
+}
+
+static void bench_find(struct device *prov_dev, struct device *dma_dev, int n)
+{
+	struct device *clients[8];
+	unsigned int i, reps = 2000;
+	struct pci_dev *found;
+	char param[16];
+	u64 *lat, t;
+	int got;
+
+	if (n == 2) {
+		/* The provider's own function and its DMA client: a pair that works. */
+		clients[0] = get_device(prov_dev);
+		clients[1] = get_device(dma_dev);
+		got = 2;
+	} else {
+		got = pick_clients(clients, n);
+	}
+	lat = vmalloc(array_size(reps, sizeof(u64)));
+	if (!lat || got < n)
+		goto out;
+
+	snprintf(param, sizeof(param), "%d_clients", n);
+	t = ktime_get_ns();
+	found = pci_p2pmem_find_many(clients, got);
+	lat[0] = ktime_get_ns() - t;
+	pr_info("find with %s: %s\n", param, found ? pci_name(found) : "none");
+	pci_dev_put(found);
+	report("find_cold", param, 1, lat, 1, "ns");
+
+	for (i = 0; i < reps; i++) {
+		t = ktime_get_ns();
+		found = pci_p2pmem_find_many(clients, got);
+		lat[i] = ktime_get_ns() - t;
+		pci_dev_put(found);
+	}
+	report("find_cached", param, 1, lat, reps, "ns");
+out:
+	for (i = 0; i < got; i++)
+		put_device(clients[i]);
+	vfree(lat);
+}
+
+/* --- DMA mapping ----------------------------------------------------- */
+
+static void bench_dma_map(struct pci_dev *prov, struct device *dma_dev)
+{
+	unsigned int i, reps = 2000, warmup = 200, n = 0;
+	void *pages[MAP_SEGS] = {};
+	struct scatterlist *sg;
+	struct sg_table sgt;
+	u64 *lat, t;
+	int ret;
+
+	lat = vmalloc(array_size(reps, sizeof(u64)));
+	if (!lat || sg_alloc_table(&sgt, MAP_SEGS, GFP_KERNEL))
+		goto out_lat;
+	for_each_sgtable_sg(&sgt, sg, i) {
+		pages[i] = bench_alloc(prov, PAGE_SIZE);
+		if (!pages[i])
+			goto out;
+		sg_set_page(sg, virt_to_page(pages[i]), PAGE_SIZE, 0);
+	}
+	for (i = 0; i < warmup + reps; i++) {
+		t = ktime_get_ns();
+		ret = dma_map_sgtable(dma_dev, &sgt, DMA_BIDIRECTIONAL, 0);
+		t = ktime_get_ns() - t;
+		if (ret) {
+			pr_warn("dma_map_sgtable: %d\n", ret);
+			break;
+		}
+		dma_unmap_sgtable(dma_dev, &sgt, DMA_BIDIRECTIONAL, 0);
+		if (i >= warmup)
+			lat[n++] = div_u64(t, MAP_SEGS);
+	}
+	report("dma_map", "256_segments", 1, lat, n, "ns_per_segment");
+out:
+	for (i = 0; i < MAP_SEGS; i++)
+		if (pages[i])
+			bench_free(prov, pages[i], PAGE_SIZE);
+	sg_free_table(&sgt);
+out_lat:
+	vfree(lat);
+}
+
+/* --- copy through a buffer --------------------------------------------- */
+
+/* One 1 MiB bio of @buf at @sector; counts its system-memory bytes. */
+static int copy_bio(struct block_device *bdev, struct page **buf, sector_t sector,
+		    blk_opf_t op, u64 *sysmem_bytes)
+{
+	struct bio *bio = bio_alloc(bdev, COPY_PAGES, op, GFP_KERNEL);
+	struct bio_vec *bv;
+	struct bvec_iter_all it;
+	unsigned int i;
+	int ret;
+
+	bio->bi_iter.bi_sector = sector;
+	for (i = 0; i < COPY_PAGES; i++)
+		if (bio_add_page(bio, buf[i], PAGE_SIZE, 0) != PAGE_SIZE) {
+			bio_put(bio);
+			return -EIO;
+		}
+	/* How we know: every segment the devices DMA to or from is looked at. */
+	bio_for_each_segment_all(bv, bio, it)
+		if (!is_pci_p2pdma_page(bv->bv_page))
+			*sysmem_bytes += bv->bv_len;
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+/* NVMe src -> @buf -> NVMe dst, @bytes in 1 MiB steps. */
+static int copy_pass(struct block_device *in, struct block_device *out,
+		     struct page **buf, u64 bytes, u64 *sysmem)
+{
+	sector_t s;
+	int ret = 0;
+
+	for (s = 0; s < bytes >> SECTOR_SHIFT && !ret; s += COPY_CHUNK >> SECTOR_SHIFT) {
+		ret = copy_bio(in, buf, s, REQ_OP_READ, sysmem);
+		if (!ret)
+			ret = copy_bio(out, buf, s, REQ_OP_WRITE, sysmem);
+	}
+	return ret;
+}
+
+static void bench_copy(struct pci_dev *prov, const char *kind)
+{
+	struct block_device *in, *out;
+	struct page **buf;
+	void *p2p = NULL;
+	u64 sysmem = 0, bytes = (u64)copy_mb * SZ_1M, mbps[COPY_RUNS];
+	unsigned int i, run;
+	int ret = 0;
+
+	buf = kcalloc(COPY_PAGES, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return;
+	in = blkdev_get_by_path(src, FMODE_READ, THIS_MODULE);
+	if (IS_ERR(in)) {
+		pr_warn("copy: cannot open %s: %ld\n", src, PTR_ERR(in));
+		kfree(buf);
+		return;
+	}
+	out = blkdev_get_by_path(dst, FMODE_WRITE, THIS_MODULE);
+	if (IS_ERR(out)) {
+		pr_warn("copy: cannot open %s: %ld\n", dst, PTR_ERR(out));
+		blkdev_put(in, FMODE_READ);
+		kfree(buf);
+		return;
+	}
+	if (!strcmp(kind, "p2p")) {
+		p2p = bench_alloc(prov, COPY_CHUNK);
+		for (i = 0; p2p && i < COPY_PAGES; i++)
+			buf[i] = virt_to_page(p2p + i * PAGE_SIZE);
+	} else {
+		for (i = 0; i < COPY_PAGES; i++)
+			buf[i] = alloc_page(GFP_KERNEL);
+	}
+	for (i = 0; i < COPY_PAGES; i++)
+		if (!buf[i])
+			goto out;
+
+	/* One pass unmeasured, so that both kernels start with warm caches. */
+	for (run = 0; run <= COPY_RUNS && !ret; run++) {
+		u64 t = ktime_get_ns();
+
+		sysmem = 0;
+		ret = copy_pass(in, out, buf, bytes, &sysmem);
+		t = ktime_get_ns() - t;
+		if (run)
+			mbps[run - 1] = div64_u64(bytes * 1000, max_t(u64, t, 1));
+	}
+	if (ret) {
+		pr_warn("copy %s: I/O error %d\n", kind, ret);
+	} else {
+		/* For a throughput the second figure is the worst run. */
+		sort(mbps, COPY_RUNS, sizeof(*mbps), cmp_u64, NULL);
+		pr_info("RESULT copy %s 1 %llu %llu %u MB/s\n", kind,
+			mbps[COPY_RUNS / 2], mbps[0], COPY_RUNS);
+		pr_info("RESULT copy_sysmem_bytes %s 1 %llu %llu 1 bytes\n", kind,
+			sysmem, sysmem);
+	}
+out:
+	if (p2p)
+		bench_free(prov, p2p, COPY_CHUNK);
+	else
+		for (i = 0; i < COPY_PAGES; i++)
+			if (buf[i])
+				__free_page(buf[i]);
+	blkdev_put(out, FMODE_WRITE);
+	blkdev_put(in, FMODE_READ);
+	kfree(buf);
+}
+
+static int __init p2pdma_bench_init(void)
+{
+	struct device *prov_dev, *dma_dev;
+	struct pci_dev *prov;
+
+	if (!provider || !client) {
+		pr_err("needs provider= and client=\n");
+		return -EINVAL;
+	}
+	prov_dev = bus_find_device_by_name(&pci_bus_type, NULL, provider);
+	dma_dev = bus_find_device_by_name(&pci_bus_type, NULL, client);
+	if (!prov_dev || !dma_dev) {
+		pr_err("no PCI device %s\n", prov_dev ? client : provider);
+		put_device(prov_dev);
+		put_device(dma_dev);
+		return -ENODEV;
+	}
+	prov = to_pci_dev(prov_dev);
+	pr_info("kernel %s, provider %s, client %s, %u CPUs\n", BENCH_KERNEL,
+		provider, client, num_online_cpus());
+
+	if (!copy_only) {
+		bench_alloc_all(prov);
+		bench_find_warm_up(prov_dev);
+		bench_find(prov_dev, dma_dev, 2);
+		bench_find(prov_dev, dma_dev, 8);
+		bench_dma_map(prov, dma_dev);
+	}
+	if (src && dst) {
+		bench_copy(prov, "p2p");
+		bench_copy(prov, "sysmem");
+	}
+	pr_info("done\n");
+	put_device(dma_dev);
+	put_device(prov_dev);
+	return 0;
+}
+module_init(p2pdma_bench_init);
+
+static void __exit p2pdma_bench_exit(void)
+{
+}
+module_exit(p2pdma_bench_exit);
+
+MODULE_DESCRIPTION("P2PDMA benchmarks, for this framework and upstream's");
+MODULE_LICENSE("GPL");
