@@ -2,7 +2,7 @@
 /*
  * p2pmem_copy - copy between block devices through a p2pmem buffer
  *
- * Usage: p2pmem_copy [-t THREADS] BDF SRC DST BYTES [CHUNK]
+ * Usage: p2pmem_copy [-t THREADS] [-s] [-T] BDF SRC DST BYTES [CHUNK]
  *
  * Maps CHUNK bytes (default 1 MiB, a multiple of the page size) of the PCI
  * peer-to-peer memory of device BDF from /sys/bus/pci/devices/BDF/p2pmem/
@@ -10,7 +10,10 @@
  * device SRC to block device DST with O_DIRECT pread() and pwrite() on that
  * buffer, so that the data moves by P2P DMA.  BYTES and CHUNK take an
  * optional K, M or G suffix.  With -t, THREADS threads (1 to 64, default 1)
- * each map their own CHUNK buffer and copy every THREADS-th chunk.
+ * each map their own CHUNK buffer and copy every THREADS-th chunk.  With -s
+ * the buffers are system memory instead (the same copy, for comparison:
+ * "available" must then not move at all); -T adds " ns=ELAPSED" to the
+ * success line, the copy's wall-clock time (make bench uses it).
  *
  * The p2pmem "available" attribute must drop by exactly THREADS * CHUNK
  * once the buffers are mapped and must be back to its old value after they
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* userspace has no <linux/compiler_attributes.h> */
@@ -53,6 +57,8 @@ struct copy_job {
 	unsigned long long chunk;
 	unsigned long long nchunks;
 	unsigned int nthreads;
+	int sysmem;		/* -s: system-memory buffers */
+	int timed;		/* -T: report the elapsed time */
 	int src_fd;
 	int dst_fd;
 	pthread_mutex_t lock;
@@ -69,7 +75,7 @@ struct worker {
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-t THREADS] BDF SRC DST BYTES [CHUNK]\n"
+		"usage: %s [-t THREADS] [-s] [-T] BDF SRC DST BYTES [CHUNK]\n"
 		"  BYTES: multiple of 512; CHUNK: multiple of the page size,\n"
 		"  default 1M; both take a K, M or G suffix; THREADS: 1-%d\n",
 		prog, MAX_THREADS);
@@ -110,9 +116,13 @@ static void parse_args(int argc, char **argv, struct copy_job *job)
 
 	job->chunk = DEFAULT_CHUNK;
 	/* "+": options are only accepted before the positional arguments */
-	while ((opt = getopt(argc, argv, "+t:")) != -1) {
-		if (opt != 't' || parse_size(optarg, &threads) ||
-		    threads > MAX_THREADS)
+	while ((opt = getopt(argc, argv, "+t:sT")) != -1) {
+		if (opt == 's')
+			job->sysmem = 1;
+		else if (opt == 'T')
+			job->timed = 1;
+		else if (opt != 't' || parse_size(optarg, &threads) ||
+			 threads > MAX_THREADS)
 			bad_usage(prog);
 	}
 	argv += optind;
@@ -275,12 +285,31 @@ static int check_available(const char *bdf, unsigned long long want,
 	return 0;
 }
 
+/* -s: page-aligned system memory, as O_DIRECT wants it. */
+static unsigned int alloc_sysmem_buffers(struct copy_job *job, struct worker *w)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < job->nthreads; i++) {
+		err = posix_memalign(&w[i].buf, sysconf(_SC_PAGESIZE), job->chunk);
+		if (err) {
+			job_fail(job, err, "allocate %llu bytes", job->chunk);
+			break;
+		}
+	}
+	return i;
+}
+
 /* Give every worker its own CHUNK of p2pmem; returns how many got one. */
 static unsigned int map_buffers(struct copy_job *job, struct worker *w)
 {
 	char path[256];
 	unsigned int i;
 	int fd;
+
+	if (job->sysmem)
+		return alloc_sysmem_buffers(job, w);
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/p2pmem/allocate",
 		 job->bdf);
@@ -341,7 +370,8 @@ int main(int argc, char **argv)
 {
 	static struct copy_job job = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	static struct worker workers[MAX_THREADS];
-	unsigned long long before, in_use;
+	unsigned long long before, in_use, ns = 0;
+	struct timespec t0, t1;
 	unsigned int i, mapped;
 	int bad = 0;
 
@@ -351,13 +381,22 @@ int main(int argc, char **argv)
 	if (open_devices(&job) == 0) {
 		mapped = map_buffers(&job, workers);
 		/* every mapping must take exactly its length from the pool */
-		in_use = job.chunk * mapped;
-		if (check_available(job.bdf, before - in_use, "after mmap"))
+		in_use = job.sysmem ? 0 : job.chunk * mapped;
+		if (check_available(job.bdf, before - in_use, "after mmap")) {
 			bad = 1;
-		else if (!job.err)
+		} else if (!job.err) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			run_workers(&job, workers);
-		for (i = 0; i < mapped; i++)
-			munmap(workers[i].buf, job.chunk);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+			     t1.tv_nsec - t0.tv_nsec;
+		}
+		for (i = 0; i < mapped; i++) {
+			if (job.sysmem)
+				free(workers[i].buf);
+			else
+				munmap(workers[i].buf, job.chunk);
+		}
 		if (check_available(job.bdf, before, "after munmap"))
 			bad = 1;
 	}
@@ -368,6 +407,9 @@ int main(int argc, char **argv)
 	}
 	if (bad)
 		return 1;
-	printf("copied=%llu chunks=%llu\n", job.bytes, job.nchunks);
+	printf("copied=%llu chunks=%llu", job.bytes, job.nchunks);
+	if (job.timed)
+		printf(" ns=%llu", ns);
+	printf("\n");
 	return 0;
 }
