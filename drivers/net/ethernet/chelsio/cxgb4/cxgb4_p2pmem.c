@@ -98,16 +98,17 @@ static int cxgb4_p2pmem_pick_bar_offset(struct adapter *adap, u64 size,
 	u64 len = pci_resource_len(adap->pdev, CXGB4_P2PMEM_BAR);
 	u64 top = len - min(len, cxgb4_bar2_ocq_len(adap));
 	u64 doorbells = cxgb4_bar2_doorbell_len(adap);
+	u64 start = top < size ? 0 : ALIGN_DOWN(top - size, size);
 
 	if (!(pci_resource_flags(adap->pdev, CXGB4_P2PMEM_BAR) & IORESOURCE_MEM) ||
-	    top < size || ALIGN_DOWN(top - size, size) < doorbells) {
+	    top < size || start < doorbells) {
 		dev_warn(adap->pdev_dev,
 			 "p2pmem: no room for %llu MiB in BAR 2 (%llu KiB, doorbells %llu KiB, OCQ window %llu KiB)\n",
 			 size >> 20, len >> 10, doorbells >> 10,
 			 (len - top) >> 10);
 		return -ENOSPC;
 	}
-	*offset = ALIGN_DOWN(top - size, size);
+	*offset = start;
 	return 0;
 }
 
