@@ -3,6 +3,9 @@
  * PCI P2PDMA client helpers: distance checks for a set of DMA masters,
  * choosing a provider for them, and the configfs knob nvmet exposes.
  */
+#define pr_fmt(fmt) "p2pdma: " fmt
+#define dev_fmt(fmt) "p2pdma: " fmt
+
 #include <linux/atomic.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/sysfs.h>
@@ -40,7 +43,7 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
 	char text[160];
 
 	p2pdma_refusal_text(text, sizeof(text), client, path);
-	pci_warn(provider, "p2pdma: %s\n", text);
+	pci_warn(provider, "%s\n", text);
 }
 
 /* Distance from @provider to one client, -1 if refused. */
@@ -60,7 +63,7 @@ static int p2pdma_client_distance(struct pci_dev *provider,
 	}
 
 	rcu_read_lock();
-	p2p = rcu_dereference(provider->p2pdma);
+	p2p = p2pdma_of_rcu(provider);
 	if (p2p)
 		p2pdma_path_cached(p2p, pdev, &dist);
 	rcu_read_unlock();
@@ -112,6 +115,42 @@ int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_distance_many);
 
+struct p2pdma_choice {
+	struct device **clients;
+	int num_clients;
+	int best;		/* smallest distance seen */
+	int ties;		/* providers at @best */
+	int pick;		/* which of them to return, counting down */
+	struct pci_dev *found;
+};
+
+static void p2pdma_choice_rank(struct pci_p2pdma *p2p, void *arg)
+{
+	struct p2pdma_choice *c = arg;
+	int dist = pci_p2pdma_distance_many(p2p->pdev, c->clients,
+					    c->num_clients, false);
+
+	if (dist < 0 || dist > c->best)
+		return;
+	if (dist < c->best) {
+		c->best = dist;
+		c->ties = 0;
+	}
+	c->ties++;
+}
+
+static void p2pdma_choice_pick(struct pci_p2pdma *p2p, void *arg)
+{
+	struct p2pdma_choice *c = arg;
+
+	if (c->pick < 0 ||
+	    pci_p2pdma_distance_many(p2p->pdev, c->clients, c->num_clients,
+				     false) != c->best)
+		return;
+	if (c->pick-- == 0)
+		c->found = pci_dev_get(p2p->pdev);
+}
+
 /**
  * pci_p2pmem_find_many - choose published p2pmem all clients can reach
  * @clients: devices that will DMA to or from the memory
@@ -127,36 +166,30 @@ EXPORT_SYMBOL_GPL(pci_p2pdma_distance_many);
 struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients)
 {
 	static atomic_t rotor = ATOMIC_INIT(0);
-	struct pci_dev *found = NULL;
-	int best = INT_MAX, ties = 0, pick, dist;
-	struct pci_p2pdma *p2p;
+	struct p2pdma_choice choice;
+	int tries;
 
-	mutex_lock(&p2pdma_lock);
-	list_for_each_entry(p2p, &p2pdma_providers, published_node) {
-		dist = pci_p2pdma_distance_many(p2p->pdev, clients,
-						num_clients, false);
-		if (dist < 0 || dist > best)
-			continue;
-		if (dist < best) {
-			best = dist;
-			ties = 0;
-		}
-		ties++;
-	}
-
-	/* Distances are cached now, so the second walk is cheap. */
-	pick = ties ? (unsigned int)atomic_inc_return(&rotor) % ties : -1;
-	list_for_each_entry(p2p, &p2pdma_providers, published_node) {
-		if (pick < 0)
+	/*
+	 * Distances are cached by the first walk, so the second is cheap.
+	 * A provider unpublished between the walks can make the second miss
+	 * its pick: then choose again, from the providers there are now.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		choice = (struct p2pdma_choice) {
+			.clients = clients,
+			.num_clients = num_clients,
+			.best = INT_MAX,
+		};
+		p2pdma_for_each_published(p2pdma_choice_rank, &choice);
+		if (!choice.ties)
+			return NULL;
+		choice.pick = (unsigned int)atomic_inc_return(&rotor) %
+			      choice.ties;
+		p2pdma_for_each_published(p2pdma_choice_pick, &choice);
+		if (choice.found)
 			break;
-		if (pci_p2pdma_distance_many(p2p->pdev, clients, num_clients,
-					     false) != best)
-			continue;
-		if (pick-- == 0)
-			found = pci_dev_get(p2p->pdev);
 	}
-	mutex_unlock(&p2pdma_lock);
-	return found;
+	return choice.found;
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_find_many);
 
@@ -203,7 +236,7 @@ int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 	dev = bus_find_device(&pci_bus_type, NULL, page, p2pdma_match_name);
 	if (dev) {
 		if (!pci_has_p2pmem(to_pci_dev(dev))) {
-			pci_err(to_pci_dev(dev), "p2pdma: has no p2pmem to use\n");
+			pci_err(to_pci_dev(dev), "has no p2pmem to use\n");
 			put_device(dev);
 			return -ENODEV;
 		}
@@ -218,7 +251,7 @@ int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 	} else if (p2pdma_match_word(page, p2pdma_off_words)) {
 		enable = false;
 	} else {
-		pr_err("p2pdma: '%.*s' is not a PCI device, \"auto\", \"off\" or a boolean\n",
+		pr_err("'%.*s' is not a PCI device, \"auto\", \"off\" or a boolean\n",
 		       (int)strcspn(page, "\n"), page);
 		return -EINVAL;
 	}

@@ -4,7 +4,7 @@
  *
  * A provider gets one struct pci_p2pdma the first time it registers a BAR
  * range.  Each range becomes ZONE_DEVICE pages, so that the memory can sit
- * in scatterlists and bios like any other page, and an arena of the
+ * in scatterlists and bios like any other page, and a range of the
  * provider's allocator (pool.c).
  *
  * One devres action, p2pdma_teardown(), undoes everything when the
@@ -21,107 +21,91 @@
  *
  * Steps 1-3 come before 4 because 4 can only finish once they are done.
  */
+#define pr_fmt(fmt) "p2pdma: " fmt
+#define dev_fmt(fmt) "p2pdma: " fmt
+
 #include <linux/mm.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
-#include <linux/wait_bit.h>
 
 #include "p2pdma.h"
 
-/* Serialises publishing, provider set-up/teardown and provider lookups. */
-DEFINE_MUTEX(p2pdma_lock);
-LIST_HEAD(p2pdma_providers);
-/* Every provider, published or not. */
-static LIST_HEAD(p2pdma_all);
-
-/* Held while removal callbacks run, so that unwatching waits for them. */
-static DEFINE_MUTEX(p2pdma_watch_lock);
-
-static struct pci_p2pdma *p2pdma_get_locked(struct pci_dev *pdev)
+/**
+ * p2pdma_alloc_pages - allocate from a provider's pool, counted
+ * @p2p: the provider
+ * @size: bytes, rounded up to whole pages
+ *
+ * Every allocation of the core goes through here or p2pdma_alloc_upto(),
+ * and every free through p2pdma_free_pages(), so that the counters of
+ * debugfs.c count calls of one kind each.  Safe in any context.
+ *
+ * Return: the address of the first page, or 0.
+ */
+unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
 {
-	return rcu_dereference_protected(pdev->p2pdma,
-					 lockdep_is_held(&p2pdma_lock));
+	unsigned long addr = p2pdma_pool_alloc(p2p->pool, size);
+
+	if (addr)
+		this_cpu_inc(p2p->stats->allocs);
+	else
+		this_cpu_inc(p2p->stats->failed_allocs);
+	return addr;
 }
 
-/*
- * For callers that hold an allocation of @pdev's, or run from one of its
- * sysfs files: either keeps the state alive, see p2pdma_teardown().
+/**
+ * p2pdma_alloc_upto - allocate as long a run as a provider still has
+ * @p2p: the provider
+ * @nr: in, the most pages wanted; out, the pages allocated
+ *
+ * See p2pdma_pool_alloc_upto(); counted as one call.
+ *
+ * Return: the address of the first page, or 0.
  */
-static struct pci_p2pdma *p2pdma_get_pinned(struct pci_dev *pdev)
+unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
 {
-	return rcu_dereference_protected(pdev->p2pdma, 1);
+	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr);
+
+	if (addr)
+		this_cpu_inc(p2p->stats->allocs);
+	else
+		this_cpu_inc(p2p->stats->failed_allocs);
+	return addr;
+}
+
+/**
+ * p2pdma_free_pages - give memory back to a provider's pool, counted
+ * @p2p: the provider
+ * @addr: page-aligned address inside an allocation
+ * @size: bytes from @addr, rounded up to whole pages
+ */
+void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
+		       size_t size)
+{
+	/*
+	 * Counted first: once the last page is back the teardown may free
+	 * @p2p, and only the pool's own RCU section covers the free itself.
+	 */
+	this_cpu_inc(p2p->stats->frees);
+	p2pdma_pool_free(p2p->pool, addr, size);
 }
 
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
 {
-	return (size_t)READ_ONCE(p2p->pool.nr_pages) << PAGE_SHIFT;
+	return p2pdma_pool_size(p2p->pool);
 }
 
 size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
 {
-	long in_use = atomic_long_read(&p2p->pool.in_use);
-
-	return p2pdma_mem_size(p2p) - ((size_t)in_use << PAGE_SHIFT);
-}
-
-/*
- * A page that was mapped to userspace lost its last reference.  Give it a
- * reference again before it can be handed out, the state every free page
- * is in (mm/memremap.c leaves P2PDMA page counts to this driver).
- */
-static void p2pdma_page_free(struct page *page)
-{
-	struct p2pdma_range *range = to_p2pdma_range(page->pgmap);
-
-	set_page_count(page, 1);
-	atomic_long_dec(&range->p2p->user_pages);
-	p2pdma_pool_free(&range->p2p->pool, (unsigned long)page_to_virt(page),
-			 PAGE_SIZE);
-}
-
-static const struct dev_pagemap_ops p2pdma_pgmap_ops = {
-	.page_free = p2pdma_page_free,
-};
-
-static void p2pdma_unpublish_all(struct pci_dev *pdev, struct pci_p2pdma *p2p)
-{
-	mutex_lock(&p2pdma_lock);
-	if (p2p->published)
-		list_del_init(&p2p->published_node);
-	p2p->published = false;
-	mutex_unlock(&p2pdma_lock);
-}
-
-/* Call every watcher's removal callback, each once. */
-static void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
-{
-	struct pci_p2pdma_watcher *watch;
-	LIST_HEAD(gone);
-
-	mutex_lock(&p2pdma_watch_lock);
-	mutex_lock(&p2pdma_lock);
-	list_splice_init(&p2p->watchers, &gone);
-	mutex_unlock(&p2pdma_lock);
-
-	while (!list_empty(&gone)) {
-		watch = list_first_entry(&gone, struct pci_p2pdma_watcher, node);
-		list_del_init(&watch->node);
-		watch->provider = NULL;
-		watch->remove(watch);
-	}
-	mutex_unlock(&p2pdma_watch_lock);
+	return p2pdma_pool_size(p2p->pool) - p2pdma_pool_in_use(p2p->pool);
 }
 
 /* Wait for every page, saying what is awaited if it takes long. */
 static void p2pdma_wait_idle(struct pci_p2pdma *p2p)
 {
-	atomic_long_t *in_use = &p2p->pool.in_use;
-
-	while (!wait_var_event_timeout(in_use, !atomic_long_read(in_use),
-				       10 * HZ))
-		pci_warn(p2p->pdev, "p2pmem: removal waits for %ld KiB still allocated\n",
-			 atomic_long_read(in_use) << (PAGE_SHIFT - 10));
+	while (!p2pdma_pool_wait_idle(p2p->pool, 10 * HZ))
+		pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
+			 p2pdma_pool_in_use(p2p->pool) >> 10);
 }
 
 static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
@@ -129,80 +113,89 @@ static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
 	struct p2pdma_range *range, *tmp;
 
 	list_for_each_entry_safe(range, tmp, &p2p->ranges, node) {
-		p2pdma_pool_remove_arena(&p2p->pool, &range->arena);
 		memunmap_pages(&range->pgmap);
-		p2pdma_arena_destroy(&range->arena);
 		list_del(&range->node);
 		kfree(range);
 	}
 }
 
+static void p2pdma_free(struct pci_p2pdma *p2p)
+{
+	p2pdma_pool_destroy(p2p->pool);
+	p2pdma_stats_free(p2p);
+	xa_destroy(&p2p->paths);
+	kfree(p2p);
+}
+
 static void p2pdma_teardown(void *data)
 {
 	struct pci_dev *pdev = data;
-	struct pci_p2pdma *p2p = p2pdma_get_pinned(pdev);
+	/* Pinned: this is the provider driver's own devres action. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
-	p2pdma_unpublish_all(pdev, p2p);
-	p2pdma_pool_kill(&p2p->pool);
+	p2pdma_unpublish(p2p);
+	p2pdma_pool_kill(p2p->pool);
 	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);
 	p2pdma_wait_idle(p2p);
 	p2pdma_unmap_ranges(p2p);
 
-	mutex_lock(&p2pdma_lock);
-	list_del(&p2p->all_node);
-	RCU_INIT_POINTER(pdev->p2pdma, NULL);
-	mutex_unlock(&p2pdma_lock);
+	p2pdma_unregister(p2p);
 	synchronize_rcu();
+	p2pdma_free(p2p);
+}
 
-	p2pdma_pool_destroy(&p2p->pool);
-	xa_destroy(&p2p->paths);
-	kfree(p2p);
+static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
+{
+	struct pci_p2pdma *p2p;
+
+	p2p = kzalloc(sizeof(*p2p), GFP_KERNEL);
+	if (!p2p)
+		return NULL;
+	p2p->pdev = pdev;
+	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
+	mutex_init(&p2p->ranges_lock);
+	INIT_LIST_HEAD(&p2p->ranges);
+	xa_init(&p2p->paths);
+	INIT_LIST_HEAD(&p2p->watchers);
+	INIT_LIST_HEAD(&p2p->published_node);
+	p2p->pool = p2pdma_pool_create(dev_to_node(&pdev->dev));
+	if (!p2p->pool || p2pdma_stats_init(p2p)) {
+		p2pdma_free(p2p);
+		return NULL;
+	}
+	return p2p;
 }
 
 static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 {
-	struct pci_p2pdma *p2p;
+	/* Pinned: only the bound driver registers, and tears down. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 	int err;
 
-	mutex_lock(&p2pdma_lock);
-	p2p = p2pdma_get_locked(pdev);
-	mutex_unlock(&p2pdma_lock);
 	if (p2p)
 		return p2p;
-
-	p2p = kzalloc(sizeof(*p2p), GFP_KERNEL);
+	p2p = p2pdma_alloc(pdev);
 	if (!p2p)
 		return ERR_PTR(-ENOMEM);
-	p2p->pdev = pdev;
-	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
-	xa_init(&p2p->paths);
-	INIT_LIST_HEAD(&p2p->ranges);
-	INIT_LIST_HEAD(&p2p->watchers);
-	INIT_LIST_HEAD(&p2p->published_node);
-	err = p2pdma_pool_init(&p2p->pool);
-	if (err)
-		goto free;
 
 	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
 	if (err)
-		goto destroy_pool;
-
-	mutex_lock(&p2pdma_lock);
-	list_add_tail(&p2p->all_node, &p2pdma_all);
-	rcu_assign_pointer(pdev->p2pdma, p2p);
-	mutex_unlock(&p2pdma_lock);
+		goto free;
+	err = p2pdma_register(p2p);
+	if (err) {
+		sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
+		goto free;
+	}
 	p2pdma_debugfs_add(p2p);
 
 	/* On failure this runs p2pdma_teardown(), which undoes all of the above. */
 	err = devm_add_action_or_reset(&pdev->dev, p2pdma_teardown, pdev);
 	return err ? ERR_PTR(err) : p2p;
 
-destroy_pool:
-	p2pdma_pool_destroy(&p2p->pool);
 free:
-	kfree(p2p);
+	p2pdma_free(p2p);
 	return ERR_PTR(err);
 }
 
@@ -212,24 +205,24 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
 	resource_size_t len;
 
 	if (bar < 0 || bar >= PCI_STD_NUM_BARS) {
-		pci_err(pdev, "p2pmem: BAR %d does not exist\n", bar);
+		pci_err(pdev, "BAR %d does not exist\n", bar);
 		return -EINVAL;
 	}
 	if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM)) {
-		pci_err(pdev, "p2pmem: BAR %d is not a memory BAR\n", bar);
+		pci_err(pdev, "BAR %d is not a memory BAR\n", bar);
 		return -EINVAL;
 	}
 
 	len = pci_resource_len(pdev, bar);
 	if (offset >= len) {
-		pci_err(pdev, "p2pmem: offset %#llx is beyond BAR %d (%pa bytes)\n",
+		pci_err(pdev, "offset %#llx is beyond BAR %d (%pa bytes)\n",
 			offset, bar, &len);
 		return -EINVAL;
 	}
 	if (!*size)
 		*size = len - offset;
 	if (*size > len - offset) {
-		pci_err(pdev, "p2pmem: %zu bytes at %#llx do not fit in BAR %d\n",
+		pci_err(pdev, "%zu bytes at %#llx do not fit in BAR %d\n",
 			*size, offset, bar);
 		return -EINVAL;
 	}
@@ -239,7 +232,7 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
 	 */
 	if (!IS_ALIGNED(pci_resource_start(pdev, bar) + offset, SUBSECTION_SIZE) ||
 	    !IS_ALIGNED(*size, SUBSECTION_SIZE)) {
-		pci_err(pdev, "p2pmem: BAR %d range %#llx+%#zx is not aligned to %lu KiB\n",
+		pci_err(pdev, "BAR %d range %#llx+%#zx is not aligned to %lu KiB\n",
 			bar, offset, *size, SUBSECTION_SIZE >> 10);
 		return -EINVAL;
 	}
@@ -251,15 +244,13 @@ static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 start,
 				    size_t size)
 {
 	struct p2pdma_range *range;
-	bool overlaps = false;
 
-	mutex_lock(&p2pdma_lock);
+	lockdep_assert_held(&p2p->ranges_lock);
 	list_for_each_entry(range, &p2p->ranges, node)
 		if (start <= range->pgmap.range.end &&
 		    range->pgmap.range.start <= start + size - 1)
-			overlaps = true;
-	mutex_unlock(&p2pdma_lock);
-	return overlaps;
+			return true;
+	return false;
 }
 
 static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
@@ -289,9 +280,7 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 		err = PTR_ERR(addr);
 		goto free;
 	}
-	err = p2pdma_arena_init(&range->arena, (unsigned long)addr,
-				pci_bus_address(pdev, bar) + offset, size,
-				dev_to_node(&pdev->dev));
+	err = p2pdma_pool_add(p2p->pool, (unsigned long)addr, size);
 	if (err)
 		goto unmap;
 	return range;
@@ -329,6 +318,7 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 {
 	struct p2pdma_range *range;
 	struct pci_p2pdma *p2p;
+	bool empty;
 	int err;
 
 	err = p2pdma_check_range(pdev, bar, &size, offset);
@@ -338,62 +328,32 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 	p2p = p2pdma_setup(pdev);
 	if (IS_ERR(p2p))
 		return PTR_ERR(p2p);
+
+	mutex_lock(&p2p->ranges_lock);
 	if (p2pdma_range_registered(p2p, pci_resource_start(pdev, bar) + offset,
 				    size)) {
-		pci_err(pdev, "p2pmem: BAR %d range %#llx+%#zx is already registered\n",
+		pci_err(pdev, "BAR %d range %#llx+%#zx is already registered\n",
 			bar, offset, size);
-		err = -EBUSY;
-		goto undo_setup;
+		range = ERR_PTR(-EBUSY);
+	} else {
+		range = p2pdma_range_create(pdev, p2p, bar, size, offset);
 	}
+	if (!IS_ERR(range))
+		list_add_tail(&range->node, &p2p->ranges);
+	empty = list_empty(&p2p->ranges);
+	mutex_unlock(&p2p->ranges_lock);
 
-	range = p2pdma_range_create(pdev, p2p, bar, size, offset);
 	if (IS_ERR(range)) {
-		err = PTR_ERR(range);
-		goto undo_setup;
+		/* Leave no empty provider behind a failed first registration. */
+		if (empty)
+			devm_release_action(&pdev->dev, p2pdma_teardown, pdev);
+		return PTR_ERR(range);
 	}
-
-	mutex_lock(&p2pdma_lock);
-	list_add_tail(&range->node, &p2p->ranges);
-	mutex_unlock(&p2pdma_lock);
-	p2pdma_pool_add_arena(&p2p->pool, &range->arena);
-
-	pci_info(pdev, "p2pmem: %zu KiB from BAR %d at offset %#llx\n",
+	pci_info(pdev, "%zu KiB from BAR %d at offset %#llx\n",
 		 size >> 10, bar, offset);
 	return 0;
-
-undo_setup:
-	/* Leave no empty provider behind a failed first registration. */
-	if (list_empty(&p2p->ranges))
-		devm_release_action(&pdev->dev, p2pdma_teardown, pdev);
-	return err;
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_add_resource);
-
-/**
- * pci_p2pmem_publish - offer or withdraw a provider's memory to other drivers
- * @pdev: provider that registered memory with pci_p2pdma_add_resource()
- * @publish: true to let pci_p2pmem_find_many() return @pdev, false to stop
- *
- * Memory that is only used by the provider's own driver (a queue in an NVMe
- * CMB, say) is registered but not published.  Does nothing if @pdev has no
- * p2pmem.
- */
-void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
-{
-	struct pci_p2pdma *p2p;
-
-	mutex_lock(&p2pdma_lock);
-	p2p = p2pdma_get_locked(pdev);
-	if (p2p && p2p->published != publish) {
-		if (publish)
-			list_add_tail(&p2p->published_node, &p2pdma_providers);
-		else
-			list_del_init(&p2p->published_node);
-		p2p->published = publish;
-	}
-	mutex_unlock(&p2pdma_lock);
-}
-EXPORT_SYMBOL_GPL(pci_p2pmem_publish);
 
 /**
  * pci_has_p2pmem - does a device have peer-to-peer memory registered
@@ -407,7 +367,7 @@ bool pci_has_p2pmem(struct pci_dev *pdev)
 	bool ret;
 
 	rcu_read_lock();
-	p2p = rcu_dereference(pdev->p2pdma);
+	p2p = p2pdma_of_rcu(pdev);
 	ret = p2p && p2pdma_mem_size(p2p);
 	rcu_read_unlock();
 	return ret;
@@ -431,9 +391,9 @@ void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size)
 	unsigned long addr = 0;
 
 	rcu_read_lock();
-	p2p = rcu_dereference(pdev->p2pdma);
+	p2p = p2pdma_of_rcu(pdev);
 	if (p2p)
-		addr = p2pdma_pool_alloc(&p2p->pool, size);
+		addr = p2pdma_alloc_pages(p2p, size);
 	rcu_read_unlock();
 	return (void *)addr;
 }
@@ -452,9 +412,8 @@ void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size)
 {
 	if (!addr)
 		return;
-	/* The allocation keeps the provider state alive. */
-	p2pdma_pool_free(&p2pdma_get_pinned(pdev)->pool, (unsigned long)addr,
-			 size);
+	/* Pinned by the allocation being freed. */
+	p2pdma_free_pages(p2pdma_of_pinned(pdev), (unsigned long)addr, size);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free);
 
@@ -470,20 +429,19 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_free);
  */
 pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 {
-	struct p2pdma_arena *arena = NULL;
-	struct pci_p2pdma *p2p;
-	pci_bus_addr_t bus = 0;
+	struct p2pdma_range *range;
+	struct page *page;
 
-	if (!addr)
+	if (!addr || !virt_addr_valid(addr))
 		return 0;
-	rcu_read_lock();
-	p2p = rcu_dereference(pdev->p2pdma);
-	if (p2p)
-		arena = p2pdma_pool_arena_of(&p2p->pool, (unsigned long)addr);
-	if (arena)
-		bus = arena->bus_addr + ((unsigned long)addr - arena->base);
-	rcu_read_unlock();
-	return bus;
+	page = virt_to_page(addr);
+	if (!is_pci_p2pdma_page(page))
+		return 0;
+	/* Pinned by the allocation @addr is in, if it is @pdev's at all. */
+	range = to_p2pdma_range(page->pgmap);
+	if (range->provider != pdev)
+		return 0;
+	return virt_to_phys(addr) + range->bus_offset;
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 
@@ -496,9 +454,9 @@ static void *p2pmem_alloc_upto(struct pci_dev *pdev, u32 *nr)
 	unsigned long addr = 0;
 
 	rcu_read_lock();
-	p2p = rcu_dereference(pdev->p2pdma);
+	p2p = p2pdma_of_rcu(pdev);
 	if (p2p)
-		addr = p2pdma_pool_alloc_upto(&p2p->pool, nr);
+		addr = p2pdma_alloc_upto(p2p, nr);
 	rcu_read_unlock();
 	return (void *)addr;
 }
@@ -598,80 +556,6 @@ void pci_p2pmem_free_sgl(struct pci_dev *pdev, struct scatterlist *sgl)
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free_sgl);
 
-/**
- * pci_p2pdma_watch - ask to be told when a provider goes away
- * @provider: provider the caller allocates from
- * @watch: the caller's watch, with @watch->remove set
- *
- * When @provider's driver unbinds, or the device is hot-unplugged,
- * @watch->remove(@watch) is called once, from the unbinding thread and
- * before the unbind waits for the provider's memory to be freed: the
- * callback should make its user stop using the provider and free what it
- * allocated (quiescing I/O first), possibly from a work item.  The watch is
- * already disarmed when the callback runs; the callback must not call
- * pci_p2pdma_unwatch().
- *
- * Return: 0, or -ENODEV if @provider has no p2pmem or is going away.
- */
-int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watcher *watch)
-{
-	struct pci_p2pdma *p2p;
-	int ret = -ENODEV;
-
-	mutex_lock(&p2pdma_lock);
-	p2p = p2pdma_get_locked(provider);
-	if (p2p && !READ_ONCE(p2p->pool.dying)) {
-		watch->provider = provider;
-		list_add_tail(&watch->node, &p2p->watchers);
-		ret = 0;
-	}
-	mutex_unlock(&p2pdma_lock);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(pci_p2pdma_watch);
-
-/**
- * pci_p2pdma_unwatch - stop watching a provider
- * @watch: a watch armed with pci_p2pdma_watch(), or one already fired
- *
- * If the provider is being removed at the same time, waits until the
- * removal callback has returned, so @watch can be freed afterwards.
- */
-void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
-{
-	mutex_lock(&p2pdma_watch_lock);
-	mutex_lock(&p2pdma_lock);
-	if (watch->provider)
-		list_del_init(&watch->node);
-	watch->provider = NULL;
-	mutex_unlock(&p2pdma_lock);
-	mutex_unlock(&p2pdma_watch_lock);
-}
-EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);
-
-/* A removed device's cached paths must not outlive it. */
-static int p2pdma_pci_bus_notify(struct notifier_block *nb,
-				 unsigned long action, void *data)
-{
-	struct pci_dev *pdev = to_pci_dev(data);
-	struct pci_p2pdma *p2p;
-
-	if (action != BUS_NOTIFY_DEL_DEVICE)
-		return NOTIFY_DONE;
-	mutex_lock(&p2pdma_lock);
-	list_for_each_entry(p2p, &p2pdma_all, all_node)
-		p2pdma_path_forget(p2p, pdev);
-	mutex_unlock(&p2pdma_lock);
-	return NOTIFY_OK;
-}
-
-static struct notifier_block p2pdma_pci_bus_nb = {
-	.notifier_call = p2pdma_pci_bus_notify,
-};
-
-/* After the PCI bus type exists, before drivers can register memory. */
-static int __init p2pdma_core_init(void)
-{
-	return bus_register_notifier(&pci_bus_type, &p2pdma_pci_bus_nb);
-}
-subsys_initcall(p2pdma_core_init);
+#ifdef CONFIG_PCI_P2PDMA_KUNIT_TEST
+#include "core-test.h"
+#endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI P2PDMA statistics in debugfs: /sys/kernel/debug/p2pdma/<bdf>/stats,
- * one file per provider, one "name value" pair per line:
+ * PCI P2PDMA statistics: the counters of each provider, and their debugfs
+ * file /sys/kernel/debug/p2pdma/<bdf>/stats, one "name value" pair per line:
  *
  *   size, in_use, peak          bytes: registered, allocated now, most ever
  *   allocs, frees, failed_allocs   calls to the allocator
@@ -33,36 +33,66 @@
 
 static struct dentry *p2pdma_debugfs_root;
 
-static void p2pdma_show_clients(struct seq_file *m, struct pci_p2pdma *p2p)
+/**
+ * p2pdma_stats_init - allocate a provider's counters, all zero
+ * @p2p: the provider
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int p2pdma_stats_init(struct pci_p2pdma *p2p)
 {
-	unsigned long key;
-	void *entry;
-	int dist;
+	p2p->stats = alloc_percpu(struct p2pdma_stats);
+	return p2p->stats ? 0 : -ENOMEM;
+}
 
-	xa_for_each(&p2p->paths, key, entry) {
-		enum pci_p2pdma_map_type map = p2pdma_path_decode(entry, &dist);
+/**
+ * p2pdma_stats_free - free a provider's counters
+ * @p2p: the provider, with nothing left that counts
+ */
+void p2pdma_stats_free(struct pci_p2pdma *p2p)
+{
+	free_percpu(p2p->stats);
+	p2p->stats = NULL;
+}
 
-		seq_printf(m, "client %04lx:%02lx:%02lx.%lx distance %d map %s\n",
-			   key >> 16, (key >> 8) & 0xff, PCI_SLOT(key & 0xff),
-			   PCI_FUNC(key & 0xff), dist, p2pdma_map_name(map));
+static void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct p2pdma_stats *s = per_cpu_ptr(p2p->stats, cpu);
+
+		sum->allocs += READ_ONCE(s->allocs);
+		sum->frees += READ_ONCE(s->frees);
+		sum->failed_allocs += READ_ONCE(s->failed_allocs);
+		sum->dma_mapped_bytes += READ_ONCE(s->dma_mapped_bytes);
 	}
+}
+
+static void p2pdma_show_client(const char *client,
+			       const struct p2pdma_path *path, void *arg)
+{
+	seq_printf(arg, "client %s distance %d map %s\n", client,
+		   path->distance, p2pdma_map_name(path->map));
 }
 
 static int p2pdma_stats_show(struct seq_file *m, void *data)
 {
 	struct pci_p2pdma *p2p = m->private;
-	struct p2pdma_pool_stats st;
+	struct p2pdma_stats st;
 
-	p2pdma_pool_stats(&p2p->pool, &st);
-	seq_printf(m, "size %llu\nin_use %llu\npeak %llu\n",
-		   st.size, st.in_use, st.peak);
+	p2pdma_stats_sum(p2p, &st);
+	seq_printf(m, "size %zu\nin_use %zu\npeak %zu\n",
+		   p2pdma_pool_size(p2p->pool), p2pdma_pool_in_use(p2p->pool),
+		   p2pdma_pool_peak(p2p->pool));
 	seq_printf(m, "allocs %llu\nfrees %llu\nfailed_allocs %llu\n",
-		   st.allocs, st.frees, st.failures);
-	seq_printf(m, "dma_mapped_bytes %llu\n", st.dma_bytes);
+		   st.allocs, st.frees, st.failed_allocs);
+	seq_printf(m, "dma_mapped_bytes %llu\n", st.dma_mapped_bytes);
 	seq_printf(m, "user_maps %ld\nuser_pages %ld\n",
 		   atomic_long_read(&p2p->user_maps),
 		   atomic_long_read(&p2p->user_pages));
-	p2pdma_show_clients(m, p2p);
+	p2pdma_for_each_cached_path(p2p, p2pdma_show_client, m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(p2pdma_stats);

@@ -5,7 +5,7 @@
  *
  * A segment whose provider and DMA device meet below a switch is given its
  * PCI bus address here and flagged so that unmapping leaves it alone; a
- * segment whose path crosses a whitelisted host bridge is left to the normal
+ * segment whose path crosses an allowed host bridge is left to the normal
  * mapping code (CPU physical address or IOVA).  The per-pair answer comes
  * from the provider's path cache, and consecutive segments of one provider
  * reuse it through the caller's map state.
@@ -14,24 +14,6 @@
 #include <linux/scatterlist.h>
 
 #include "p2pdma.h"
-
-static enum pci_p2pdma_map_type p2pdma_map_type(struct dev_pagemap *pgmap,
-						struct device *dev)
-{
-	struct pci_dev *provider = to_p2pdma_range(pgmap)->provider;
-	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
-	struct pci_p2pdma *p2p;
-
-	if (!dev_is_pci(dev))
-		return map;
-
-	rcu_read_lock();
-	p2p = rcu_dereference(provider->p2pdma);
-	if (p2p)
-		map = p2pdma_path_cached(p2p, to_pci_dev(dev), NULL);
-	rcu_read_unlock();
-	return map;
-}
 
 /**
  * pci_p2pdma_map_segment - map one p2pmem scatterlist segment for a device
@@ -53,12 +35,18 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 	struct dev_pagemap *pgmap = sg_page(sg)->pgmap;
 
 	if (state->pgmap != pgmap) {
+		/*
+		 * The page is allocated, which pins its range and provider
+		 * state for as long as the mapping call runs.
+		 */
 		struct p2pdma_range *range = to_p2pdma_range(pgmap);
 
 		state->pgmap = pgmap;
-		state->map = p2pdma_map_type(pgmap, dev);
+		state->map = dev_is_pci(dev) ?
+			     p2pdma_path_cached(range->p2p, to_pci_dev(dev), NULL) :
+			     PCI_P2PDMA_MAP_NOT_SUPPORTED;
 		state->bus_off = range->bus_offset;
-		state->mapped_bytes = &range->p2p->pool.pcp->dma_bytes;
+		state->mapped_bytes = &range->p2p->stats->dma_mapped_bytes;
 	}
 	/* The data moved through the provider, for its statistics. */
 	if (state->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)

@@ -1,157 +1,110 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Internal interfaces of the PCI P2PDMA core, shared by the files of
- * drivers/pci/p2pdma/ and their KUnit tests.  Nothing here is for drivers.
+ * What the files of drivers/pci/p2pdma/ share with each other.  Nothing
+ * here is for drivers, and nothing here is only for tests: a test includes
+ * the file it tests or uses the API.
+ *
+ * Where things live:
+ *   pool.c      the allocator, sealed behind pool.h
+ *   registry.c  the list of providers, publishing, watchers, p2pdma_lock
+ *   core.c      registering BAR ranges, the teardown, the allocation API
+ *   mmap.c      p2pmem mapped into userspace, and its page refcount rule
+ *   sysfs.c     /sys/bus/pci/devices/<bdf>/p2pmem/
+ *   topology.c  which paths work and how far, the per-provider path cache
+ *   map.c       DMA mapping of p2pmem scatterlist segments
+ *   client.c    distances for clients, provider choice, the configfs knob
+ *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
+ *
+ * Locks, outermost first:
+ *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
+ *   p2pdma_lock (registry.c)        the provider lists, published, watchers
+ *   pci_p2pdma.ranges_lock          a provider's list of ranges
+ *   the pool's locks (pool.c)       taken with interrupts off, innermost
+ * A watcher's ->remove() runs under p2pdma_watch_lock only: it may not call
+ * pci_p2pdma_unwatch(), and whatever lock it takes must not be held around
+ * pci_p2pdma_watch() or pci_p2pdma_unwatch() elsewhere.
  */
 #ifndef _DRIVERS_PCI_P2PDMA_P2PDMA_H
 #define _DRIVERS_PCI_P2PDMA_P2PDMA_H
 
 #include <linux/dma-map-ops.h>
-#include <linux/list.h>
 #include <linux/memremap.h>
-#include <linux/mmzone.h>
-#include <linux/spinlock.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/percpu.h>
 #include <linux/xarray.h>
 
-/*
- * The allocator (pool.c).  Blocks go up to one memory hotplug subsection,
- * the granularity providers register in; the per-CPU caches hold blocks up
- * to half that (1 MiB with 4 KiB pages), the sizes I/O paths ask for.
- */
-#define P2PDMA_MAX_ORDER	(SUBSECTION_SHIFT - PAGE_SHIFT)
-#define P2PDMA_PCP_MAX_ORDER	(P2PDMA_MAX_ORDER - 1)
-#define P2PDMA_PCP_DEPTH	8
-
-/* Bookkeeping of one page; only meaningful on the first page of a block. */
-struct p2pdma_block {
-	u32 next;
-	u32 prev;
-	u8 order;
-	bool free;
-};
-
-/**
- * struct p2pdma_arena - one contiguous range of pages in a pool
- * @node: entry in the pool's list of arenas
- * @base: address of the first page
- * @bus_addr: PCI bus address of the first page (not used by the allocator)
- * @nr_pages: pages in the arena
- * @nr_free: pages on the free lists
- * @blocks: bookkeeping, one entry per page
- * @free_head: index of the first free block of each order, or U32_MAX
- */
-struct p2pdma_arena {
-	struct list_head node;
-	unsigned long base;
-	u64 bus_addr;
-	u32 nr_pages;
-	u32 nr_free;
-	struct p2pdma_block *blocks;
-	u32 free_head[P2PDMA_MAX_ORDER + 1];
-};
-
-struct p2pdma_pcp_stack {
-	unsigned long addr[P2PDMA_PCP_DEPTH];
-	unsigned int count;
-};
-
-/* Per-CPU cache and counters of a pool. */
-struct p2pdma_pcp {
-	/* Taken by its own CPU, and by others only to drain the stacks. */
-	spinlock_t lock;
-	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
-	u64 allocs;
-	u64 frees;
-	u64 failures;
-	/* Bytes of p2pmem scatterlist segments mapped for DMA. */
-	u64 dma_bytes;
-};
-
-/**
- * struct p2pdma_pool - the allocator of one provider
- * @lock: protects the arenas and their free lists
- * @arenas: list of struct p2pdma_arena
- * @pcp: per-CPU caches and counters
- * @nr_pages: pages in all arenas
- * @in_use: pages handed out and not yet freed
- * @peak: highest @in_use seen
- * @dying: set by p2pdma_pool_kill(); allocations fail
- */
-struct p2pdma_pool {
-	spinlock_t lock;	/* nests inside p2pdma_pcp.lock */
-	struct list_head arenas;
-	struct p2pdma_pcp __percpu *pcp;
-	unsigned long nr_pages;
-	atomic_long_t in_use;
-	atomic_long_t peak;
-	bool dying;
-};
-
-struct p2pdma_pool_stats {
-	u64 size;
-	u64 in_use;
-	u64 peak;
-	u64 allocs;
-	u64 frees;
-	u64 failures;
-	u64 dma_bytes;
-};
-
-int p2pdma_arena_init(struct p2pdma_arena *arena, unsigned long base,
-		      u64 bus_addr, size_t size, int node);
-void p2pdma_arena_destroy(struct p2pdma_arena *arena);
-int p2pdma_pool_init(struct p2pdma_pool *pool);
-void p2pdma_pool_destroy(struct p2pdma_pool *pool);
-void p2pdma_pool_add_arena(struct p2pdma_pool *pool,
-			   struct p2pdma_arena *arena);
-void p2pdma_pool_remove_arena(struct p2pdma_pool *pool,
-			      struct p2pdma_arena *arena);
-struct p2pdma_arena *p2pdma_pool_arena_of(struct p2pdma_pool *pool,
-					  unsigned long addr);
-unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size);
-unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr);
-void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
-		      size_t size);
-bool p2pdma_pool_drain(struct p2pdma_pool *pool);
-void p2pdma_pool_kill(struct p2pdma_pool *pool);
-void p2pdma_pool_stats(struct p2pdma_pool *pool,
-		       struct p2pdma_pool_stats *stats);
+#include "pool.h"
 
 /*
- * Per-provider state, hung off pdev->p2pdma (RCU) by the first
- * pci_p2pdma_add_resource() and torn down by devres when the driver goes.
+ * Counters of one provider, per CPU, summed by debugfs.c.  Each counts one
+ * thing: see Documentation/ABI/testing/debugfs-pci-p2pdma.
+ */
+struct p2pdma_stats {
+	u64 allocs;		/* successful calls into the pool */
+	u64 frees;		/* calls giving memory back to the pool */
+	u64 failed_allocs;	/* calls into the pool that found nothing */
+	u64 dma_mapped_bytes;	/* bytes of p2pmem mapped for DMA */
+};
+
+/*
+ * Per-provider state, hung off pdev->p2pdma by the first
+ * pci_p2pdma_add_resource() and freed by the devres teardown (core.c).
  */
 struct pci_p2pdma {
 	struct pci_dev *pdev;
-	struct p2pdma_pool pool;
-	/* struct p2pdma_range, under p2pdma_lock. */
-	struct list_head ranges;
-	/* Cached path to each client, see p2pdma_path_cached(). */
+	struct p2pdma_pool *pool;
+	/* Registration of ranges; the list is only read again at teardown. */
+	struct mutex ranges_lock;
+	struct list_head ranges;	/* struct p2pdma_range, ranges_lock */
+	/* Cached path to each client, topology.c; lock-free, see there. */
 	struct xarray paths;
-	/* Entry in p2pdma_providers while published, under p2pdma_lock. */
-	struct list_head published_node;
-	/* Entry in p2pdma_all from set-up to teardown, under p2pdma_lock. */
-	struct list_head all_node;
-	bool published;
 	/* Root complex routes P2P between root ports (sampled at set-up). */
 	bool rc_routes;
-	/* struct pci_p2pdma_watcher of clients, under p2pdma_lock. */
-	struct list_head watchers;
-	/* mmap()s of p2pmem/allocate so far, and pages mapped now. */
+	/* registry.c, under p2pdma_lock; @published also read locklessly. */
+	struct list_head published_node;
+	struct list_head all_node;
+	struct list_head watchers;	/* struct pci_p2pdma_watcher */
+	bool published;
+	/* mmap.c: mmap()s of p2pmem so far, and pages mapped now. */
 	atomic_long_t user_maps;
 	atomic_long_t user_pages;
+	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;
 };
 
 /*
+ * The lifetime rules of pdev->p2pdma, one accessor each.  Use the one whose
+ * rule the caller relies on, and say which in a comment where it is not
+ * obvious.
+ *
+ *  - p2pdma_of_rcu(): inside rcu_read_lock(), for lock-free readers; the
+ *    state may be torn down as soon as the section ends.
+ *  - p2pdma_of_pinned(): the caller holds something the teardown waits
+ *    for before it frees the state: p2pmem allocated from the provider,
+ *    a call from one of its sysfs or debugfs files, or it is the bound
+ *    provider driver itself (the teardown is that driver's devres action).
+ *  - under p2pdma_lock: registry.c's p2pdma_of_locked(), the only file that
+ *    takes the lock.
+ */
+static inline struct pci_p2pdma *p2pdma_of_rcu(struct pci_dev *pdev)
+{
+	return rcu_dereference(pdev->p2pdma);
+}
+
+static inline struct pci_p2pdma *p2pdma_of_pinned(struct pci_dev *pdev)
+{
+	return rcu_dereference_protected(pdev->p2pdma, 1);
+}
+
+/*
  * One registered BAR range.  The pgmap is what a page points to, so this is
  * how the DMA-mapping code gets from a page back to its provider and to the
- * offset between CPU physical and PCI bus addresses.
+ * offset between CPU physical and PCI bus addresses.  @p2p outlives every
+ * allocated page of the range.
  */
 struct p2pdma_range {
 	struct dev_pagemap pgmap;
-	struct p2pdma_arena arena;
 	struct list_head node;
 	struct pci_dev *provider;
 	struct pci_p2pdma *p2p;
@@ -177,36 +130,53 @@ struct p2pdma_path {
 	struct pci_dev *where;
 };
 
+/* registry.c */
+int p2pdma_register(struct pci_p2pdma *p2p);
+void p2pdma_unregister(struct pci_p2pdma *p2p);
+void p2pdma_unpublish(struct pci_p2pdma *p2p);
+void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
+			       void *arg);
+void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
+
+/* core.c: the allocator of a provider, with its counters. */
+unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size);
+unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr);
+void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
+		       size_t size);
+size_t p2pdma_mem_size(struct pci_p2pdma *p2p);
+size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
+
+/* mmap.c */
+extern const struct dev_pagemap_ops p2pdma_pgmap_ops;
+int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
+
+/* sysfs.c */
+extern const struct attribute_group p2pmem_group;
+
 /* topology.c */
 struct pci_dev *p2pdma_pci_dev_of(struct device *dev);
 void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
-void p2pdma_path_calc_rc(struct pci_dev *provider, struct pci_dev *client,
-			 bool rc_routes, struct p2pdma_path *path);
 bool p2pdma_root_complex_routes_p2p(struct pci_dev *pdev);
 enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);
-enum pci_p2pdma_map_type p2pdma_path_decode(void *entry, int *distance);
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
-bool p2pdma_host_bridge_whitelisted(u16 vendor, u16 device);
+void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
+				 void (*fn)(const char *client,
+					    const struct p2pdma_path *path,
+					    void *arg),
+				 void *arg);
 const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 
 /* client.c */
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
 
-/* core.c */
-extern struct mutex p2pdma_lock;
-extern struct list_head p2pdma_providers;
-size_t p2pdma_mem_size(struct pci_p2pdma *p2p);
-size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
-
 /* debugfs.c */
+int p2pdma_stats_init(struct pci_p2pdma *p2p);
+void p2pdma_stats_free(struct pci_p2pdma *p2p);
 void p2pdma_debugfs_add(struct pci_p2pdma *p2p);
 void p2pdma_debugfs_remove(struct pci_p2pdma *p2p);
-
-/* sysfs.c */
-extern const struct attribute_group p2pmem_group;
 
 #endif /* _DRIVERS_PCI_P2PDMA_P2PDMA_H */

@@ -16,6 +16,8 @@
  *
  * The whole BAR is registered and, unless publish=0, published.
  */
+#define dev_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
@@ -49,7 +51,7 @@ static int p2pmem_pci_probe(struct pci_dev *pdev,
 	int err;
 
 	if (bar < 0) {
-		pci_err(pdev, "p2pmem_pci: no memory BAR to offer\n");
+		pci_err(pdev, "no memory BAR to offer\n");
 		return bar;
 	}
 	err = pcim_enable_device(pdev);
@@ -59,7 +61,7 @@ static int p2pmem_pci_probe(struct pci_dev *pdev,
 	if (err)
 		return err;
 	pci_p2pmem_publish(pdev, publish);
-	pci_info(pdev, "p2pmem_pci: BAR %d offered%s\n", bar,
+	pci_info(pdev, "BAR %d offered%s\n", bar,
 		 publish ? " and published" : "");
 	return 0;
 }

@@ -24,16 +24,72 @@
  * plain numbers to it, which is what lets its KUnit suite run on fake
  * arenas of any shape.
  */
-#include <linux/irqflags.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
-#include "p2pdma.h"
+#include "pool.h"
 
-#define P2PDMA_NIL		U32_MAX
+/*
+ * Blocks go up to P2PDMA_POOL_BLOCK_PAGES; the per-CPU caches hold blocks
+ * up to half that (1 MiB with 4 KiB pages), the sizes I/O paths ask for.
+ */
+#define P2PDMA_MAX_ORDER	(SUBSECTION_SHIFT - PAGE_SHIFT)
+#define P2PDMA_PCP_MAX_ORDER	(P2PDMA_MAX_ORDER - 1)
+#define P2PDMA_PCP_DEPTH	8
 #define P2PDMA_PCP_BATCH	(P2PDMA_PCP_DEPTH / 2)
+#define P2PDMA_NIL		U32_MAX
+
+/* Bookkeeping of one page; only meaningful on the first page of a block. */
+struct p2pdma_block {
+	u32 next;
+	u32 prev;
+	u8 order;
+	bool free;
+};
+
+/*
+ * One contiguous range of pages.  Everything but @node is under the pool's
+ * lock; @base and @nr_pages never change once the arena is in the pool.
+ */
+struct p2pdma_arena {
+	struct list_head node;		/* in p2pdma_pool.arenas */
+	unsigned long base;		/* address of the first page */
+	u32 nr_pages;
+	u32 nr_free;			/* pages on the free lists */
+	struct p2pdma_block *blocks;	/* one per page */
+	u32 free_head[P2PDMA_MAX_ORDER + 1];	/* first free block, or NIL */
+};
+
+/* A per-CPU cache of blocks of one order. */
+struct p2pdma_pcp_stack {
+	unsigned long addr[P2PDMA_PCP_DEPTH];
+	unsigned int count;
+};
+
+struct p2pdma_pcp {
+	/* Taken by its own CPU, and by others only to drain the stacks. */
+	spinlock_t lock;
+	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
+};
+
+/*
+ * Lock order: p2pdma_pcp.lock, then p2pdma_pool.lock.  Both are taken with
+ * interrupts off, as frees come from any context.
+ */
+struct p2pdma_pool {
+	spinlock_t lock;		/* the arenas and their free lists */
+	struct list_head arenas;	/* under @lock; only added to */
+	struct p2pdma_pcp __percpu *pcp;
+	int node;			/* NUMA node of the bookkeeping */
+	unsigned long nr_pages;		/* in all arenas, under @lock */
+	atomic_long_t in_use;		/* pages handed out, not yet freed */
+	atomic_long_t peak;		/* highest @in_use seen */
+	bool dying;			/* set once by p2pdma_pool_kill() */
+};
 
 static void arena_push(struct p2pdma_arena *arena, u32 idx, unsigned int order)
 {
@@ -215,131 +271,107 @@ static void pool_give_locked(struct p2pdma_pool *pool, unsigned long addr,
 	arena_free_run(arena, arena_index(arena, addr), nr);
 }
 
+/* Set up the bookkeeping of @size bytes from @base, all free. */
+static struct p2pdma_arena *arena_create(unsigned long base, size_t size,
+					 int node)
+{
+	struct p2pdma_arena *arena;
+	unsigned int o;
+
+	arena = kzalloc_node(sizeof(*arena), GFP_KERNEL, node);
+	if (!arena)
+		return NULL;
+	arena->base = base;
+	arena->nr_pages = size >> PAGE_SHIFT;
+	arena->blocks = kvzalloc_node(array_size(arena->nr_pages,
+						 sizeof(*arena->blocks)),
+				      GFP_KERNEL, node);
+	if (!arena->blocks) {
+		kfree(arena);
+		return NULL;
+	}
+	for (o = 0; o <= P2PDMA_MAX_ORDER; o++)
+		arena->free_head[o] = P2PDMA_NIL;
+	arena_free_run(arena, 0, arena->nr_pages);
+	return arena;
+}
+
 /**
- * p2pdma_arena_init - set up the bookkeeping of one range of memory
- * @arena: arena to initialise
+ * p2pdma_pool_create - make an empty pool
+ * @node: NUMA node for its bookkeeping
+ *
+ * Return: the pool, or NULL when out of memory.
+ */
+struct p2pdma_pool *p2pdma_pool_create(int node)
+{
+	struct p2pdma_pool *pool;
+	int cpu;
+
+	pool = kzalloc_node(sizeof(*pool), GFP_KERNEL, node);
+	if (!pool)
+		return NULL;
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->arenas);
+	pool->node = node;
+	pool->pcp = alloc_percpu(struct p2pdma_pcp);
+	if (!pool->pcp) {
+		kfree(pool);
+		return NULL;
+	}
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(pool->pcp, cpu)->lock);
+	return pool;
+}
+
+/**
+ * p2pdma_pool_add - make a range of addresses allocatable
+ * @pool: the pool
  * @base: address of the first byte, page aligned
- * @bus_addr: PCI bus address of the first byte, carried for the caller
  * @size: bytes, a multiple of PAGE_SIZE
- * @node: NUMA node for the bookkeeping
+ *
+ * The range must not overlap one already in @pool.  May sleep.
  *
  * Return: 0, -EINVAL for a bad @base or @size, or -ENOMEM.
  */
-int p2pdma_arena_init(struct p2pdma_arena *arena, unsigned long base,
-		      u64 bus_addr, size_t size, int node)
+int p2pdma_pool_add(struct p2pdma_pool *pool, unsigned long base, size_t size)
 {
-	unsigned int o;
+	struct p2pdma_arena *arena;
+	unsigned long flags;
 
 	if (!size || !PAGE_ALIGNED(size) || !PAGE_ALIGNED(base) ||
 	    size >> PAGE_SHIFT >= P2PDMA_NIL)
 		return -EINVAL;
-
-	arena->base = base;
-	arena->bus_addr = bus_addr;
-	arena->nr_pages = size >> PAGE_SHIFT;
-	arena->nr_free = 0;
-	INIT_LIST_HEAD(&arena->node);
-	arena->blocks = kvzalloc_node(array_size(arena->nr_pages,
-						 sizeof(*arena->blocks)),
-				      GFP_KERNEL, node);
-	if (!arena->blocks)
+	arena = arena_create(base, size, pool->node);
+	if (!arena)
 		return -ENOMEM;
-	for (o = 0; o <= P2PDMA_MAX_ORDER; o++)
-		arena->free_head[o] = P2PDMA_NIL;
-	arena_free_run(arena, 0, arena->nr_pages);
-	return 0;
-}
-
-/**
- * p2pdma_arena_destroy - free what p2pdma_arena_init() allocated
- * @arena: an arena that is not, or no longer, in a pool
- */
-void p2pdma_arena_destroy(struct p2pdma_arena *arena)
-{
-	kvfree(arena->blocks);
-	arena->blocks = NULL;
-}
-
-/**
- * p2pdma_pool_init - set up an empty pool
- * @pool: pool to initialise
- *
- * Return: 0 or -ENOMEM.
- */
-int p2pdma_pool_init(struct p2pdma_pool *pool)
-{
-	int cpu;
-
-	memset(pool, 0, sizeof(*pool));
-	spin_lock_init(&pool->lock);
-	INIT_LIST_HEAD(&pool->arenas);
-	pool->pcp = alloc_percpu(struct p2pdma_pcp);
-	if (!pool->pcp)
-		return -ENOMEM;
-	for_each_possible_cpu(cpu)
-		spin_lock_init(&per_cpu_ptr(pool->pcp, cpu)->lock);
-	return 0;
-}
-
-/**
- * p2pdma_pool_destroy - free a pool's per-CPU caches
- * @pool: pool with nothing allocated; its arenas are the caller's
- */
-void p2pdma_pool_destroy(struct p2pdma_pool *pool)
-{
-	free_percpu(pool->pcp);
-	pool->pcp = NULL;
-}
-
-/**
- * p2pdma_pool_add_arena - make an arena's pages allocatable
- * @pool: the pool
- * @arena: an initialised arena, not in any pool
- */
-void p2pdma_pool_add_arena(struct p2pdma_pool *pool,
-			   struct p2pdma_arena *arena)
-{
-	unsigned long flags;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	list_add_tail(&arena->node, &pool->arenas);
 	pool->nr_pages += arena->nr_pages;
 	spin_unlock_irqrestore(&pool->lock, flags);
+	return 0;
 }
 
 /**
- * p2pdma_pool_remove_arena - take an arena out of a pool
- * @pool: the pool
- * @arena: one of its arenas, with none of its pages in use
- */
-void p2pdma_pool_remove_arena(struct p2pdma_pool *pool,
-			      struct p2pdma_arena *arena)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&pool->lock, flags);
-	list_del_init(&arena->node);
-	pool->nr_pages -= arena->nr_pages;
-	spin_unlock_irqrestore(&pool->lock, flags);
-}
-
-/**
- * p2pdma_pool_arena_of - the arena an address belongs to
- * @pool: the pool
- * @addr: any address
+ * p2pdma_pool_destroy - free a pool and its bookkeeping
+ * @pool: a pool with nothing allocated, or NULL
  *
- * Return: the arena, or NULL when @addr is not in one of @pool's arenas.
+ * Callers that let lock-free paths reach @pool wait for an RCU grace period
+ * after the last page came back (see p2pdma_pool_free()).
  */
-struct p2pdma_arena *p2pdma_pool_arena_of(struct p2pdma_pool *pool,
-					  unsigned long addr)
+void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 {
-	struct p2pdma_arena *arena;
-	unsigned long flags;
+	struct p2pdma_arena *arena, *tmp;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	arena = pool_arena_of(pool, addr);
-	spin_unlock_irqrestore(&pool->lock, flags);
-	return arena;
+	if (!pool)
+		return;
+	WARN_ON(atomic_long_read(&pool->in_use));
+	list_for_each_entry_safe(arena, tmp, &pool->arenas, node) {
+		kvfree(arena->blocks);
+		kfree(arena);
+	}
+	free_percpu(pool->pcp);
+	kfree(pool);
 }
 
 /* Move every block cached on @cpu back to the arenas. */
@@ -364,13 +396,8 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 	return drained;
 }
 
-/**
- * p2pdma_pool_drain - return all per-CPU cached blocks to the arenas
- * @pool: the pool
- *
- * Return: true if any block was cached.
- */
-bool p2pdma_pool_drain(struct p2pdma_pool *pool)
+/* Return every per-CPU cached block to the arenas; true if there was one. */
+static bool pool_drain(struct p2pdma_pool *pool)
 {
 	bool drained = false;
 	int cpu;
@@ -501,17 +528,13 @@ unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
 	if (!READ_ONCE(pool->dying)) {
 		addr = pool_take_any(pool, nr);
 		/* Free pages may sit in other CPUs' caches: fetch, try again. */
-		if (!addr && p2pdma_pool_drain(pool))
+		if (!addr && pool_drain(pool))
 			addr = pool_take_any(pool, nr);
 		if (addr)
 			pool_count_in_use(pool, nr);
 	}
 	rcu_read_unlock();
 out:
-	if (addr)
-		this_cpu_inc(pool->pcp->allocs);
-	else
-		this_cpu_inc(pool->pcp->failures);
 	return addr;
 }
 
@@ -563,7 +586,6 @@ void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		pool_give_locked(pool, addr, nr);
 		spin_unlock_irqrestore(&pool->lock, flags);
 	}
-	this_cpu_inc(pool->pcp->frees);
 	/*
 	 * Once in_use is 0 the owner may go on to free the pool, but not
 	 * before an RCU grace period: finish inside a read-side section.
@@ -592,28 +614,68 @@ void p2pdma_pool_kill(struct p2pdma_pool *pool)
 	 * (interrupts off) that did not see the flag.
 	 */
 	synchronize_rcu();
-	p2pdma_pool_drain(pool);
+	pool_drain(pool);
 }
 
 /**
- * p2pdma_pool_stats - sum a pool's counters
+ * p2pdma_pool_dying - has p2pdma_pool_kill() been called
  * @pool: the pool
- * @stats: filled in
+ *
+ * Return: true once the pool no longer hands out memory.
  */
-void p2pdma_pool_stats(struct p2pdma_pool *pool, struct p2pdma_pool_stats *stats)
+bool p2pdma_pool_dying(const struct p2pdma_pool *pool)
 {
-	int cpu;
-
-	memset(stats, 0, sizeof(*stats));
-	for_each_possible_cpu(cpu) {
-		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
-
-		stats->allocs += READ_ONCE(pcp->allocs);
-		stats->frees += READ_ONCE(pcp->frees);
-		stats->failures += READ_ONCE(pcp->failures);
-		stats->dma_bytes += READ_ONCE(pcp->dma_bytes);
-	}
-	stats->size = (u64)READ_ONCE(pool->nr_pages) << PAGE_SHIFT;
-	stats->in_use = (u64)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
-	stats->peak = (u64)atomic_long_read(&pool->peak) << PAGE_SHIFT;
+	return READ_ONCE(pool->dying);
 }
+
+/**
+ * p2pdma_pool_wait_idle - wait until every page of a killed pool is free
+ * @pool: the pool, after p2pdma_pool_kill()
+ * @timeout: jiffies to wait at most
+ *
+ * Return: true when nothing is allocated any more, false on timeout.
+ */
+bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout)
+{
+	/* Woken by p2pdma_pool_free(), which sees @dying set. */
+	return wait_var_event_timeout(&pool->in_use,
+				      !atomic_long_read(&pool->in_use),
+				      timeout);
+}
+
+/**
+ * p2pdma_pool_size - bytes in all ranges of a pool
+ * @pool: the pool
+ *
+ * Return: the size, free or not.
+ */
+size_t p2pdma_pool_size(const struct p2pdma_pool *pool)
+{
+	return (size_t)READ_ONCE(pool->nr_pages) << PAGE_SHIFT;
+}
+
+/**
+ * p2pdma_pool_in_use - bytes handed out and not yet freed
+ * @pool: the pool
+ *
+ * Return: the bytes allocated now; a snapshot, others may be allocating.
+ */
+size_t p2pdma_pool_in_use(const struct p2pdma_pool *pool)
+{
+	return (size_t)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
+}
+
+/**
+ * p2pdma_pool_peak - the most bytes ever allocated at once
+ * @pool: the pool
+ *
+ * Return: the high-water mark of p2pdma_pool_in_use().
+ */
+size_t p2pdma_pool_peak(const struct p2pdma_pool *pool)
+{
+	return (size_t)atomic_long_read(&pool->peak) << PAGE_SHIFT;
+}
+
+#ifdef CONFIG_PCI_P2PDMA_KUNIT_TEST
+#include "pool-test.h"
+#endif

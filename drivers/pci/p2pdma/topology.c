@@ -14,7 +14,7 @@
  *    traffic at all, which is why this is the safe case;
  *  - devices whose path crosses the root complex only if both hang off the
  *    same host bridge and that root complex is known to forward P2P traffic
- *    between its root ports (see p2pdma_host_bridges[]).
+ *    between its root ports (see p2pdma_host_bridge_allowlist[]).
  *
  * On the switch path every bridge and function the requests pass must have
  * ACS P2P Request Redirect, Completion Redirect and Egress Control off:
@@ -24,6 +24,11 @@
  * meet, summed; meeting in the root complex costs P2PDMA_ROOT_COMPLEX_HOPS
  * more, so that at equal depth a provider behind the client's own switch
  * always wins.
+ *
+ * Each provider caches its verdict per client (p2pdma_path_cached()), as
+ * the DMA-mapping path asks for every mapping.  The cache is an xarray,
+ * keyed by the client's PCI address (p2pdma_client_key()), whose entries
+ * pack map type and distance into a value; it is read without locks.
  */
 #include <linux/pci-p2pdma.h>
 
@@ -38,7 +43,7 @@
  * vendor and device ID of function 00.0 on the root bus.  Add an entry only
  * with evidence from real transfers on that platform.
  */
-static const struct pci_device_id p2pdma_host_bridges[] = {
+static const struct pci_device_id p2pdma_host_bridge_allowlist[] = {
 	/* Intel Xeon E5 v3 (Haswell-EP) */
 	{ PCI_VDEVICE(INTEL, 0x2f00) },
 	{ PCI_VDEVICE(INTEL, 0x2f01) },
@@ -53,18 +58,12 @@ static const struct pci_device_id p2pdma_host_bridges[] = {
 	{ }
 };
 
-/**
- * p2pdma_host_bridge_whitelisted - is a root complex known to route P2P
- * @vendor: PCI vendor ID of the host bridge function (00.0 on the root bus)
- * @device: its device ID
- *
- * Return: true if the IDs are in the whitelist table.
- */
-bool p2pdma_host_bridge_whitelisted(u16 vendor, u16 device)
+/* Are the IDs of a host bridge function in the allowlist table. */
+static bool p2pdma_host_bridge_allowed(u16 vendor, u16 device)
 {
 	const struct pci_device_id *id;
 
-	for (id = p2pdma_host_bridges; id->vendor; id++)
+	for (id = p2pdma_host_bridge_allowlist; id->vendor; id++)
 		if (id->vendor == vendor && id->device == device)
 			return true;
 	return false;
@@ -102,7 +101,7 @@ bool p2pdma_root_complex_routes_p2p(struct pci_dev *pdev)
 	hb = pci_get_slot(host->bus, PCI_DEVFN(0, 0));
 	if (!hb)
 		return false;
-	ok = p2pdma_host_bridge_whitelisted(hb->vendor, hb->device) ||
+	ok = p2pdma_host_bridge_allowed(hb->vendor, hb->device) ||
 	     p2pdma_amd_zen_root(hb->vendor);
 	pci_dev_put(hb);
 	return ok;
@@ -226,17 +225,14 @@ static void p2pdma_path_root_complex(struct pci_dev *a, struct pci_dev *b,
 		     P2PDMA_ROOT_COMPLEX_HOPS);
 }
 
-/**
- * p2pdma_path_calc_rc - decide the path between two PCI functions
- * @provider: device whose BAR holds the memory
- * @client: device that DMAs to or from it
- * @rc_routes: whether @provider's root complex routes P2P between root ports
- * @path: filled in with the map type, distance and reason
- *
- * Does not sleep, so it can run from the DMA-mapping path.
+/*
+ * Decide the path between two PCI functions, given whether @provider's
+ * root complex routes P2P between root ports.  Does not sleep, so it can
+ * run from the DMA-mapping path.
  */
-void p2pdma_path_calc_rc(struct pci_dev *provider, struct pci_dev *client,
-			 bool rc_routes, struct p2pdma_path *path)
+static void p2pdma_path_calc_rc(struct pci_dev *provider,
+				struct pci_dev *client, bool rc_routes,
+				struct p2pdma_path *path)
 {
 	struct pci_dev *top, *acs;
 	int dist;
@@ -285,28 +281,38 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 			    p2pdma_root_complex_routes_p2p(provider), path);
 }
 
-/**
- * p2pdma_path_decode - read an entry of a provider's path cache
- * @entry: the entry, from p2p->paths
- * @distance: set to the distance, -1 when not supported
- *
- * The cache is keyed by the client's domain << 16 | bus << 8 | devfn.
- *
- * Return: the map type.
- */
-enum pci_p2pdma_map_type p2pdma_path_decode(void *entry, int *distance)
-{
-	unsigned long v = xa_to_value(entry);
-	enum pci_p2pdma_map_type map = v & 3;
-
-	*distance = map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 : v >> 2;
-	return map;
-}
-
+/* The path cache's key for a client: domain << 16 | bus << 8 | devfn. */
 static unsigned long p2pdma_client_key(struct pci_dev *client)
 {
 	return (unsigned long)pci_domain_nr(client->bus) << 16 |
 	       pci_dev_id(client);
+}
+
+/* The client a key stands for, as pci_name() would print it. */
+static void p2pdma_client_key_name(unsigned long key, char *buf, size_t size)
+{
+	snprintf(buf, size, "%04lx:%02lx:%02lx.%lx", key >> 16,
+		 (key >> 8) & 0xff, PCI_SLOT(key & 0xff), PCI_FUNC(key & 0xff));
+}
+
+/* A path as a cache entry: map type in the low two bits, then distance. */
+static void *p2pdma_path_encode(const struct p2pdma_path *path)
+{
+	unsigned long v = path->map;
+
+	if (path->distance >= 0)
+		v |= (unsigned long)path->distance << 2;
+	return xa_mk_value(v);
+}
+
+static void p2pdma_path_decode(void *entry, struct p2pdma_path *path)
+{
+	unsigned long v = xa_to_value(entry);
+
+	path->map = v & 3;
+	path->distance = path->map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 : v >> 2;
+	path->reason = NULL;
+	path->where = NULL;
 }
 
 /**
@@ -324,18 +330,17 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance)
 {
-	unsigned long key = p2pdma_client_key(client), v;
+	unsigned long key = p2pdma_client_key(client);
 	struct p2pdma_path path;
 	void *entry;
 
 	entry = xa_load(&p2p->paths, key);
 	if (entry) {
-		path.map = p2pdma_path_decode(entry, &path.distance);
+		p2pdma_path_decode(entry, &path);
 	} else {
 		p2pdma_path_calc_rc(p2p->pdev, client, p2p->rc_routes, &path);
-		v = path.map | (path.distance < 0 ? 0 : path.distance << 2);
 		/* Best effort: a failed store only means computing it again. */
-		xa_store(&p2p->paths, key, xa_mk_value(v), GFP_ATOMIC);
+		xa_store(&p2p->paths, key, p2pdma_path_encode(&path), GFP_ATOMIC);
 	}
 	if (distance)
 		*distance = path.distance;
@@ -353,6 +358,32 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 {
 	xa_erase(&p2p->paths, p2pdma_client_key(client));
+}
+
+/**
+ * p2pdma_for_each_cached_path - call a function for each cached verdict
+ * @p2p: provider state
+ * @fn: called with the client's PCI name and the cached path (no reason)
+ * @arg: passed to @fn
+ *
+ * For statistics: entries added or removed during the walk may be missed.
+ */
+void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
+				 void (*fn)(const char *client,
+					    const struct p2pdma_path *path,
+					    void *arg),
+				 void *arg)
+{
+	struct p2pdma_path path;
+	unsigned long key;
+	char name[16];
+	void *entry;
+
+	xa_for_each(&p2p->paths, key, entry) {
+		p2pdma_client_key_name(key, name, sizeof(name));
+		p2pdma_path_decode(entry, &path);
+		fn(name, &path, arg);
+	}
 }
 
 /**
@@ -374,3 +405,7 @@ const char *p2pdma_map_name(enum pci_p2pdma_map_type map)
 		return "unknown";
 	}
 }
+
+#ifdef CONFIG_PCI_P2PDMA_KUNIT_TEST
+#include "topology-test.h"
+#endif

@@ -1,6 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit tests of the P2PDMA allocator (pool.c) on fake arenas.
+ * KUnit tests of the P2PDMA allocator, included at the end of pool.c so
+ * that they can check its free lists.
  *
  * The allocator never touches the memory it hands out, so these tests give
  * it made-up, page-aligned addresses that map nothing, in arenas of any
@@ -9,24 +10,24 @@
  * after everything is freed the free lists are back to the fewest, largest
  * blocks the arena can hold, so no page was lost or leaked.
  */
+#ifndef _DRIVERS_PCI_P2PDMA_POOL_TEST_H
+#define _DRIVERS_PCI_P2PDMA_POOL_TEST_H
+
 #include <kunit/test.h>
 #include <linux/bitmap.h>
 #include <linux/cpumask.h>
-#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
-
-#include "p2pdma.h"
+#include <linux/sizes.h>
 
 /* Far from anything real; only ever compared and subtracted. */
 #define FAKE_BASE	0x7f0000000000UL
 #define MAX_PAGES	BIT(P2PDMA_MAX_ORDER)
 
 struct alloc_test {
-	struct p2pdma_pool pool;
-	struct p2pdma_arena arena[2];
+	struct p2pdma_pool *pool;
+	struct p2pdma_arena *arena[2];
 	int nr_arenas;
 	unsigned long *shadow;		/* one bit per page, all arenas */
 	unsigned long shadow_pages;
@@ -41,14 +42,15 @@ static struct alloc_test *alloc_test_setup(struct kunit *test,
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	KUNIT_ASSERT_EQ(test, p2pdma_pool_init(&t->pool), 0);
+	t->pool = p2pdma_pool_create(NUMA_NO_NODE);
+	KUNIT_ASSERT_NOT_NULL(test, t->pool);
 	test->priv = t;
 	for (i = 0; i < n; i++) {
-		KUNIT_ASSERT_EQ(test, p2pdma_arena_init(&t->arena[i], base,
-							0x1000000000ULL + i,
-							(size_t)pages[i] << PAGE_SHIFT,
-							NUMA_NO_NODE), 0);
-		p2pdma_pool_add_arena(&t->pool, &t->arena[i]);
+		KUNIT_ASSERT_EQ(test, p2pdma_pool_add(t->pool, base,
+						      (size_t)pages[i] << PAGE_SHIFT),
+				0);
+		t->arena[i] = list_last_entry(&t->pool->arenas,
+					      struct p2pdma_arena, node);
 		t->nr_arenas++;
 		/* Leave a hole, so that arenas never look contiguous. */
 		base += ((unsigned long)pages[i] + MAX_PAGES) << PAGE_SHIFT;
@@ -63,16 +65,11 @@ static struct alloc_test *alloc_test_setup(struct kunit *test,
 static void alloc_test_exit(struct kunit *test)
 {
 	struct alloc_test *t = test->priv;
-	int i;
 
-	if (!t || !t->pool.pcp)
+	if (!t)
 		return;
-	p2pdma_pool_kill(&t->pool);
-	for (i = 0; i < t->nr_arenas; i++) {
-		p2pdma_pool_remove_arena(&t->pool, &t->arena[i]);
-		p2pdma_arena_destroy(&t->arena[i]);
-	}
-	p2pdma_pool_destroy(&t->pool);
+	p2pdma_pool_kill(t->pool);
+	p2pdma_pool_destroy(t->pool);
 }
 
 static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
@@ -80,7 +77,7 @@ static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
 	int i;
 
 	for (i = 0; i < t->nr_arenas; i++) {
-		struct p2pdma_arena *a = &t->arena[i];
+		struct p2pdma_arena *a = t->arena[i];
 
 		if (addr >= a->base &&
 		    addr + ((unsigned long)nr << PAGE_SHIFT) <=
@@ -110,7 +107,7 @@ static bool shadow_mark(struct alloc_test *t, unsigned long addr, u32 nr,
 static unsigned long checked_alloc(struct kunit *test, u32 nr)
 {
 	struct alloc_test *t = test->priv;
-	unsigned long addr = p2pdma_pool_alloc(&t->pool,
+	unsigned long addr = p2pdma_pool_alloc(t->pool,
 					       (size_t)nr << PAGE_SHIFT);
 
 	if (addr) {
@@ -129,7 +126,7 @@ static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
 
 	KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, nr, false),
 			      "%u pages at %#lx were not in use", nr, addr);
-	p2pdma_pool_free(&t->pool, addr, (size_t)nr << PAGE_SHIFT);
+	p2pdma_pool_free(t->pool, addr, (size_t)nr << PAGE_SHIFT);
 }
 
 /* Free blocks on the lists of @a; with @pages, their total size too. */
@@ -156,16 +153,14 @@ static u32 free_blocks(struct p2pdma_arena *a, u32 *pages)
 static void expect_all_free(struct kunit *test)
 {
 	struct alloc_test *t = test->priv;
-	struct p2pdma_pool_stats st;
 	u32 blocks, pages, want;
 	int i;
 
-	p2pdma_pool_drain(&t->pool);
-	p2pdma_pool_stats(&t->pool, &st);
-	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	pool_drain(t->pool);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(t->shadow, t->shadow_pages));
 	for (i = 0; i < t->nr_arenas; i++) {
-		struct p2pdma_arena *a = &t->arena[i];
+		struct p2pdma_arena *a = t->arena[i];
 
 		want = a->nr_pages / MAX_PAGES +
 		       hweight32(a->nr_pages % MAX_PAGES);
@@ -181,18 +176,16 @@ static void alloc_test_exact_pages(struct kunit *test)
 {
 	static const u32 pages[] = { 512 };
 	struct alloc_test *t = alloc_test_setup(test, pages, 1);
-	struct p2pdma_pool_stats st;
 	unsigned long a, b;
 
 	a = checked_alloc(test, 3);
 	KUNIT_ASSERT_NE(test, a, 0);
 	b = checked_alloc(test, 5);
 	KUNIT_ASSERT_NE(test, b, 0);
-	p2pdma_pool_stats(&t->pool, &st);
-	KUNIT_EXPECT_EQ(test, st.in_use, 8 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, st.size, 512 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_size(t->pool), 512 * PAGE_SIZE);
 	/* A 3-page request leaves its fourth page free for others. */
-	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free, 512 - 8);
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free, 512 - 8);
 
 	checked_free(test, a, 3);
 	checked_free(test, b, 5);
@@ -203,19 +196,18 @@ static void alloc_test_bad_input(struct kunit *test)
 {
 	static const u32 pages[] = { 16 };
 	struct alloc_test *t = alloc_test_setup(test, pages, 1);
-	struct p2pdma_arena arena;
+	unsigned long far = FAKE_BASE + SZ_1G;
 
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, 0), 0);
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, 17 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(&t->pool, SIZE_MAX), 0);
-	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE, 0, 0,
-						NUMA_NO_NODE), -EINVAL);
-	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE, 0,
-						PAGE_SIZE + 1, NUMA_NO_NODE),
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(t->pool, 0), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(t->pool, 17 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(t->pool, SIZE_MAX), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_add(t->pool, far, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_add(t->pool, far, PAGE_SIZE + 1),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, p2pdma_arena_init(&arena, FAKE_BASE + 1, 0,
-						PAGE_SIZE, NUMA_NO_NODE),
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_add(t->pool, far + 1, PAGE_SIZE),
 			-EINVAL);
+	/* None of those made it into the pool. */
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_size(t->pool), 16 * PAGE_SIZE);
 	expect_all_free(test);
 }
 
@@ -224,7 +216,6 @@ static void alloc_test_exhaustion(struct kunit *test)
 {
 	static const u32 pages[] = { 300, 40 };
 	struct alloc_test *t = alloc_test_setup(test, pages, 2);
-	struct p2pdma_pool_stats st;
 	unsigned long *addr;
 	u32 n, i;
 
@@ -237,9 +228,7 @@ static void alloc_test_exhaustion(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, n, 340);
 	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
-	p2pdma_pool_stats(&t->pool, &st);
-	KUNIT_EXPECT_EQ(test, st.failures, 1);
-	KUNIT_EXPECT_EQ(test, st.peak, 340 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_peak(t->pool), 340 * PAGE_SIZE);
 
 	/* Freed pages land in this CPU's cache first; all must be found. */
 	for (i = 0; i < n; i++)
@@ -259,7 +248,7 @@ static void alloc_test_huge(struct kunit *test)
 
 	a = checked_alloc(test, MAX_PAGES + MAX_PAGES / 2);
 	KUNIT_ASSERT_NE(test, a, 0);
-	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free,
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free,
 			3 * MAX_PAGES + 100 - (MAX_PAGES + MAX_PAGES / 2));
 	/* Free pages remain, but not two maximal blocks in a row. */
 	KUNIT_EXPECT_EQ(test, checked_alloc(test, 2 * MAX_PAGES), 0);
@@ -350,7 +339,7 @@ static int alloc_worker_fn(void *data)
 	for (round = 0; round < 2000; round++) {
 		for (i = 0; i < 8; i++) {
 			nr[i] = 1U << (prandom_u32_state(&rnd) % 5);
-			addr[i] = p2pdma_pool_alloc(&t->pool, nr[i] << PAGE_SHIFT);
+			addr[i] = p2pdma_pool_alloc(t->pool, nr[i] << PAGE_SHIFT);
 			if (addr[i] && !shadow_mark(t, addr[i], nr[i], true))
 				w->errors++;
 		}
@@ -359,7 +348,7 @@ static int alloc_worker_fn(void *data)
 				continue;
 			if (!shadow_mark(t, addr[i], nr[i], false))
 				w->errors++;
-			p2pdma_pool_free(&t->pool, addr[i], nr[i] << PAGE_SHIFT);
+			p2pdma_pool_free(t->pool, addr[i], nr[i] << PAGE_SHIFT);
 		}
 		cond_resched();
 	}
@@ -408,11 +397,11 @@ static void alloc_test_kill(struct kunit *test)
 
 	a = checked_alloc(test, 4);
 	KUNIT_ASSERT_NE(test, a, 0);
-	p2pdma_pool_kill(&t->pool);
+	p2pdma_pool_kill(t->pool);
 	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
 	/* Frees still work, and go straight back to the arena. */
 	checked_free(test, a, 4);
-	KUNIT_EXPECT_EQ(test, t->arena[0].nr_free, 64);
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free, 64);
 	expect_all_free(test);
 }
 
@@ -420,15 +409,15 @@ static void alloc_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
 	struct alloc_test *t = alloc_test_setup(test, pages, 2);
-	struct p2pdma_arena *second = &t->arena[1];
+	struct p2pdma_arena *second = t->arena[1];
 	unsigned long last = second->base + 7 * PAGE_SIZE + 5;
 	unsigned long past = second->base + 8 * PAGE_SIZE;
 
-	KUNIT_EXPECT_PTR_EQ(test, p2pdma_pool_arena_of(&t->pool, FAKE_BASE),
-			    &t->arena[0]);
-	KUNIT_EXPECT_PTR_EQ(test, p2pdma_pool_arena_of(&t->pool, last), second);
-	KUNIT_EXPECT_NULL(test, p2pdma_pool_arena_of(&t->pool, past));
-	KUNIT_EXPECT_NULL(test, p2pdma_pool_arena_of(&t->pool, FAKE_BASE - 1));
+	KUNIT_EXPECT_PTR_EQ(test, pool_arena_of(t->pool, FAKE_BASE),
+			    t->arena[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pool_arena_of(t->pool, last), second);
+	KUNIT_EXPECT_NULL(test, pool_arena_of(t->pool, past));
+	KUNIT_EXPECT_NULL(test, pool_arena_of(t->pool, FAKE_BASE - 1));
 }
 
 static struct kunit_case alloc_test_cases[] = {
@@ -445,9 +434,11 @@ static struct kunit_case alloc_test_cases[] = {
 };
 
 static struct kunit_suite alloc_test_suite = {
-	.name = "p2pdma_alloc",
+	.name = "p2pdma_pool",
 	.exit = alloc_test_exit,
 	.test_cases = alloc_test_cases,
 };
 
 kunit_test_suite(alloc_test_suite);
+
+#endif /* _DRIVERS_PCI_P2PDMA_POOL_TEST_H */

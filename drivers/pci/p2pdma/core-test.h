@@ -1,6 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit tests for p2pmem registration and allocation on a real BAR.
+ * KUnit tests for p2pmem registration and allocation on a real BAR,
+ * included at the end of core.c.
  *
  * They need a memory BAR nobody uses: the ivshmem-plain device of
  * tools/testing/kunit/qemu_configs/x86_64_p2pdma.py (16 MiB in BAR 2), and
@@ -8,31 +9,31 @@
  * and releases the group at exit, which runs the same teardown as a driver
  * unbind: the device is left as the case found it.
  */
+#ifndef _DRIVERS_PCI_P2PDMA_CORE_TEST_H
+#define _DRIVERS_PCI_P2PDMA_CORE_TEST_H
+
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kernfs.h>
 #include <linux/kthread.h>
 #include <linux/memremap.h>
 #include <linux/mmzone.h>
-#include <linux/pci-p2pdma.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
-
-#include "p2pdma.h"
 
 #define IVSHMEM_VENDOR	0x1af4
 #define IVSHMEM_DEVICE	0x1110
 #define IVSHMEM_BAR	2
 
-struct pool_ctx {
+struct core_ctx {
 	struct pci_dev *pdev;
 	void *group;
 };
 
-static int pool_test_init(struct kunit *test)
+static int core_test_init(struct kunit *test)
 {
-	struct pool_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct core_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 
 	if (!ctx)
 		return -ENOMEM;
@@ -44,9 +45,9 @@ static int pool_test_init(struct kunit *test)
 	return ctx->group ? 0 : -ENOMEM;
 }
 
-static void pool_test_exit(struct kunit *test)
+static void core_test_exit(struct kunit *test)
 {
-	struct pool_ctx *ctx = test->priv;
+	struct core_ctx *ctx = test->priv;
 
 	if (!ctx->pdev)
 		return;
@@ -57,9 +58,9 @@ static void pool_test_exit(struct kunit *test)
 }
 
 /* The device under test, or skip the case. */
-static struct pci_dev *pool_dev(struct kunit *test)
+static struct pci_dev *core_dev(struct kunit *test)
 {
-	struct pool_ctx *ctx = test->priv;
+	struct core_ctx *ctx = test->priv;
 
 	if (!ctx->pdev)
 		kunit_skip(test, "needs an ivshmem-plain device (x86_64_p2pdma.py)");
@@ -68,14 +69,15 @@ static struct pci_dev *pool_dev(struct kunit *test)
 
 static size_t pool_avail(struct pci_dev *pdev)
 {
-	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
+	/* Pinned: the case registered the memory, as its driver would. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
 	return p2p ? p2pdma_mem_avail(p2p) : 0;
 }
 
 static size_t pool_size(struct pci_dev *pdev)
 {
-	struct pci_p2pdma *p2p = rcu_dereference_protected(pdev->p2pdma, 1);
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
 	return p2p ? p2pdma_mem_size(p2p) : 0;
 }
@@ -88,9 +90,9 @@ static bool has_p2pmem_dir(struct pci_dev *pdev)
 	return kn;
 }
 
-static void pool_test_bad_registrations(struct kunit *test)
+static void core_test_bad_registrations(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	size_t len = pci_resource_len(pdev, IVSHMEM_BAR);
 
 	KUNIT_ASSERT_EQ(test, len, (size_t)SZ_16M);
@@ -119,9 +121,9 @@ static void pool_test_bad_registrations(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, NULL), 0);
 }
 
-static void pool_test_ranges(struct kunit *test)
+static void core_test_ranges(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
 						      SZ_8M), 0);
@@ -143,10 +145,10 @@ static void pool_test_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
 }
 
-static void pool_test_alloc_free(struct kunit *test)
+static void core_test_alloc_free(struct kunit *test)
 {
 	static const size_t sizes[] = { SZ_4K, SZ_64K, SZ_1M, 1, SZ_4K + 1 };
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	pci_bus_addr_t bar_bus = pci_bus_address(pdev, IVSHMEM_BAR);
 	resource_size_t bar_phys = pci_resource_start(pdev, IVSHMEM_BAR);
 	void *addr[ARRAY_SIZE(sizes)];
@@ -179,9 +181,9 @@ static void pool_test_alloc_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
 }
 
-static void pool_test_exhaustion(struct kunit *test)
+static void core_test_exhaustion(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	void *chunk[16];
 	int i;
 
@@ -204,11 +206,11 @@ static void pool_test_exhaustion(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
 }
 
-static void pool_test_sgl(struct kunit *test)
+static void core_test_sgl(struct kunit *test)
 {
 	static const u32 lengths[] = { 1, 511, SZ_4K - 1, SZ_4K, SZ_4K + 1,
 				       SZ_1M + 1, SZ_8M };
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	struct scatterlist *sgl, *sg;
 	unsigned int nents;
 	u64 total;
@@ -244,10 +246,10 @@ static bool found_for(struct pci_dev *pdev, struct device *client)
 }
 
 /* A pool in 64 KiB holes still serves a 1 MiB scatterlist, in pieces. */
-static void pool_test_sgl_fragmented(struct kunit *test)
+static void core_test_sgl_fragmented(struct kunit *test)
 {
 	const unsigned int nr = SZ_16M / SZ_64K;
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	struct scatterlist *sgl, *sg;
 	unsigned int nents = 0, i;
 	void **chunk;
@@ -292,9 +294,9 @@ static void pool_test_sgl_fragmented(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
 }
 
-static void pool_test_publish(struct kunit *test)
+static void core_test_publish(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	struct device *self = &pdev->dev;
 
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
@@ -317,13 +319,13 @@ static void pool_test_publish(struct kunit *test)
  * memory and p2pmem, with odd offsets and lengths and a skip that starts
  * inside the first entry: every byte lands where it belongs.
  */
-static void pool_test_sg_copy(struct kunit *test)
+static void core_test_sg_copy(struct kunit *test)
 {
 	static const struct { bool p2p; u32 off, len; } layout[] = {
 		{ false, 10, 100 }, { true, 0, 5000 }, { false, 7, 3000 },
 		{ true, 1, PAGE_SIZE - 1 },
 	};
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	struct scatterlist sgl[ARRAY_SIZE(layout)];
 	u8 *sys, *p2p, *in, *out;
 	size_t total = 0, skip = 3, pos = 0, i, j;
@@ -407,9 +409,9 @@ static int pool_worker_fn(void *data)
 	return 0;
 }
 
-static void pool_test_concurrent(struct kunit *test)
+static void core_test_concurrent(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
+	struct pci_dev *pdev = core_dev(test);
 	struct pool_worker w[4];
 	struct task_struct *task;
 	int i, failures = 0;
@@ -454,10 +456,10 @@ static void watch_ctx_remove(struct pci_p2pdma_watcher *watch)
 	ctx->mem = NULL;
 }
 
-static void pool_test_watch(struct kunit *test)
+static void core_test_watch(struct kunit *test)
 {
-	struct pci_dev *pdev = pool_dev(test);
-	struct pool_ctx *pctx = test->priv;
+	struct pci_dev *pdev = core_dev(test);
+	struct core_ctx *pctx = test->priv;
 	struct watch_ctx a = { .pdev = pdev }, b = { .pdev = pdev };
 
 	a.watch.remove = watch_ctx_remove;
@@ -494,28 +496,27 @@ static void pool_test_watch(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, pctx->group);
 }
 
-static struct kunit_case pool_test_cases[] = {
-	KUNIT_CASE(pool_test_bad_registrations),
-	KUNIT_CASE(pool_test_ranges),
-	KUNIT_CASE(pool_test_alloc_free),
-	KUNIT_CASE(pool_test_exhaustion),
-	KUNIT_CASE(pool_test_sgl),
-	KUNIT_CASE(pool_test_sgl_fragmented),
-	KUNIT_CASE(pool_test_publish),
-	KUNIT_CASE(pool_test_concurrent),
-	KUNIT_CASE(pool_test_watch),
-	KUNIT_CASE(pool_test_sg_copy),
+static struct kunit_case core_test_cases[] = {
+	KUNIT_CASE(core_test_bad_registrations),
+	KUNIT_CASE(core_test_ranges),
+	KUNIT_CASE(core_test_alloc_free),
+	KUNIT_CASE(core_test_exhaustion),
+	KUNIT_CASE(core_test_sgl),
+	KUNIT_CASE(core_test_sgl_fragmented),
+	KUNIT_CASE(core_test_publish),
+	KUNIT_CASE(core_test_concurrent),
+	KUNIT_CASE(core_test_watch),
+	KUNIT_CASE(core_test_sg_copy),
 	{ }
 };
 
-static struct kunit_suite pool_test_suite = {
-	.name = "p2pdma_pool",
-	.init = pool_test_init,
-	.exit = pool_test_exit,
-	.test_cases = pool_test_cases,
+static struct kunit_suite core_test_suite = {
+	.name = "p2pdma_core",
+	.init = core_test_init,
+	.exit = core_test_exit,
+	.test_cases = core_test_cases,
 };
 
-kunit_test_suite(pool_test_suite);
+kunit_test_suite(core_test_suite);
 
-MODULE_DESCRIPTION("KUnit tests for PCI P2PDMA memory registration and allocation");
-MODULE_LICENSE("GPL");
+#endif /* _DRIVERS_PCI_P2PDMA_CORE_TEST_H */

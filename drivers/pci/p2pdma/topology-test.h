@@ -1,6 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit tests for the PCI P2PDMA topology rules.
+ * KUnit tests for the PCI P2PDMA topology rules, included at the end of
+ * topology.c; the provider-choice cases also run client.c on the same
+ * synthetic hierarchies.
  *
  * Each test builds a synthetic PCI hierarchy from a table: host bridges,
  * root ports, switch ports and endpoints become real struct pci_bus and
@@ -9,12 +11,12 @@
  * per port).  Nothing is registered with the driver core, so the tests
  * neither need nor disturb real hardware.
  */
+#ifndef _DRIVERS_PCI_P2PDMA_TOPOLOGY_TEST_H
+#define _DRIVERS_PCI_P2PDMA_TOPOLOGY_TEST_H
+
 #include <kunit/test.h>
 #include <linux/device.h>
-#include <linux/pci-p2pdma.h>
 #include <linux/string.h>
-
-#include "p2pdma.h"
 
 #define FAKE_HOST	0xff	/* table type of a host bridge and its root bus */
 #define FAKE_CONV	0xfe	/* table type of a conventional PCI device */
@@ -233,8 +235,8 @@ static struct pci_dev *fake_pdev(struct fake_topo *t, const char *name)
 	  .devfn = PCI_DEVFN(d, f), .vendor = 0x1b36, .device = 0x10 }
 
 #define Q35_HB		0x29c0	/* QEMU q35: not known to route P2P */
-#define HSX_HB		0x2f00	/* Intel Haswell-EP: whitelisted */
-#define SKX_HB		0x2030	/* Intel Skylake-SP: whitelisted */
+#define HSX_HB		0x2f00	/* Intel Haswell-EP: allowed */
+#define SKX_HB		0x2030	/* Intel Skylake-SP: allowed */
 #define ACS_RR		PCI_ACS_RR
 
 /*
@@ -395,9 +397,9 @@ static const struct path_case path_cases[] = {
 	  BUS, 2 },
 	{ "root ports, q35 root complex", topo_q35, "nvme_a", "nvme_c",
 	  REFUSED, -1, RC_REFUSED },
-	{ "root ports, whitelisted root complex", topo_skx, "nvme_a", "nvme_c",
+	{ "root ports, allowed root complex", topo_skx, "nvme_a", "nvme_c",
 	  HOSTBR, 8 },
-	{ "switch pair, whitelisted root complex", topo_skx, "nvme_a", "nvme_b",
+	{ "switch pair, allowed root complex", topo_skx, "nvme_a", "nvme_b",
 	  BUS, 4 },
 	{ "ACS redirect on switch downstream port", topo_acs_dp, "nvme_a",
 	  "nvme_b", REFUSED, -1, ACS_REFUSED, "dp1" },
@@ -409,7 +411,7 @@ static const struct path_case path_cases[] = {
 	  REFUSED, -1, "devices are in different PCI domains" },
 	{ "different host bridges", topo_two_hosts, "ep0", "ep1",
 	  REFUSED, -1, "devices are below different host bridges" },
-	{ "RCiEPs, whitelisted root complex", topo_rciep_skx, "rc_a", "rc_b",
+	{ "RCiEPs, allowed root complex", topo_rciep_skx, "rc_a", "rc_b",
 	  HOSTBR, 4 },
 	{ "RCiEP to itself", topo_rciep_q35, "rc_b", "rc_b",
 	  BUS, 0 },
@@ -422,9 +424,9 @@ static const struct path_case path_cases[] = {
 	{ "two-level switch: to itself", topo_deep, "y", "y", BUS, 0 },
 	{ "two-level switch: other root port, q35", topo_deep, "x", "w",
 	  REFUSED, -1, RC_REFUSED },
-	{ "two-level switch: other root port, whitelisted", topo_deep_skx,
+	{ "two-level switch: other root port, allowed", topo_deep_skx,
 	  "x", "w", HOSTBR, 10 },
-	{ "two-level switch: upper ports pass, whitelisted", topo_deep_skx,
+	{ "two-level switch: upper ports pass, allowed", topo_deep_skx,
 	  "x", "z", BUS, 6 },
 	{ "ACS RR above the lower switch, pair below it", topo_deep_rr,
 	  "x", "y", BUS, 4 },
@@ -439,15 +441,15 @@ static const struct path_case path_cases[] = {
 	{ "ACS CR elsewhere does not matter", topo_deep_cr, "x", "y", BUS, 4 },
 	{ "ACS SV and TB do not redirect", topo_deep_sv_tb, "x", "z", BUS, 6 },
 	{ "conventional PCI bus", topo_conventional, "pci_a", "pci_b", BUS, 2 },
-	{ "conventional PCI to PCIe, whitelisted", topo_conventional, "pci_a",
+	{ "conventional PCI to PCIe, allowed", topo_conventional, "pci_a",
 	  "nvme", HOSTBR, 7 },
 	{ "functions below a root port with ACS", topo_mfd_rp_acs, "fn0",
 	  "fn1", BUS, 2 },
-	{ "RCiEP to root port device, whitelisted", topo_mixed_root, "rc",
+	{ "RCiEP to root port device, allowed", topo_mixed_root, "rc",
 	  "ep", HOSTBR, 5 },
-	{ "root port device to RCiEP, whitelisted", topo_mixed_root, "ep",
+	{ "root port device to RCiEP, allowed", topo_mixed_root, "ep",
 	  "rc", HOSTBR, 5 },
-	{ "domains: q35 provider, whitelisted client", topo_mixed_root, "far",
+	{ "domains: q35 provider, allowed client", topo_mixed_root, "far",
 	  "ep", REFUSED, -1, "devices are in different PCI domains" },
 	{ "to itself in another domain", topo_mixed_root, "far", "far", BUS, 0 },
 	{ "Haswell-EP root complex", topo_conventional, "nvme", "pci_b",
@@ -527,13 +529,13 @@ static void p2pdma_test_mixed_clients(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(a, clients, 3, false), -1);
 }
 
-static void p2pdma_test_host_bridge_whitelist(struct kunit *test)
+static void p2pdma_test_host_bridge_allowlist(struct kunit *test)
 {
-	KUNIT_EXPECT_TRUE(test, p2pdma_host_bridge_whitelisted(0x8086, 0x2030));
-	KUNIT_EXPECT_TRUE(test, p2pdma_host_bridge_whitelisted(0x8086, 0x2f00));
-	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_whitelisted(0x8086, 0x29c0));
-	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_whitelisted(0x1234, 0x2030));
-	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_whitelisted(0, 0));
+	KUNIT_EXPECT_TRUE(test, p2pdma_host_bridge_allowed(0x8086, 0x2030));
+	KUNIT_EXPECT_TRUE(test, p2pdma_host_bridge_allowed(0x8086, 0x2f00));
+	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_allowed(0x8086, 0x29c0));
+	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_allowed(0x1234, 0x2030));
+	KUNIT_EXPECT_FALSE(test, p2pdma_host_bridge_allowed(0, 0));
 }
 
 static void p2pdma_test_enable_store(struct kunit *test)
@@ -633,7 +635,8 @@ static void fake_publish(struct kunit *test, struct pci_dev *pdev)
 	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
 	xa_init(&p2p->paths);
 	INIT_LIST_HEAD(&p2p->published_node);
-	rcu_assign_pointer(pdev->p2pdma, p2p);
+	INIT_LIST_HEAD(&p2p->watchers);
+	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
 	fp->p2p[fp->n++] = p2p;
 	pci_p2pmem_publish(pdev, true);
 }
@@ -653,7 +656,7 @@ static void p2pdma_test_exit(struct kunit *test)
 		struct pci_p2pdma *p2p = fp->p2p[fp->n];
 
 		pci_p2pmem_publish(p2p->pdev, false);
-		RCU_INIT_POINTER(p2p->pdev->p2pdma, NULL);
+		p2pdma_unregister(p2p);
 		synchronize_rcu();
 		xa_destroy(&p2p->paths);
 	}
@@ -688,7 +691,7 @@ static void p2pdma_test_find_closest(struct kunit *test)
 	KUNIT_EXPECT_GT(test, seen1, 0);
 	KUNIT_EXPECT_GT(test, seen2, 0);
 
-	/* Without the near ones, the whitelisted root complex path remains. */
+	/* Without the near ones, the allowed root complex path remains. */
 	pci_p2pmem_publish(near1, false);
 	pci_p2pmem_publish(near2, false);
 	found = pci_p2pmem_find_many(clients, 2);
@@ -772,7 +775,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE_PARAM(p2pdma_test_path, path_gen_params),
 	KUNIT_CASE(p2pdma_test_non_pci_client),
 	KUNIT_CASE(p2pdma_test_mixed_clients),
-	KUNIT_CASE(p2pdma_test_host_bridge_whitelist),
+	KUNIT_CASE(p2pdma_test_host_bridge_allowlist),
 	KUNIT_CASE(p2pdma_test_enable_store),
 	KUNIT_CASE(p2pdma_test_refusal_text),
 	KUNIT_CASE(p2pdma_test_find_closest),
@@ -791,5 +794,4 @@ static struct kunit_suite p2pdma_topology_suite = {
 
 kunit_test_suite(p2pdma_topology_suite);
 
-MODULE_DESCRIPTION("KUnit tests for PCI P2PDMA");
-MODULE_LICENSE("GPL");
+#endif /* _DRIVERS_PCI_P2PDMA_TOPOLOGY_TEST_H */

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA registry: which devices are providers, which of them are
+ * published for other drivers to find, and which clients watch them.
+ *
+ * This file owns p2pdma_lock; no other file takes it.  Lock-free readers
+ * reach a provider's state through pdev->p2pdma under RCU instead (see the
+ * accessors in p2pdma.h), which is why the pointer is set and cleared here,
+ * under the lock, and the state is freed only after a grace period.
+ */
+#include <linux/notifier.h>
+#include <linux/pci-p2pdma.h>
+
+#include "p2pdma.h"
+
+/*
+ * Serialises the lists below, each provider's @published and @watchers, and
+ * setting or clearing pdev->p2pdma.
+ */
+static DEFINE_MUTEX(p2pdma_lock);
+/* Published providers, in the order they were published. */
+static LIST_HEAD(p2pdma_published);
+/* Every provider, published or not. */
+static LIST_HEAD(p2pdma_all);
+
+/*
+ * Held while removal callbacks run, outside p2pdma_lock, so that
+ * pci_p2pdma_unwatch() waits for a callback that is running.
+ */
+static DEFINE_MUTEX(p2pdma_watch_lock);
+
+static struct pci_p2pdma *p2pdma_of_locked(struct pci_dev *pdev)
+{
+	return rcu_dereference_protected(pdev->p2pdma,
+					 lockdep_is_held(&p2pdma_lock));
+}
+
+/**
+ * p2pdma_register - make a new provider's state reachable from its device
+ * @p2p: fully set-up state
+ *
+ * Return: 0, or -EBUSY if the device has state already.
+ */
+int p2pdma_register(struct pci_p2pdma *p2p)
+{
+	int ret = -EBUSY;
+
+	mutex_lock(&p2pdma_lock);
+	if (!p2pdma_of_locked(p2p->pdev)) {
+		list_add_tail(&p2p->all_node, &p2pdma_all);
+		rcu_assign_pointer(p2p->pdev->p2pdma, p2p);
+		ret = 0;
+	}
+	mutex_unlock(&p2pdma_lock);
+	return ret;
+}
+
+/**
+ * p2pdma_unregister - detach a provider's state from its device
+ * @p2p: state registered with p2pdma_register()
+ *
+ * Lock-free readers may still see @p2p until an RCU grace period has
+ * passed; the caller waits for one before freeing it.
+ */
+void p2pdma_unregister(struct pci_p2pdma *p2p)
+{
+	mutex_lock(&p2pdma_lock);
+	list_del(&p2p->all_node);
+	RCU_INIT_POINTER(p2p->pdev->p2pdma, NULL);
+	mutex_unlock(&p2pdma_lock);
+}
+
+static void p2pdma_set_published(struct pci_p2pdma *p2p, bool publish)
+{
+	lockdep_assert_held(&p2pdma_lock);
+	if (p2p->published == publish)
+		return;
+	if (publish)
+		list_add_tail(&p2p->published_node, &p2pdma_published);
+	else
+		list_del_init(&p2p->published_node);
+	WRITE_ONCE(p2p->published, publish);
+}
+
+/**
+ * p2pdma_unpublish - stop offering a provider to other drivers
+ * @p2p: the provider
+ *
+ * pci_p2pmem_find_many() no longer returns it once this returns.
+ */
+void p2pdma_unpublish(struct pci_p2pdma *p2p)
+{
+	mutex_lock(&p2pdma_lock);
+	p2pdma_set_published(p2p, false);
+	mutex_unlock(&p2pdma_lock);
+}
+
+/**
+ * pci_p2pmem_publish - offer or withdraw a provider's memory to other drivers
+ * @pdev: provider that registered memory with pci_p2pdma_add_resource()
+ * @publish: true to let pci_p2pmem_find_many() return @pdev, false to stop
+ *
+ * Memory that is only used by the provider's own driver (a queue in an NVMe
+ * CMB, say) is registered but not published.  Does nothing if @pdev has no
+ * p2pmem.
+ */
+void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
+{
+	struct pci_p2pdma *p2p;
+
+	mutex_lock(&p2pdma_lock);
+	p2p = p2pdma_of_locked(pdev);
+	if (p2p)
+		p2pdma_set_published(p2p, publish);
+	mutex_unlock(&p2pdma_lock);
+}
+EXPORT_SYMBOL_GPL(pci_p2pmem_publish);
+
+/**
+ * p2pdma_for_each_published - call a function for each published provider
+ * @fn: called with p2pdma_lock held, so it may sleep but must not publish,
+ *      unpublish or watch
+ * @arg: passed to @fn
+ *
+ * The providers are visited in the order they were published, and none is
+ * unpublished or torn down while the walk runs.
+ */
+void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
+			       void *arg)
+{
+	struct pci_p2pdma *p2p;
+
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(p2p, &p2pdma_published, published_node)
+		fn(p2p, arg);
+	mutex_unlock(&p2pdma_lock);
+}
+
+/**
+ * pci_p2pdma_watch - ask to be told when a provider goes away
+ * @provider: provider the caller allocates from
+ * @watch: the caller's watch, with @watch->remove set
+ *
+ * When @provider's driver unbinds, or the device is hot-unplugged,
+ * @watch->remove(@watch) is called once, from the unbinding thread and
+ * before the unbind waits for the provider's memory to be freed: the
+ * callback should make its user stop using the provider and free what it
+ * allocated (quiescing I/O first), possibly from a work item.
+ *
+ * The callback runs in process context with an internal mutex held and the
+ * watch already disarmed.  It must not call pci_p2pdma_watch() or
+ * pci_p2pdma_unwatch(), and must not take a lock that is held elsewhere
+ * around calls to them: pci_p2pdma_unwatch() waits for running callbacks.
+ *
+ * Return: 0, or -ENODEV if @provider has no p2pmem or is going away.
+ */
+int pci_p2pdma_watch(struct pci_dev *provider, struct pci_p2pdma_watcher *watch)
+{
+	struct pci_p2pdma *p2p;
+	int ret = -ENODEV;
+
+	mutex_lock(&p2pdma_lock);
+	p2p = p2pdma_of_locked(provider);
+	if (p2p && !p2pdma_pool_dying(p2p->pool)) {
+		watch->provider = provider;
+		list_add_tail(&watch->node, &p2p->watchers);
+		ret = 0;
+	}
+	mutex_unlock(&p2pdma_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_watch);
+
+/**
+ * pci_p2pdma_unwatch - stop watching a provider
+ * @watch: a watch armed with pci_p2pdma_watch(), or one already fired
+ *
+ * If the provider is being removed at the same time, waits until the
+ * removal callback has returned, so @watch can be freed afterwards.
+ */
+void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
+{
+	mutex_lock(&p2pdma_watch_lock);
+	mutex_lock(&p2pdma_lock);
+	if (watch->provider)
+		list_del_init(&watch->node);
+	watch->provider = NULL;
+	mutex_unlock(&p2pdma_lock);
+	mutex_unlock(&p2pdma_watch_lock);
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);
+
+/**
+ * p2pdma_notify_watchers - call every watcher's removal callback, each once
+ * @p2p: a provider that no longer hands out memory
+ */
+void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
+{
+	struct pci_p2pdma_watcher *watch;
+	LIST_HEAD(gone);
+
+	mutex_lock(&p2pdma_watch_lock);
+	mutex_lock(&p2pdma_lock);
+	list_splice_init(&p2p->watchers, &gone);
+	mutex_unlock(&p2pdma_lock);
+
+	while (!list_empty(&gone)) {
+		watch = list_first_entry(&gone, struct pci_p2pdma_watcher, node);
+		list_del_init(&watch->node);
+		watch->provider = NULL;
+		watch->remove(watch);
+	}
+	mutex_unlock(&p2pdma_watch_lock);
+}
+
+/* A removed device's cached paths must not outlive it. */
+static int p2pdma_pci_bus_notify(struct notifier_block *nb,
+				 unsigned long action, void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+	struct pci_p2pdma *p2p;
+
+	if (action != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(p2p, &p2pdma_all, all_node)
+		p2pdma_path_forget(p2p, pdev);
+	mutex_unlock(&p2pdma_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block p2pdma_pci_bus_nb = {
+	.notifier_call = p2pdma_pci_bus_notify,
+};
+
+/* After the PCI bus type exists, before drivers can register memory. */
+static int __init p2pdma_registry_init(void)
+{
+	return bus_register_notifier(&pci_bus_type, &p2pdma_pci_bus_nb);
+}
+subsys_initcall(p2pdma_registry_init);
