@@ -20,55 +20,55 @@ TEST	?= demo
 .PHONY: help demo check bench deps fetch prepare refresh status kernel \
 	kernel-debug kunit static initramfs qemu clean distclean
 
-help:
-	@sed -n 's/^#\( \|$$\)//p' Makefile | sed -n '3,14p'
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' Makefile | \
+		sed -E 's/^([a-z-]+):[^#]*## (.*)/  make \1\t\2/' | expand -t 24
 
-demo: deps
+demo: deps ## build, boot the default topology, copy through p2pmem
 	@scripts/demo
 
-check: deps
+check: deps ## every test: KUnit, static checks, QEMU end-to-end
 	@scripts/check
 
-bench: deps
+bench: deps ## this framework against upstream p2pdma.c (build/bench/)
 	@scripts/bench
 
-deps:
+deps: ## install the Debian packages the build needs
 	@scripts/deps
 
-fetch: deps
+fetch: deps ## extract the pinned kernel source into build/linux
 	@scripts/ktree fetch
 
-prepare: fetch
+prepare: fetch ## apply overlay and series to build/linux
 	@scripts/ktree prepare
 
-refresh:
+refresh: ## turn edits made in build/linux back into the repo
 	@scripts/ktree refresh
 
-status:
+status: ## what prepare would do, and the state of build/linux
 	@scripts/ktree status
 
-kernel: prepare
+kernel: prepare ## build the test kernel
 	@scripts/build-kernel test
 
-kernel-debug: prepare
+kernel-debug: prepare ## build the debug test kernel
 	@scripts/build-kernel debug
 
-kunit: prepare
+kunit: prepare ## run the KUnit suites under QEMU
 	@scripts/kunit
 
-static: prepare
+static: prepare ## checkpatch, kernel-doc, sparse and W=1
 	@scripts/static-checks /dev/stdout $(CURDIR)/build/kernel-$(KERNEL)
 
-initramfs:
+initramfs: ## build the QEMU guest initramfs
 	@scripts/mkinitramfs
 
-qemu: initramfs
+qemu: initramfs ## boot TEST=name [TOPO=file] [KERNEL=test|debug]
 	@scripts/qemu-run $(TOPO) build/kernel-$(KERNEL) $(TEST)
 
-# Keeps the pristine tree and the kernel build directories.
-clean:
+clean: ## remove results and guest images, keep kernel builds
 	rm -rf build/qemu build/initramfs build/initramfs.cpio.gz build/results.txt \
 		build/bench
 
-distclean:
+distclean: ## remove build/ altogether
 	rm -rf build
