@@ -67,7 +67,7 @@ static struct pci_dev *core_dev(struct kunit *test)
 	return ctx->pdev;
 }
 
-static size_t pool_avail(struct pci_dev *pdev)
+static size_t core_avail(struct pci_dev *pdev)
 {
 	/* Pinned: the case registered the memory, as its driver would. */
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
@@ -75,11 +75,23 @@ static size_t pool_avail(struct pci_dev *pdev)
 	return p2p ? p2pdma_mem_avail(p2p) : 0;
 }
 
-static size_t pool_size(struct pci_dev *pdev)
+static size_t core_size(struct pci_dev *pdev)
 {
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
 	return p2p ? p2pdma_mem_size(p2p) : 0;
+}
+
+/* Allocations of @pdev's that found no memory, on all CPUs. */
+static u64 core_failed_allocs(struct pci_dev *pdev)
+{
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(p2p->stats, cpu)->failed_allocs;
+	return sum;
 }
 
 static bool has_p2pmem_dir(struct pci_dev *pdev)
@@ -129,20 +141,20 @@ static void core_test_ranges(struct kunit *test)
 						      SZ_8M), 0);
 	KUNIT_EXPECT_TRUE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_TRUE(test, has_p2pmem_dir(pdev));
-	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_size(pdev), (size_t)SZ_8M);
 
 	/* Overlapping the first range: refused, and the first stays intact. */
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_4M,
 						      SZ_8M + SZ_2M), -EBUSY);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0),
 			-EBUSY);
-	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_size(pdev), (size_t)SZ_8M);
 
 	/* A second, disjoint range of the same BAR adds up. */
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
 						      0), 0);
-	KUNIT_EXPECT_EQ(test, pool_size(pdev), (size_t)SZ_16M);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_size(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 static void core_test_alloc_free(struct kunit *test)
@@ -171,20 +183,21 @@ static void core_test_alloc_free(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, addr[i]),
 				bar_bus + (virt_to_phys(addr[i]) - bar_phys));
 		used += PAGE_ALIGN(sizes[i]);
-		KUNIT_EXPECT_EQ(test, pool_avail(pdev), SZ_16M - used);
+		KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_16M - used);
 	}
 	/* Not p2pmem of this device: no bus address. */
 	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, test), 0);
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		pci_p2pmem_free(pdev, addr[i], sizes[i]);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 static void core_test_exhaustion(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
 	void *chunk[16];
+	u64 failed;
 	int i;
 
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
@@ -192,8 +205,11 @@ static void core_test_exhaustion(struct kunit *test)
 		chunk[i] = pci_p2pmem_alloc(pdev, SZ_1M);
 		KUNIT_EXPECT_NOT_NULL(test, chunk[i]);
 	}
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), 0);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), 0);
+	failed = core_failed_allocs(pdev);
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
+	/* One call, one failure, whatever the allocator tried inside. */
+	KUNIT_EXPECT_EQ(test, core_failed_allocs(pdev), failed + 1);
 
 	/* Freeing one chunk makes exactly that much allocatable again. */
 	pci_p2pmem_free(pdev, chunk[7], SZ_1M);
@@ -203,7 +219,7 @@ static void core_test_exhaustion(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(chunk); i++)
 		pci_p2pmem_free(pdev, chunk[i], SZ_1M);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 static void core_test_sgl(struct kunit *test)
@@ -229,11 +245,11 @@ static void core_test_sgl(struct kunit *test)
 		}
 		KUNIT_EXPECT_EQ(test, total, (u64)lengths[i]);
 		pci_p2pmem_free_sgl(pdev, sgl);
-		KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+		KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 	}
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, 0));
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, SZ_16M + 1));
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 /* Is @pdev what pci_p2pmem_find() offers @client?  Other providers may exist. */
@@ -264,7 +280,7 @@ static void core_test_sgl_fragmented(struct kunit *test)
 		pci_p2pmem_free(pdev, chunk[i], SZ_64K);
 		chunk[i] = NULL;
 	}
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_8M);
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, SZ_128K));
 
 	sgl = pci_p2pmem_alloc_sgl(pdev, &nents, SZ_1M + 100);
@@ -276,22 +292,22 @@ static void core_test_sgl_fragmented(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, total, (u64)SZ_1M + 100);
 	KUNIT_EXPECT_EQ(test, sg_nents(sgl), (int)nents);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), SZ_8M - SZ_1M - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_8M - SZ_1M - PAGE_SIZE);
 	pci_p2pmem_free_sgl(pdev, sgl);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_8M);
 
 	/* A tail of 3 pages is 3 pages, not a 4-page block losing one. */
 	sgl = pci_p2pmem_alloc_sgl(pdev, &nents, 3 * SZ_64K + 3 * PAGE_SIZE);
 	KUNIT_EXPECT_NOT_NULL(test, sgl);
 	KUNIT_EXPECT_EQ(test, nents, 4U);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev),
+	KUNIT_EXPECT_EQ(test, core_avail(pdev),
 			SZ_8M - 3 * SZ_64K - 3 * PAGE_SIZE);
 	pci_p2pmem_free_sgl(pdev, sgl);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_8M);
 
 	for (i = 0; i < nr; i++)
 		pci_p2pmem_free(pdev, chunk[i], SZ_64K);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 static void core_test_publish(struct kunit *test)
@@ -374,16 +390,16 @@ static void core_test_sg_copy(struct kunit *test)
 	pci_p2pmem_free(pdev, p2p, 4 * PAGE_SIZE);
 }
 
-struct pool_worker {
+struct core_worker {
 	struct pci_dev *pdev;
 	struct completion done;
 	int rounds;
 	int failures;
 };
 
-static int pool_worker_fn(void *data)
+static int core_worker_fn(void *data)
 {
-	struct pool_worker *w = data;
+	struct core_worker *w = data;
 	void *held[8] = { };
 	size_t sizes[8];
 	int i, slot;
@@ -412,7 +428,7 @@ static int pool_worker_fn(void *data)
 static void core_test_concurrent(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
-	struct pool_worker w[4];
+	struct core_worker w[4];
 	struct task_struct *task;
 	int i, failures = 0;
 
@@ -422,7 +438,7 @@ static void core_test_concurrent(struct kunit *test)
 		w[i].rounds = 4000;
 		w[i].failures = 0;
 		init_completion(&w[i].done);
-		task = kthread_run(pool_worker_fn, &w[i], "p2pdma_pool/%d", i);
+		task = kthread_run(core_worker_fn, &w[i], "p2pdma_pool/%d", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 	}
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
@@ -434,7 +450,7 @@ static void core_test_concurrent(struct kunit *test)
 	 * free, so one of them always fits the next one.  Nothing may fail.
 	 */
 	KUNIT_EXPECT_EQ(test, failures, 0);
-	KUNIT_EXPECT_EQ(test, pool_avail(pdev), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
 struct watch_ctx {

@@ -25,7 +25,7 @@
 #define FAKE_BASE	0x7f0000000000UL
 #define MAX_PAGES	BIT(P2PDMA_MAX_ORDER)
 
-struct alloc_test {
+struct pool_test {
 	struct p2pdma_pool *pool;
 	struct p2pdma_arena *arena[2];
 	int nr_arenas;
@@ -34,10 +34,10 @@ struct alloc_test {
 };
 
 /* Pool of arenas with the given page counts, laid out back to back. */
-static struct alloc_test *alloc_test_setup(struct kunit *test,
-					   const u32 *pages, int n)
+static struct pool_test *pool_test_setup(struct kunit *test,
+					 const u32 *pages, int n)
 {
-	struct alloc_test *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	struct pool_test *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	unsigned long base = FAKE_BASE;
 	int i;
 
@@ -62,9 +62,9 @@ static struct alloc_test *alloc_test_setup(struct kunit *test,
 	return t;
 }
 
-static void alloc_test_exit(struct kunit *test)
+static void pool_test_exit(struct kunit *test)
 {
-	struct alloc_test *t = test->priv;
+	struct pool_test *t = test->priv;
 
 	if (!t)
 		return;
@@ -72,7 +72,7 @@ static void alloc_test_exit(struct kunit *test)
 	p2pdma_pool_destroy(t->pool);
 }
 
-static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
+static bool in_some_arena(struct pool_test *t, unsigned long addr, u32 nr)
 {
 	int i;
 
@@ -91,7 +91,7 @@ static bool in_some_arena(struct alloc_test *t, unsigned long addr, u32 nr)
  * Record pages as in use (@take) or free again; false if one of them
  * already was.  Atomic, as the concurrent case's kthreads share it.
  */
-static bool shadow_mark(struct alloc_test *t, unsigned long addr, u32 nr,
+static bool shadow_mark(struct pool_test *t, unsigned long addr, u32 nr,
 			bool take)
 {
 	unsigned long bit = (addr - FAKE_BASE) >> PAGE_SHIFT;
@@ -106,7 +106,7 @@ static bool shadow_mark(struct alloc_test *t, unsigned long addr, u32 nr,
 
 static unsigned long checked_alloc(struct kunit *test, u32 nr)
 {
-	struct alloc_test *t = test->priv;
+	struct pool_test *t = test->priv;
 	unsigned long addr = p2pdma_pool_alloc(t->pool,
 					       (size_t)nr << PAGE_SHIFT);
 
@@ -122,7 +122,7 @@ static unsigned long checked_alloc(struct kunit *test, u32 nr)
 
 static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
 {
-	struct alloc_test *t = test->priv;
+	struct pool_test *t = test->priv;
 
 	KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, nr, false),
 			      "%u pages at %#lx were not in use", nr, addr);
@@ -152,7 +152,7 @@ static u32 free_blocks(struct p2pdma_arena *a, u32 *pages)
  */
 static void expect_all_free(struct kunit *test)
 {
-	struct alloc_test *t = test->priv;
+	struct pool_test *t = test->priv;
 	u32 blocks, pages, want;
 	int i;
 
@@ -172,10 +172,10 @@ static void expect_all_free(struct kunit *test)
 	}
 }
 
-static void alloc_test_exact_pages(struct kunit *test)
+static void pool_test_exact_pages(struct kunit *test)
 {
 	static const u32 pages[] = { 512 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct pool_test *t = pool_test_setup(test, pages, 1);
 	unsigned long a, b;
 
 	a = checked_alloc(test, 3);
@@ -192,10 +192,10 @@ static void alloc_test_exact_pages(struct kunit *test)
 	expect_all_free(test);
 }
 
-static void alloc_test_bad_input(struct kunit *test)
+static void pool_test_bad_input(struct kunit *test)
 {
 	static const u32 pages[] = { 16 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct pool_test *t = pool_test_setup(test, pages, 1);
 	unsigned long far = FAKE_BASE + SZ_1G;
 
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc(t->pool, 0), 0);
@@ -212,10 +212,10 @@ static void alloc_test_bad_input(struct kunit *test)
 }
 
 /* Every page can be had one at a time, per-CPU caches included. */
-static void alloc_test_exhaustion(struct kunit *test)
+static void pool_test_exhaustion(struct kunit *test)
 {
 	static const u32 pages[] = { 300, 40 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 2);
+	struct pool_test *t = pool_test_setup(test, pages, 2);
 	unsigned long *addr;
 	u32 n, i;
 
@@ -240,10 +240,10 @@ static void alloc_test_exhaustion(struct kunit *test)
 }
 
 /* Larger than the largest block: consecutive maximal blocks, tail freed. */
-static void alloc_test_huge(struct kunit *test)
+static void pool_test_huge(struct kunit *test)
 {
 	static const u32 pages[] = { 3 * MAX_PAGES + 100 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct pool_test *t = pool_test_setup(test, pages, 1);
 	unsigned long a, b;
 
 	a = checked_alloc(test, MAX_PAGES + MAX_PAGES / 2);
@@ -263,13 +263,13 @@ static void alloc_test_huge(struct kunit *test)
 }
 
 /* Userspace mappings give their pages back one by one, in any order. */
-static void alloc_test_partial_frees(struct kunit *test)
+static void pool_test_partial_frees(struct kunit *test)
 {
 	static const u32 pages[] = { 64 };
 	unsigned long a;
 	u32 i;
 
-	alloc_test_setup(test, pages, 1);
+	pool_test_setup(test, pages, 1);
 	a = checked_alloc(test, 48);
 	KUNIT_ASSERT_NE(test, a, 0);
 	for (i = 0; i < 48; i += 2)
@@ -280,14 +280,14 @@ static void alloc_test_partial_frees(struct kunit *test)
 }
 
 /* A random mix of sizes and frees, whole and in parts, on odd arenas. */
-static void alloc_test_random(struct kunit *test)
+static void pool_test_random(struct kunit *test)
 {
 	static const u32 pages[] = { 1000, 3 * MAX_PAGES - 7 };
 	struct { unsigned long addr; u32 nr; } *live;
 	struct rnd_state rnd;
 	u32 n = 0, op, i, nr;
 
-	alloc_test_setup(test, pages, 2);
+	pool_test_setup(test, pages, 2);
 	live = kunit_kcalloc(test, 4000, sizeof(*live), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, live);
 	prandom_seed_state(&rnd, 20261125);
@@ -320,17 +320,17 @@ static void alloc_test_random(struct kunit *test)
 	expect_all_free(test);
 }
 
-struct alloc_worker {
+struct pool_worker {
 	struct kunit *test;
 	struct completion done;
 	unsigned int errors;
 	unsigned int cpu;
 };
 
-static int alloc_worker_fn(void *data)
+static int pool_worker_fn(void *data)
 {
-	struct alloc_worker *w = data;
-	struct alloc_test *t = w->test->priv;
+	struct pool_worker *w = data;
+	struct pool_test *t = w->test->priv;
 	unsigned long addr[8];
 	struct rnd_state rnd;
 	u32 nr[8], i, round;
@@ -360,21 +360,21 @@ static int alloc_worker_fn(void *data)
  * One kthread per CPU hammering a pool small enough to run dry, so that
  * refills, flushes and cross-CPU drains all race.
  */
-static void alloc_test_concurrent(struct kunit *test)
+static void pool_test_concurrent(struct kunit *test)
 {
 	static const u32 pages[] = { 200 };
-	struct alloc_worker *w;
+	struct pool_worker *w;
 	struct task_struct *task;
 	unsigned int cpu, n = 0, i;
 
-	alloc_test_setup(test, pages, 1);
+	pool_test_setup(test, pages, 1);
 	w = kunit_kcalloc(test, num_online_cpus(), sizeof(*w), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, w);
 	for_each_online_cpu(cpu) {
 		w[n].test = test;
 		w[n].cpu = cpu;
 		init_completion(&w[n].done);
-		task = kthread_create(alloc_worker_fn, &w[n], "p2pdma_alloc/%u",
+		task = kthread_create(pool_worker_fn, &w[n], "p2pdma_pool/%u",
 				      cpu);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 		kthread_bind(task, cpu);
@@ -389,10 +389,10 @@ static void alloc_test_concurrent(struct kunit *test)
 	expect_all_free(test);
 }
 
-static void alloc_test_kill(struct kunit *test)
+static void pool_test_kill(struct kunit *test)
 {
 	static const u32 pages[] = { 64 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 1);
+	struct pool_test *t = pool_test_setup(test, pages, 1);
 	unsigned long a;
 
 	a = checked_alloc(test, 4);
@@ -405,10 +405,10 @@ static void alloc_test_kill(struct kunit *test)
 	expect_all_free(test);
 }
 
-static void alloc_test_arena_of(struct kunit *test)
+static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
-	struct alloc_test *t = alloc_test_setup(test, pages, 2);
+	struct pool_test *t = pool_test_setup(test, pages, 2);
 	struct p2pdma_arena *second = t->arena[1];
 	unsigned long last = second->base + 7 * PAGE_SIZE + 5;
 	unsigned long past = second->base + 8 * PAGE_SIZE;
@@ -420,25 +420,25 @@ static void alloc_test_arena_of(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, pool_arena_of(t->pool, FAKE_BASE - 1));
 }
 
-static struct kunit_case alloc_test_cases[] = {
-	KUNIT_CASE(alloc_test_exact_pages),
-	KUNIT_CASE(alloc_test_bad_input),
-	KUNIT_CASE(alloc_test_exhaustion),
-	KUNIT_CASE(alloc_test_huge),
-	KUNIT_CASE(alloc_test_partial_frees),
-	KUNIT_CASE(alloc_test_random),
-	KUNIT_CASE(alloc_test_concurrent),
-	KUNIT_CASE(alloc_test_kill),
-	KUNIT_CASE(alloc_test_arena_of),
+static struct kunit_case pool_test_cases[] = {
+	KUNIT_CASE(pool_test_exact_pages),
+	KUNIT_CASE(pool_test_bad_input),
+	KUNIT_CASE(pool_test_exhaustion),
+	KUNIT_CASE(pool_test_huge),
+	KUNIT_CASE(pool_test_partial_frees),
+	KUNIT_CASE(pool_test_random),
+	KUNIT_CASE(pool_test_concurrent),
+	KUNIT_CASE(pool_test_kill),
+	KUNIT_CASE(pool_test_arena_of),
 	{}
 };
 
-static struct kunit_suite alloc_test_suite = {
+static struct kunit_suite pool_test_suite = {
 	.name = "p2pdma_pool",
-	.exit = alloc_test_exit,
-	.test_cases = alloc_test_cases,
+	.exit = pool_test_exit,
+	.test_cases = pool_test_cases,
 };
 
-kunit_test_suite(alloc_test_suite);
+kunit_test_suite(pool_test_suite);
 
 #endif /* _DRIVERS_PCI_P2PDMA_POOL_TEST_H */
