@@ -7,10 +7,29 @@
 #define dev_fmt(fmt) "p2pdma: " fmt
 
 #include <linux/atomic.h>
+#include <linux/ratelimit.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/sysfs.h>
 
 #include "p2pdma.h"
+
+/* "; ... pci=disable_acs_redir=A;B" for a path that ACS refused. */
+static int p2pdma_acs_hint(char *buf, size_t size,
+			   const struct p2pdma_path *path)
+{
+	unsigned int i, n = min_t(unsigned int, path->nr_acs,
+				  ARRAY_SIZE(path->acs));
+	int len;
+
+	len = scnprintf(buf, size,
+			"; to keep it below the switch, boot with pci=disable_acs_redir=");
+	for (i = 0; i < n; i++)
+		len += scnprintf(buf + len, size - len, "%s%s", i ? ";" : "",
+				 pci_name(path->acs[i]));
+	if (n < path->nr_acs)
+		len += scnprintf(buf + len, size - len, ";...");
+	return len;
+}
 
 /**
  * p2pdma_refusal_text - the log line for a refused provider/client pair
@@ -19,20 +38,24 @@
  * @client: the refused client
  * @path: the refused path, or NULL when @client is not a PCI device
  *
- * Return: the length of the text, as snprintf().
+ * Return: the length of the text, at most @size - 1.
  */
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path)
 {
+	int len;
+
 	if (!path)
-		return snprintf(buf, size, "refused with %s: not a PCI device",
-				dev_name(client));
-	if (path->where)
-		return snprintf(buf, size, "refused with %s: %s (at %s)",
-				dev_name(client), path->reason,
-				pci_name(path->where));
-	return snprintf(buf, size, "refused with %s: %s", dev_name(client),
+		return scnprintf(buf, size, "refused with %s: not a PCI device",
+				 dev_name(client));
+	len = scnprintf(buf, size, "refused with %s: %s", dev_name(client),
 			path->reason);
+	if (path->where)
+		len += scnprintf(buf + len, size - len, " (at %s)",
+				 pci_name(path->where));
+	if (path->nr_acs)
+		len += p2pdma_acs_hint(buf + len, size - len, path);
+	return len;
 }
 
 /* One line per refused pair, naming both devices and the reason. */
@@ -40,10 +63,32 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
 				  struct device *client,
 				  const struct p2pdma_path *path)
 {
-	char text[160];
+	char text[256];
 
 	p2pdma_refusal_text(text, sizeof(text), client, path);
 	pci_warn(provider, "%s\n", text);
+}
+
+/**
+ * p2pdma_explain_refusal - log why a DMA mapping of p2pmem was refused
+ * @provider: the provider of the memory
+ * @dev: the device the mapping was for
+ *
+ * The DMA-mapping path only has the cached verdict; work out the reason
+ * again for the log, at most a few times a second, as a failing I/O is
+ * often retried.  Does not sleep.
+ */
+void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
+	struct p2pdma_path path;
+
+	if (!__ratelimit(&rs))
+		return;
+	if (!dev_is_pci(dev))
+		return p2pdma_report_refusal(provider, dev, NULL);
+	p2pdma_path_calc(provider, to_pci_dev(dev), &path);
+	p2pdma_report_refusal(provider, dev, &path);
 }
 
 /* Distance from @provider to one client, -1 if refused. */

@@ -154,7 +154,6 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	if (!p2p)
 		return NULL;
 	p2p->pdev = pdev;
-	p2p->rc_routes = p2pdma_root_complex_routes_p2p(pdev);
 	mutex_init(&p2p->ranges_lock);
 	INIT_LIST_HEAD(&p2p->ranges);
 	xa_init(&p2p->paths);

@@ -47,6 +47,9 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 			     PCI_P2PDMA_MAP_NOT_SUPPORTED;
 		state->bus_off = range->bus_offset;
 		state->mapped_bytes = &range->p2p->stats->dma_mapped_bytes;
+		/* The caller fails with EREMOTEIO: say why, once per call. */
+		if (state->map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
+			p2pdma_explain_refusal(range->provider, dev);
 	}
 	/* The data moved through the provider, for its statistics. */
 	if (state->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)

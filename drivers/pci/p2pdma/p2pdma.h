@@ -59,8 +59,6 @@ struct pci_p2pdma {
 	struct list_head ranges;	/* struct p2pdma_range, ranges_lock */
 	/* Cached path to each client, topology.c; lock-free, see there. */
 	struct xarray paths;
-	/* Root complex routes P2P between root ports (sampled at set-up). */
-	bool rc_routes;
 	/* registry.c, under p2pdma_lock; @published also read locklessly. */
 	struct list_head published_node;
 	struct list_head all_node;
@@ -122,12 +120,17 @@ static inline struct p2pdma_range *to_p2pdma_range(struct dev_pagemap *pgmap)
  * @distance: hop count of the path, -1 when @map is _NOT_SUPPORTED
  * @reason: why the path is refused, or NULL when it is not
  * @where: the device that made it refused, when it is one device's doing
+ * @acs: the first devices whose ACS controls send the path up to the root
+ *       complex, for the pci=disable_acs_redir= hint of a refusal
+ * @nr_acs: how many devices do, even beyond the size of @acs
  */
 struct p2pdma_path {
 	enum pci_p2pdma_map_type map;
 	int distance;
 	const char *reason;
 	struct pci_dev *where;
+	struct pci_dev *acs[4];
+	unsigned int nr_acs;
 };
 
 /* registry.c */
@@ -137,6 +140,7 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p);
 void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
 			       void *arg);
 void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
+void p2pdma_forget_all_paths(void);
 
 /* core.c: the allocator of a provider, with its counters. */
 unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size);
@@ -157,11 +161,11 @@ extern const struct attribute_group p2pmem_group;
 struct pci_dev *p2pdma_pci_dev_of(struct device *dev);
 void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
-bool p2pdma_root_complex_routes_p2p(struct pci_dev *pdev);
 enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
+void p2pdma_path_forget_all(struct pci_p2pdma *p2p);
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void (*fn)(const char *client,
 					    const struct p2pdma_path *path,
@@ -172,6 +176,7 @@ const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 /* client.c */
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
+void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
 
 /* debugfs.c */
 int p2pdma_stats_init(struct pci_p2pdma *p2p);

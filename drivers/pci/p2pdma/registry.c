@@ -213,6 +213,22 @@ void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
 	mutex_unlock(&p2pdma_watch_lock);
 }
 
+/**
+ * p2pdma_forget_all_paths - empty every provider's path cache
+ *
+ * For when the rules change (the allowlist parameter): each pair is worked
+ * out again on its next use.
+ */
+void p2pdma_forget_all_paths(void)
+{
+	struct pci_p2pdma *p2p;
+
+	mutex_lock(&p2pdma_lock);
+	list_for_each_entry(p2p, &p2pdma_all, all_node)
+		p2pdma_path_forget_all(p2p);
+	mutex_unlock(&p2pdma_lock);
+}
+
 /* A removed device's cached paths must not outlive it. */
 static int p2pdma_pci_bus_notify(struct notifier_block *nb,
 				 unsigned long action, void *data)

@@ -12,99 +12,270 @@
  *    switch: the switch turns the requests around and the root complex never
  *    sees them.  PCIe does not require root complexes to route peer-to-peer
  *    traffic at all, which is why this is the safe case;
- *  - devices whose path crosses the root complex only if both hang off the
- *    same host bridge and that root complex is known to forward P2P traffic
- *    between its root ports (see p2pdma_host_bridge_allowlist[]).
+ *  - paths through the root complex, when it is known to forward P2P
+ *    traffic: by its host bridge (p2pdma_host_bridge_allowlist[]) or by the
+ *    CPU (AMD Zen).  Some allowed root complexes route only between ports of
+ *    one host bridge; others, which Linux sees as one host bridge per PCIe
+ *    stack, route between host bridges too.
  *
- * On the switch path every bridge and function the requests pass must have
- * ACS P2P Request Redirect, Completion Redirect and Egress Control off:
- * any of them would send the requests up to the root complex after all.
+ * ACS P2P Request Redirect, Completion Redirect or Egress Control on a
+ * bridge or function of the switch path sends the requests up to the root
+ * complex after all: such a path is mapped through the host bridge when the
+ * root complex is allowed, and refused otherwise.
  *
  * The distance is the number of hops from each device up to where the paths
- * meet, summed; meeting in the root complex costs P2PDMA_ROOT_COMPLEX_HOPS
- * more, so that at equal depth a provider behind the client's own switch
- * always wins.
+ * meet, summed; a path through the root complex counts the hops up to it
+ * from both ends plus P2PDMA_ROOT_COMPLEX_HOPS, so that at equal depth a
+ * provider behind the client's own switch always wins.
  *
  * Each provider caches its verdict per client (p2pdma_path_cached()), as
  * the DMA-mapping path asks for every mapping.  The cache is an xarray,
  * keyed by the client's PCI address (p2pdma_client_key()), whose entries
  * pack map type and distance into a value; it is read without locks.
  */
+#define pr_fmt(fmt) "p2pdma: " fmt
+
+#include <linux/moduleparam.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/spinlock.h>
 
 #include "../pci.h"
 #include "p2pdma.h"
 
+/* pci_p2pdma.host_bridges=, whatever the name of the object it is in. */
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "pci_p2pdma."
+
 #define P2PDMA_ROOT_COMPLEX_HOPS	2
+
 #define P2PDMA_RC_REFUSED "path crosses a root complex not known to route P2P"
+#define P2PDMA_HB_REFUSED \
+	"path crosses host bridges the root complex does not route P2P between"
+#define P2PDMA_ACS_REFUSED \
+	"ACS redirects P2P to a root complex not known to route it"
+
+/* The root complex routes P2P only between ports of one host bridge. */
+#define P2PDMA_SAME_HOST_BRIDGE		BIT(0)
+
+struct p2pdma_allowed_rc {
+	u16 vendor;
+	u16 device;
+	unsigned int flags;
+};
 
 /*
  * Root complexes that forward P2P requests between their root ports, by the
- * vendor and device ID of function 00.0 on the root bus.  Add an entry only
- * with evidence from real transfers on that platform.
+ * vendor and device ID of the host bridge function: the first device on the
+ * root bus, when it is 00.0 or a root port (Skylake-SP has no 00.0).
+ * Add an entry only with evidence from real transfers on that platform.
+ * The table is upstream's as of 6.1, unchanged up to 6.12.
  */
-static const struct pci_device_id p2pdma_host_bridge_allowlist[] = {
-	/* Intel Xeon E5 v3 (Haswell-EP) */
-	{ PCI_VDEVICE(INTEL, 0x2f00) },
-	{ PCI_VDEVICE(INTEL, 0x2f01) },
-	/* Intel Xeon E5 v4 (Broadwell-EP) */
-	{ PCI_VDEVICE(INTEL, 0x6f00) },
-	/* Intel Xeon Scalable (Skylake-SP / Cascade Lake) */
-	{ PCI_VDEVICE(INTEL, 0x2020) },
-	{ PCI_VDEVICE(INTEL, 0x2030) },
-	{ PCI_VDEVICE(INTEL, 0x2031) },
-	{ PCI_VDEVICE(INTEL, 0x2032) },
-	{ PCI_VDEVICE(INTEL, 0x2033) },
+static const struct p2pdma_allowed_rc p2pdma_host_bridge_allowlist[] = {
+	/* Intel Xeon E5 v1/v2, Core i7 (Sandy Bridge-EP, Ivy Bridge-EP) */
+	{ PCI_VENDOR_ID_INTEL, 0x3c00, P2PDMA_SAME_HOST_BRIDGE },
+	{ PCI_VENDOR_ID_INTEL, 0x3c01, P2PDMA_SAME_HOST_BRIDGE },
+	/* Intel Xeon E5 v3, E7 v3 (Haswell-EP) */
+	{ PCI_VENDOR_ID_INTEL, 0x2f00, P2PDMA_SAME_HOST_BRIDGE },
+	{ PCI_VENDOR_ID_INTEL, 0x2f01, P2PDMA_SAME_HOST_BRIDGE },
+	/* Intel Xeon Scalable (Skylake-SP, Cascade Lake): root ports */
+	{ PCI_VENDOR_ID_INTEL, 0x2030, 0 },
+	{ PCI_VENDOR_ID_INTEL, 0x2031, 0 },
+	{ PCI_VENDOR_ID_INTEL, 0x2032, 0 },
+	{ PCI_VENDOR_ID_INTEL, 0x2033, 0 },
+	{ PCI_VENDOR_ID_INTEL, 0x2020, 0 },
+	/* Intel Xeon Scalable 3rd generation (Ice Lake-SP) */
+	{ PCI_VENDOR_ID_INTEL, 0x09a2, 0 },
 	{ }
 };
 
-/* Are the IDs of a host bridge function in the allowlist table. */
-static bool p2pdma_host_bridge_allowed(u16 vendor, u16 device)
-{
-	const struct pci_device_id *id;
+/*
+ * Root complexes the administrator vouches for, with the parameter
+ * pci_p2pdma.host_bridges=VENDOR:DEVICE[:same],...: for platforms newer
+ * than the table.  Setting it taints the kernel, as a wrong entry lets
+ * devices DMA into the void.  Read from the DMA-mapping path, hence the
+ * spinlock and the fixed size.
+ */
+#define P2PDMA_USER_ALLOWLIST_MAX	16
 
-	for (id = p2pdma_host_bridge_allowlist; id->vendor; id++)
-		if (id->vendor == vendor && id->device == device)
-			return true;
-	return false;
+static DEFINE_SPINLOCK(p2pdma_user_allowlist_lock);
+static struct p2pdma_allowed_rc p2pdma_user_allowlist[P2PDMA_USER_ALLOWLIST_MAX];
+static unsigned int p2pdma_user_allowlist_len;	/* under the lock */
+
+static const struct p2pdma_allowed_rc *
+p2pdma_allowlist_lookup(const struct p2pdma_allowed_rc *list, unsigned int n,
+			u16 vendor, u16 device)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (list[i].vendor == vendor && list[i].device == device)
+			return &list[i];
+	return NULL;
 }
 
+/* The flags of an allowed root complex in @*flags; false if not allowed. */
+static bool p2pdma_allowlist_find(u16 vendor, u16 device, unsigned int *flags)
+{
+	const struct p2pdma_allowed_rc *rc;
+	unsigned long irqflags;
+
+	rc = p2pdma_allowlist_lookup(p2pdma_host_bridge_allowlist,
+				     ARRAY_SIZE(p2pdma_host_bridge_allowlist) - 1,
+				     vendor, device);
+	if (rc) {
+		*flags = rc->flags;
+		return true;
+	}
+	spin_lock_irqsave(&p2pdma_user_allowlist_lock, irqflags);
+	rc = p2pdma_allowlist_lookup(p2pdma_user_allowlist,
+				     p2pdma_user_allowlist_len, vendor, device);
+	if (rc)
+		*flags = rc->flags;
+	spin_unlock_irqrestore(&p2pdma_user_allowlist_lock, irqflags);
+	return rc;
+}
+
+/* Parse one "VENDOR:DEVICE[:same]" entry, in hex. */
+static int p2pdma_parse_allowed_rc(const char *entry,
+				   struct p2pdma_allowed_rc *rc)
+{
+	char copy[24], *rest = copy, *vendor, *device;
+
+	if (strscpy(copy, entry, sizeof(copy)) < 0)
+		return -EINVAL;
+	vendor = strsep(&rest, ":");
+	device = strsep(&rest, ":");
+	if (!device || kstrtou16(vendor, 16, &rc->vendor) ||
+	    kstrtou16(device, 16, &rc->device) || !rc->vendor)
+		return -EINVAL;
+	if (rest && strcmp(rest, "same"))
+		return -EINVAL;
+	rc->flags = rest ? P2PDMA_SAME_HOST_BRIDGE : 0;
+	return 0;
+}
+
+static int p2pdma_host_bridges_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	struct p2pdma_allowed_rc list[P2PDMA_USER_ALLOWLIST_MAX];
+	char buf[256], *rest, *entry;
+	unsigned int n = 0, i;
+	unsigned long flags;
+
+	if (strscpy(buf, val, sizeof(buf)) < 0) {
+		pr_err("pci_p2pdma.host_bridges: longer than %zu bytes, ignored\n",
+		       sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	rest = strim(buf);
+	/* An empty value clears the list. */
+	if (!*rest)
+		rest = NULL;
+	while ((entry = strsep(&rest, ","))) {
+		if (!*entry) {
+			pr_err("pci_p2pdma.host_bridges: empty entry, ignored\n");
+			return -EINVAL;
+		}
+		if (n == ARRAY_SIZE(list)) {
+			pr_err("pci_p2pdma.host_bridges: more than %zu entries, ignored\n",
+			       ARRAY_SIZE(list));
+			return -EINVAL;
+		}
+		if (p2pdma_parse_allowed_rc(entry, &list[n])) {
+			pr_err("pci_p2pdma.host_bridges: '%s' is not VENDOR:DEVICE or VENDOR:DEVICE:same in hex, ignored\n",
+			       entry);
+			return -EINVAL;
+		}
+		n++;
+	}
+
+	spin_lock_irqsave(&p2pdma_user_allowlist_lock, flags);
+	memcpy(p2pdma_user_allowlist, list, n * sizeof(list[0]));
+	p2pdma_user_allowlist_len = n;
+	spin_unlock_irqrestore(&p2pdma_user_allowlist_lock, flags);
+
+	for (i = 0; i < n; i++)
+		pr_warn("host bridge %04x:%04x allowed to route P2P%s by the administrator\n",
+			list[i].vendor, list[i].device,
+			list[i].flags ? " within one host bridge" : "");
+	/*
+	 * Verdicts cached with the old list are wrong now.  On the command
+	 * line, no provider exists yet and interrupts are still off.
+	 */
+	if (system_state != SYSTEM_BOOTING)
+		p2pdma_forget_all_paths();
+	return 0;
+}
+
+static int p2pdma_host_bridges_get(char *buffer, const struct kernel_param *kp)
+{
+	unsigned long flags;
+	unsigned int i;
+	int len = 0;
+
+	spin_lock_irqsave(&p2pdma_user_allowlist_lock, flags);
+	for (i = 0; i < p2pdma_user_allowlist_len; i++)
+		len += scnprintf(buffer + len, PAGE_SIZE - len, "%s%04x:%04x%s",
+				 i ? "," : "", p2pdma_user_allowlist[i].vendor,
+				 p2pdma_user_allowlist[i].device,
+				 p2pdma_user_allowlist[i].flags ? ":same" : "");
+	spin_unlock_irqrestore(&p2pdma_user_allowlist_lock, flags);
+	return len + scnprintf(buffer + len, PAGE_SIZE - len, "\n");
+}
+
+static const struct kernel_param_ops p2pdma_host_bridges_ops = {
+	.set = p2pdma_host_bridges_set,
+	.get = p2pdma_host_bridges_get,
+};
+module_param_cb_unsafe(host_bridges, &p2pdma_host_bridges_ops, NULL, 0644);
+MODULE_PARM_DESC(host_bridges,
+		 "more root complexes that route P2P: VENDOR:DEVICE[:same],... (taints the kernel)");
+
 /*
- * AMD root complexes from Zen (family 17h) on route P2P between root ports;
- * it is a property of the CPU, so no host bridge table is needed for them.
+ * AMD root complexes from Zen (family 17h) on route P2P, between host
+ * bridges too: a property of the CPU, so no host bridge table is needed.
  */
-static bool p2pdma_amd_zen_root(u16 vendor)
+static bool p2pdma_cpu_routes_p2p(void)
 {
 #ifdef CONFIG_X86
-	return vendor == PCI_VENDOR_ID_AMD &&
-	       boot_cpu_data.x86_vendor == X86_VENDOR_AMD &&
+	return boot_cpu_data.x86_vendor == X86_VENDOR_AMD &&
 	       boot_cpu_data.x86 >= 0x17;
 #else
 	return false;
 #endif
 }
 
-/**
- * p2pdma_root_complex_routes_p2p - may P2P cross @pdev's root complex
- * @pdev: any device below the root complex
- *
- * May sleep: looking up the host bridge function takes pci_bus_sem.
- *
- * Return: true if the root complex is known to route P2P between its ports.
+/*
+ * The function that identifies a host bridge's root complex: the first
+ * device on its root bus, if that is 00.0 or a root port.  Found without
+ * pci_bus_sem, so that the DMA-mapping path can ask: the caller holds a
+ * device below @host, which keeps the root bus and its first device.
  */
-bool p2pdma_root_complex_routes_p2p(struct pci_dev *pdev)
+static struct pci_dev *p2pdma_host_bridge_dev(struct pci_host_bridge *host)
 {
-	struct pci_host_bridge *host = pci_find_host_bridge(pdev->bus);
-	struct pci_dev *hb;
-	bool ok;
+	struct pci_dev *first;
 
-	hb = pci_get_slot(host->bus, PCI_DEVFN(0, 0));
-	if (!hb)
+	first = list_first_entry_or_null(&host->bus->devices, struct pci_dev,
+					 bus_list);
+	if (first && (first->devfn == PCI_DEVFN(0, 0) ||
+		      pci_pcie_type(first) == PCI_EXP_TYPE_ROOT_PORT))
+		return first;
+	return NULL;
+}
+
+/*
+ * Does the root complex of @host route P2P, for a path that leaves @host
+ * (@across) or stays on it.  Sets *@hb to the host bridge function.
+ */
+static bool p2pdma_host_bridge_routes(struct pci_host_bridge *host,
+				      bool across, struct pci_dev **hb)
+{
+	unsigned int flags;
+
+	*hb = p2pdma_host_bridge_dev(host);
+	if (!*hb || !p2pdma_allowlist_find((*hb)->vendor, (*hb)->device, &flags))
 		return false;
-	ok = p2pdma_host_bridge_allowed(hb->vendor, hb->device) ||
-	     p2pdma_amd_zen_root(hb->vendor);
-	pci_dev_put(hb);
-	return ok;
+	return !(across && (flags & P2PDMA_SAME_HOST_BRIDGE));
 }
 
 /**
@@ -190,53 +361,76 @@ static struct pci_dev *p2pdma_common_bridge(struct pci_dev *a,
 	return NULL;
 }
 
-/* First device on the way from @pdev up to (not including) @top that redirects. */
-static struct pci_dev *p2pdma_acs_on_path(struct pci_dev *pdev,
-					  struct pci_dev *top)
+/* Remember a device whose ACS redirects, for the refusal's hint. */
+static void p2pdma_note_acs(struct p2pdma_path *path, struct pci_dev *pdev)
+{
+	if (path->nr_acs < ARRAY_SIZE(path->acs))
+		path->acs[path->nr_acs] = pdev;
+	path->nr_acs++;
+}
+
+/* Note every device from @pdev up to (not including) @top that redirects. */
+static void p2pdma_acs_on_path(struct p2pdma_path *path, struct pci_dev *pdev,
+			       struct pci_dev *top)
 {
 	for (; pdev && pdev != top; pdev = pci_upstream_bridge(pdev))
 		if (p2pdma_acs_redirects(pdev))
-			return pdev;
-	return NULL;
-}
-
-static void p2pdma_path_same_bus(struct pci_dev *a, struct pci_dev *b,
-				 struct p2pdma_path *path)
-{
-	/* Functions of a multi-function device obey their own ACS controls. */
-	if (p2pdma_acs_redirects(a))
-		return p2pdma_refuse(path, "ACS redirects P2P to the root complex", a);
-	if (p2pdma_acs_redirects(b))
-		return p2pdma_refuse(path, "ACS redirects P2P to the root complex", b);
-	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, 2);
-}
-
-static void p2pdma_path_root_complex(struct pci_dev *a, struct pci_dev *b,
-				     bool rc_routes, struct p2pdma_path *path)
-{
-	if (pci_domain_nr(a->bus) != pci_domain_nr(b->bus))
-		return p2pdma_refuse(path, "devices are in different PCI domains", NULL);
-	if (pci_find_host_bridge(a->bus) != pci_find_host_bridge(b->bus))
-		return p2pdma_refuse(path, "devices are below different host bridges", NULL);
-	if (!rc_routes)
-		return p2pdma_refuse(path, P2PDMA_RC_REFUSED, NULL);
-	p2pdma_allow(path, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
-		     p2pdma_hops_to_root(a) + p2pdma_hops_to_root(b) +
-		     P2PDMA_ROOT_COMPLEX_HOPS);
+			p2pdma_note_acs(path, pdev);
 }
 
 /*
- * Decide the path between two PCI functions, given whether @provider's
- * root complex routes P2P between root ports.  Does not sleep, so it can
- * run from the DMA-mapping path.
+ * Requests from @a to @b go up to the root complex: allow the path if the
+ * root complex routes them.  @acs says ACS sent them there (the devices
+ * share a switch or a multi-function device, so one host bridge).
  */
-static void p2pdma_path_calc_rc(struct pci_dev *provider,
-				struct pci_dev *client, bool rc_routes,
-				struct p2pdma_path *path)
+static void p2pdma_path_root_complex(struct pci_dev *a, struct pci_dev *b,
+				     bool acs, struct p2pdma_path *path)
 {
-	struct pci_dev *top, *acs;
+	struct pci_host_bridge *host_a = pci_find_host_bridge(a->bus);
+	struct pci_host_bridge *host_b = pci_find_host_bridge(b->bus);
+	bool across = host_a != host_b;
+	struct pci_dev *hb_a, *hb_b = NULL, *bad;
+	bool ok_a, ok_b = true;
+	unsigned int flags;
+
+	ok_a = p2pdma_host_bridge_routes(host_a, across, &hb_a);
+	if (across)
+		ok_b = p2pdma_host_bridge_routes(host_b, true, &hb_b);
+
+	if ((ok_a && ok_b) || p2pdma_cpu_routes_p2p()) {
+		/* The traffic turns around in the root complex: count it. */
+		p2pdma_allow(path, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
+			     p2pdma_hops_to_root(a) + p2pdma_hops_to_root(b) +
+			     P2PDMA_ROOT_COMPLEX_HOPS);
+		return;
+	}
+	if (acs)
+		return p2pdma_refuse(path, P2PDMA_ACS_REFUSED, path->acs[0]);
+	bad = ok_a ? hb_b : hb_a;
+	/* An allowed root complex, but one that stays within a host bridge. */
+	if (across && bad &&
+	    p2pdma_allowlist_find(bad->vendor, bad->device, &flags))
+		return p2pdma_refuse(path, P2PDMA_HB_REFUSED, bad);
+	p2pdma_refuse(path, P2PDMA_RC_REFUSED, bad);
+}
+
+/**
+ * p2pdma_path_calc - decide the path between two PCI functions
+ * @provider: device whose BAR holds the memory
+ * @client: device that DMAs to or from it
+ * @path: filled in with the map type, distance, reason, and the devices
+ *        whose ACS settings redirect the path
+ *
+ * Does not sleep, so it can run from the DMA-mapping path.  The caller
+ * holds references to both devices.
+ */
+void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
+		      struct p2pdma_path *path)
+{
+	struct pci_dev *top;
 	int dist;
 
+	path->nr_acs = 0;
 	if (provider == client)
 		return p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, 0);
 
@@ -244,41 +438,28 @@ static void p2pdma_path_calc_rc(struct pci_dev *provider,
 	 * Below a bridge, two functions on one bus are either one PCIe device
 	 * (a link has one device, ARI or not) or share a conventional bus: no
 	 * bridge is crossed.  On a root bus only functions of one RCiEP are.
+	 * Functions of a multi-function device obey their own ACS controls.
 	 */
 	if (provider->bus == client->bus &&
 	    (!pci_is_root_bus(provider->bus) ||
-	     PCI_SLOT(provider->devfn) == PCI_SLOT(client->devfn)))
-		return p2pdma_path_same_bus(provider, client, path);
+	     PCI_SLOT(provider->devfn) == PCI_SLOT(client->devfn))) {
+		top = provider->bus->self;
+		dist = 2;
+	} else {
+		top = p2pdma_common_bridge(provider, client, &dist);
+		if (!top || pci_pcie_type(top) == PCI_EXP_TYPE_ROOT_PORT)
+			return p2pdma_path_root_complex(provider, client, false,
+							path);
+		if (pci_pcie_type(top) == PCI_EXP_TYPE_DOWNSTREAM &&
+		    p2pdma_acs_redirects(top))
+			p2pdma_note_acs(path, top);
+	}
 
-	top = p2pdma_common_bridge(provider, client, &dist);
-	if (!top || pci_pcie_type(top) == PCI_EXP_TYPE_ROOT_PORT)
-		return p2pdma_path_root_complex(provider, client, rc_routes, path);
-
-	acs = p2pdma_acs_on_path(provider, top);
-	if (!acs)
-		acs = p2pdma_acs_on_path(client, top);
-	if (!acs && pci_pcie_type(top) == PCI_EXP_TYPE_DOWNSTREAM &&
-	    p2pdma_acs_redirects(top))
-		acs = top;
-	if (acs)
-		return p2pdma_refuse(path, "ACS redirects P2P to the root complex", acs);
-
+	p2pdma_acs_on_path(path, provider, top);
+	p2pdma_acs_on_path(path, client, top);
+	if (path->nr_acs)
+		return p2pdma_path_root_complex(provider, client, true, path);
 	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, dist);
-}
-
-/**
- * p2pdma_path_calc - decide the path between two PCI functions
- * @provider: device whose BAR holds the memory
- * @client: device that DMAs to or from it
- * @path: filled in with the map type, distance and reason
- *
- * May sleep.
- */
-void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
-		      struct p2pdma_path *path)
-{
-	p2pdma_path_calc_rc(provider, client,
-			    p2pdma_root_complex_routes_p2p(provider), path);
 }
 
 /* The path cache's key for a client: domain << 16 | bus << 8 | devfn. */
@@ -313,6 +494,7 @@ static void p2pdma_path_decode(void *entry, struct p2pdma_path *path)
 	path->distance = path->map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 : v >> 2;
 	path->reason = NULL;
 	path->where = NULL;
+	path->nr_acs = 0;
 }
 
 /**
@@ -338,7 +520,7 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 	if (entry) {
 		p2pdma_path_decode(entry, &path);
 	} else {
-		p2pdma_path_calc_rc(p2p->pdev, client, p2p->rc_routes, &path);
+		p2pdma_path_calc(p2p->pdev, client, &path);
 		/* Best effort: a failed store only means computing it again. */
 		xa_store(&p2p->paths, key, p2pdma_path_encode(&path), GFP_ATOMIC);
 	}
@@ -358,6 +540,19 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 {
 	xa_erase(&p2p->paths, p2pdma_client_key(client));
+}
+
+/**
+ * p2pdma_path_forget_all - empty a provider's path cache
+ * @p2p: provider state
+ */
+void p2pdma_path_forget_all(struct pci_p2pdma *p2p)
+{
+	unsigned long key;
+	void *entry;
+
+	xa_for_each(&p2p->paths, key, entry)
+		xa_erase(&p2p->paths, key);
 }
 
 /**
