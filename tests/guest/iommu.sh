@@ -1,0 +1,98 @@
+#!/bin/sh
+# The default topology behind QEMU's Intel IOMMU (tests/topologies/
+# iommu.topo, intel_iommu=on), where every DMA is translated.
+#
+# QEMU 7.2's switch ports implement no ACS, so NVMe A and NVMe B still
+# meet in the switch and the rules give them a bus address, as on real
+# hardware, where the switch turns such requests around before any IOMMU
+# sees them.  QEMU's switch does not: it hands every DMA to its IOMMU, which
+# faults on the bus address (and QEMU's NVMe then completes the command
+# with whatever it read).  So this test checks that verdict but copies
+# only on the path QEMU can carry: NVMe A's CMB to NVMe C on the other root
+# port, through the root complex.  That path is refused on q35 until the
+# pci_p2pdma.host_bridges parameter vouches for it; then it is mapped like
+# system memory, through an IOVA of the IOMMU, and the data must arrive.
+. /tests/lib.sh
+
+PARAM=/sys/module/pci_p2pdma/parameters/host_bridges
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+BLK_A=$(nvme_blk P2PNVMEA) BLK_C=$(nvme_blk P2PNVMEC)
+MIB=16
+BYTES=$((MIB << 20))
+
+# acs_ctrl BDF - the ACS control register of a function, or "none".
+acs_ctrl() {
+	cfg=/sys/bus/pci/devices/$1/config
+	off=256
+	while [ "$off" -ne 0 ]; do
+		hdr=$(od -An -tx4 -j "$off" -N4 "$cfg" | tr -d ' ')
+		[ -n "$hdr" ] || break
+		if [ $((0x$hdr & 0xffff)) -eq 13 ]; then
+			echo "0x$(od -An -tx2 -j $((off + 6)) -N2 "$cfg" | tr -d ' ')"
+			return 0
+		fi
+		off=$(((0x$hdr >> 20) & 0xffc))
+	done
+	echo none
+}
+
+# port_of BDF - the bridge a function sits below.
+port_of() {
+	basename "$(dirname "$(readlink -f "/sys/bus/pci/devices/$1")")"
+}
+
+echo "== the IOMMU =="
+check "the IOMMU is on (a DMAR unit in /sys/class/iommu)" \
+	sh -c "ls /sys/class/iommu | grep -q dmar"
+for d in "$A" "$B" "$C"; do
+	check "$d is in an IOMMU group with a translating DMA domain" \
+		sh -c "grep -qx 'DMA\(-FQ\)\?' /sys/bus/pci/devices/$d/iommu_group/type"
+done
+
+DP_A=$(port_of "$A") DP_B=$(port_of "$B")
+expect_eq "QEMU's switch ports implement no ACS" \
+	"$(acs_ctrl "$DP_A") $(acs_ctrl "$DP_B")" "none none"
+expect_eq "A -> B: below the switch, bus address (not copied: see above)" \
+	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
+
+echo "== A -> C through the root complex: refused on q35 by default =="
+expect_eq "A -> C: refused, q35 is not known to route P2P" \
+	"$(p2p_distance "$A" "$C")" \
+	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+dd if=/dev/urandom of=/tmp/isrc bs=1M count=$MIB 2>/dev/null
+dd if=/tmp/isrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
+dd if=/dev/zero of="$BLK_C" bs=1M count=$MIB oflag=direct 2>/dev/null
+expect_eq "a userspace copy A -> CMB -> C fails with EREMOTEIO" \
+	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" "$BYTES" 2>/dev/null)" "error=-121"
+check "the failed mapping logs the reason and the host bridge" \
+	sh -c "dmesg | grep -q '$A: p2pdma: refused with $C: path crosses a root complex not known to route P2P (at 0000:00:00.0)'"
+
+echo "== pci_p2pdma.host_bridges=8086:29c0: through the host bridge, by IOVA =="
+check "the parameter takes q35's host bridge" sh -c "echo 8086:29c0 > $PARAM"
+# A: A, sw_dp0, sw_up, rp0; C: C, rp1; and 2 for the root complex.
+expect_eq "A -> C: through the host bridge" \
+	"$(p2p_distance "$A" "$C")" "distance=8 map=through-host-bridge"
+expect_eq "A -> B: still below the switch" \
+	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
+dma_before=$(p2p_stat "$A" dma_mapped_bytes)
+expect_eq "userspace O_DIRECT copy A -> CMB -> C through the IOMMU" \
+	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" "$BYTES" 2>&1)" \
+	"copied=$BYTES chunks=$MIB"
+expect_eq "NVMe C holds exactly NVMe A's data" \
+	"$(md5_dev "$BLK_C" "$BYTES")" "$(md5sum < /tmp/isrc)"
+expect_eq "the copy moved 2 x $MIB MiB through the CMB" \
+	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" $((2 * BYTES))
+
+dd if=/dev/zero of="$BLK_C" bs=1M count=$MIB oflag=direct 2>/dev/null
+dma_before=$(p2p_stat "$A" dma_mapped_bytes)
+check "in-kernel copy A -> CMB -> C (bios) through the IOMMU" \
+	p2p_copy "$A" "$BLK_A" "$BLK_C" "$BYTES"
+expect_eq "NVMe C holds NVMe A's data again" \
+	"$(md5_dev "$BLK_C" "$BYTES")" "$(md5sum < /tmp/isrc)"
+expect_eq "that copy moved 2 x $MIB MiB through the CMB too" \
+	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" $((2 * BYTES))
+check "no DMAR fault was logged" sh -c "! dmesg | grep -q 'DMAR: \[DMA \(Read\|Write\)'"
+check "clearing the parameter" sh -c "echo > $PARAM"
+expect_eq "A -> C: refused again" "$(p2p_distance "$A" "$C")" \
+	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+finish
