@@ -31,6 +31,17 @@
 
 #include "p2pdma.h"
 
+/* Count one call into the pool that returned @addr (0: nothing found). */
+static unsigned long p2pdma_count_alloc(struct pci_p2pdma *p2p,
+					unsigned long addr)
+{
+	if (addr)
+		this_cpu_inc(p2p->stats->allocs);
+	else
+		this_cpu_inc(p2p->stats->failed_allocs);
+	return addr;
+}
+
 /**
  * p2pdma_alloc_pages - allocate from a provider's pool, counted
  * @p2p: the provider
@@ -44,13 +55,7 @@
  */
 unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
 {
-	unsigned long addr = p2pdma_pool_alloc(p2p->pool, size);
-
-	if (addr)
-		this_cpu_inc(p2p->stats->allocs);
-	else
-		this_cpu_inc(p2p->stats->failed_allocs);
-	return addr;
+	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc(p2p->pool, size));
 }
 
 /**
@@ -64,13 +69,7 @@ unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
  */
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
 {
-	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr);
-
-	if (addr)
-		this_cpu_inc(p2p->stats->allocs);
-	else
-		this_cpu_inc(p2p->stats->failed_allocs);
-	return addr;
+	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc_upto(p2p->pool, nr));
 }
 
 /**
