@@ -114,6 +114,21 @@ md5_dev() {
 	dd if="$1" bs=64k count=$(($2 >> 16)) iflag=direct 2>/dev/null | md5sum
 }
 
+# expect_p2p_copy NAME PROVIDER SRC DST BYTES DATA - an O_DIRECT copy of
+# BYTES (whole MiB) from block device SRC to DST through a mapping of
+# PROVIDER's p2pmem: it succeeds, DST then holds the file DATA, and exactly
+# 2 x BYTES were mapped for DMA through PROVIDER.
+expect_p2p_copy() {
+	dd if=/dev/zero of="$4" bs=1M count=$(($5 >> 20)) oflag=direct 2>/dev/null
+	dma_before=$(p2p_stat "$2" dma_mapped_bytes)
+	expect_eq "$1" "$(p2pmem_copy "$2" "$3" "$4" "$5" 2>&1)" \
+		"copied=$5 chunks=$(($5 >> 20))"
+	expect_eq "$1: the destination holds the source's data" \
+		"$(md5_dev "$4" "$5")" "$(md5sum < "$6")"
+	expect_eq "$1: 2 x $(($5 >> 20)) MiB mapped through the provider" \
+		"$(($(p2p_stat "$2" dma_mapped_bytes) - dma_before))" $((2 * $5))
+}
+
 # ivshmem_bdf - PCI address of the (first) ivshmem-plain device.
 ivshmem_bdf() {
 	for d in /sys/bus/pci/devices/*; do
