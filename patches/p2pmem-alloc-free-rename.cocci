@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /// The p2pmem allocator follows the pci_p2pmem_<verb>() naming of the rest
-/// of the client API: pci_alloc_p2pmem() is now pci_p2pmem_alloc() and
-/// pci_free_p2pmem() is pci_p2pmem_free().  Arguments are unchanged.
+/// of the client API: in-tree callers of pci_alloc_p2pmem() use
+/// pci_p2pmem_alloc() and those of pci_free_p2pmem() pci_p2pmem_free().
+/// Arguments are unchanged.  Upstream's names stay real entry points, for
+/// drivers written against them: drivers/pci/p2pdma/ defines and tests
+/// them, so its calls are left alone.
 //
 // Confidence: High
 // Options: --include-headers
 
 @@
 expression pdev, size, addr;
+position p : script:python() { "drivers/pci/p2pdma/" not in p[0].file };
 @@
 (
-- pci_alloc_p2pmem(pdev, size)
+- pci_alloc_p2pmem@p(pdev, size)
 + pci_p2pmem_alloc(pdev, size)
 |
-- pci_free_p2pmem(pdev, addr, size)
+- pci_free_p2pmem@p(pdev, addr, size)
 + pci_p2pmem_free(pdev, addr, size)
 )

@@ -42,6 +42,8 @@ struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients);
 
 void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size);
 void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size);
+void *pci_alloc_p2pmem(struct pci_dev *pdev, size_t size);
+void pci_free_p2pmem(struct pci_dev *pdev, void *addr, size_t size);
 pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr);
 struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 					 unsigned int *nents, u32 length);
@@ -89,6 +91,16 @@ static inline void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size)
 }
 
 static inline void pci_p2pmem_free(struct pci_dev *pdev, void *addr,
+				   size_t size)
+{
+}
+
+static inline void *pci_alloc_p2pmem(struct pci_dev *pdev, size_t size)
+{
+	return NULL;
+}
+
+static inline void pci_free_p2pmem(struct pci_dev *pdev, void *addr,
 				   size_t size)
 {
 }

@@ -139,7 +139,8 @@ static void core_test_ranges(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
 						      SZ_8M), 0);
-	KUNIT_EXPECT_TRUE(test, pci_has_p2pmem(pdev));
+	/* Registered, not published: not offered to others, as upstream. */
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_TRUE(test, has_p2pmem_dir(pdev));
 	KUNIT_EXPECT_EQ(test, core_size(pdev), (size_t)SZ_8M);
 
@@ -163,7 +164,7 @@ static void core_test_alloc_free(struct kunit *test)
 	struct pci_dev *pdev = core_dev(test);
 	pci_bus_addr_t bar_bus = pci_bus_address(pdev, IVSHMEM_BAR);
 	resource_size_t bar_phys = pci_resource_start(pdev, IVSHMEM_BAR);
-	void *addr[ARRAY_SIZE(sizes)];
+	void *addr[ARRAY_SIZE(sizes)], *old_name;
 	size_t used = 0;
 	int i;
 
@@ -185,6 +186,13 @@ static void core_test_alloc_free(struct kunit *test)
 		used += PAGE_ALIGN(sizes[i]);
 		KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_16M - used);
 	}
+	/* Upstream's names for the same allocator. */
+	old_name = pci_alloc_p2pmem(pdev, SZ_64K);
+	KUNIT_EXPECT_NOT_NULL(test, old_name);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_16M - used - SZ_64K);
+	pci_free_p2pmem(pdev, old_name, SZ_64K);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_16M - used);
+
 	/* Not p2pmem of this device: no bus address. */
 	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, test), 0);
 
@@ -319,12 +327,16 @@ static void core_test_publish(struct kunit *test)
 	/* Registered but unpublished memory is not offered to others. */
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
 
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+
 	/* Published, it is the closest there can be to itself. */
 	pci_p2pmem_publish(pdev, true);
+	KUNIT_EXPECT_TRUE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_TRUE(test, found_for(pdev, self));
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(pdev, self, false), 0);
 
 	pci_p2pmem_publish(pdev, false);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
 	/* Teardown (at exit) unpublishes too: left published on purpose. */
 	pci_p2pmem_publish(pdev, true);

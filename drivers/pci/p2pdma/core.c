@@ -354,10 +354,13 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 EXPORT_SYMBOL_GPL(pci_p2pdma_add_resource);
 
 /**
- * pci_has_p2pmem - does a device have peer-to-peer memory registered
+ * pci_has_p2pmem - does a device offer peer-to-peer memory to others
  * @pdev: device to check
  *
- * Return: true if @pdev registered at least one range, published or not.
+ * Memory a provider registered but keeps for its own driver (an NVMe CMB
+ * holding queues) does not count: as upstream, this means published.
+ *
+ * Return: true if @pdev's p2pmem is published with pci_p2pmem_publish().
  */
 bool pci_has_p2pmem(struct pci_dev *pdev)
 {
@@ -366,7 +369,7 @@ bool pci_has_p2pmem(struct pci_dev *pdev)
 
 	rcu_read_lock();
 	p2p = p2pdma_of_rcu(pdev);
-	ret = p2p && p2pdma_mem_size(p2p);
+	ret = p2p && READ_ONCE(p2p->published);
 	rcu_read_unlock();
 	return ret;
 }
@@ -414,6 +417,36 @@ void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size)
 	p2pdma_free_pages(p2pdma_of_pinned(pdev), (unsigned long)addr, size);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free);
+
+/**
+ * pci_alloc_p2pmem - allocate peer-to-peer memory (upstream's name)
+ * @pdev: provider to allocate from
+ * @size: bytes wanted; rounded up to whole pages
+ *
+ * The same as pci_p2pmem_alloc(), under the name drivers written for
+ * upstream's P2PDMA API call.
+ *
+ * Return: as pci_p2pmem_alloc().
+ */
+void *pci_alloc_p2pmem(struct pci_dev *pdev, size_t size)
+{
+	return pci_p2pmem_alloc(pdev, size);
+}
+EXPORT_SYMBOL_GPL(pci_alloc_p2pmem);
+
+/**
+ * pci_free_p2pmem - free peer-to-peer memory (upstream's name)
+ * @pdev: provider the memory came from
+ * @addr: address pci_alloc_p2pmem() or pci_p2pmem_alloc() returned
+ * @size: the size passed to it
+ *
+ * The same as pci_p2pmem_free(), under upstream's name.
+ */
+void pci_free_p2pmem(struct pci_dev *pdev, void *addr, size_t size)
+{
+	pci_p2pmem_free(pdev, addr, size);
+}
+EXPORT_SYMBOL_GPL(pci_free_p2pmem);
 
 /**
  * pci_p2pmem_virt_to_bus - PCI bus address of allocated p2pmem
