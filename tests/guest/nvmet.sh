@@ -32,16 +32,19 @@ p2pmem_refused() {
 	echo "   got: $err"
 	return 1
 }
-check "p2pmem: a device that does not exist is refused with EINVAL" \
-	p2pmem_refused 0000:7f:1f.7 "Invalid argument"
-check "p2pmem: a word that is not a keyword is refused with EINVAL" \
-	p2pmem_refused sometimes "Invalid argument"
+check "p2pmem: a device that does not exist is refused with ENODEV, as upstream" \
+	p2pmem_refused 0000:7f:1f.7 "No such device"
+check "p2pmem: a word that is not a keyword is refused with ENODEV, as upstream" \
+	p2pmem_refused sometimes "No such device"
 check "p2pmem: a PCI device without p2pmem is refused with ENODEV" \
 	p2pmem_refused "$B" "No such device"
 check "p2pmem: the refusals are explained in dmesg" \
 	sh -c "dmesg | grep -q \"p2pdma: 'sometimes' is not a PCI device\""
+echo 0 > "$NS/p2pmem"
+expect_eq "p2pmem=0 reads back 0, as upstream" "$(cat "$NS/p2pmem")" 0
 echo auto > "$NS/p2pmem"
-expect_eq "p2pmem reads back auto" "$(cat "$NS/p2pmem")" auto
+expect_eq "p2pmem=auto reads back 1, as upstream shows automatic choice" \
+	"$(cat "$NS/p2pmem")" 1
 check "namespace enables with p2pmem=auto" sh -c "echo 1 > $NS/enable"
 
 mkdir "$PORT"

@@ -267,9 +267,11 @@ static int p2pdma_match_name(struct device *dev, const void *name)
  * @use_p2pdma: set to whether p2pmem should be used
  *
  * Meant for configfs/sysfs store methods such as nvmet's per-namespace
- * p2pmem attribute.  On error the outputs are left untouched.
+ * p2pmem attribute.  On error the outputs are left untouched.  The errors
+ * are upstream's; unlike upstream, words are matched whole ("yellow" is
+ * not "y"), and "auto", "off" and "none" are accepted too.
  *
- * Return: 0, -ENODEV if a named device has no p2pmem, or -EINVAL if the
+ * Return: 0, or -ENODEV if a named device has no published p2pmem or the
  * text is neither a PCI device name, a keyword nor a boolean.
  */
 int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
@@ -298,7 +300,7 @@ int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 	} else {
 		pr_err("'%.*s' is not a PCI device, \"auto\", \"off\" or a boolean\n",
 		       (int)strcspn(page, "\n"), page);
-		return -EINVAL;
+		return -ENODEV;
 	}
 	*p2p_dev = NULL;
 	*use_p2pdma = enable;
@@ -312,15 +314,19 @@ EXPORT_SYMBOL_GPL(pci_p2pdma_enable_store);
  * @p2p_dev: the chosen provider, or NULL for automatic choice
  * @use_p2pdma: whether p2pmem is used at all
  *
- * Return: bytes written: the provider's name, "auto" or "off", and a newline.
+ * The values are upstream's, so that saved configurations and scripts
+ * read what they always read.
+ *
+ * Return: bytes written: the provider's name, "1" (automatic choice) or
+ * "0" (off), and a newline.
  */
 ssize_t pci_p2pdma_enable_show(char *page, struct pci_dev *p2p_dev,
 			       bool use_p2pdma)
 {
 	if (!use_p2pdma)
-		return sysfs_emit(page, "off\n");
+		return sysfs_emit(page, "0\n");
 	if (!p2p_dev)
-		return sysfs_emit(page, "auto\n");
+		return sysfs_emit(page, "1\n");
 	return sysfs_emit(page, "%s\n", pci_name(p2p_dev));
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_enable_show);

@@ -696,16 +696,34 @@ static void p2pdma_test_enable_store(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("1\n", &p2p_dev, &use), 0);
 	KUNIT_EXPECT_TRUE(test, use);
 
-	/* Garbage, even garbage starting like a boolean, changes nothing. */
+	/*
+	 * Garbage, even garbage starting like a boolean, changes nothing and
+	 * gets upstream's errno.
+	 */
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("0000:zz:00.0\n", &p2p_dev,
-						      &use), -EINVAL);
+						      &use), -ENODEV);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("yesterday", &p2p_dev,
-						      &use), -EINVAL);
+						      &use), -ENODEV);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("", &p2p_dev, &use),
-			-EINVAL);
+			-ENODEV);
 	KUNIT_EXPECT_TRUE(test, use);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_store("n\n", &p2p_dev, &use), 0);
 	KUNIT_EXPECT_FALSE(test, use);
+}
+
+/* What upstream shows, byte for byte. */
+static void p2pdma_test_enable_show(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_q35);
+	char *page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_show(page, NULL, false), 2);
+	KUNIT_EXPECT_STREQ(test, page, "0\n");
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_show(page, NULL, true), 2);
+	KUNIT_EXPECT_STREQ(test, page, "1\n");
+	pci_p2pdma_enable_show(page, fake_pdev(t, "nvme_a"), true);
+	KUNIT_EXPECT_STREQ(test, page, "nvme_a\n");
 }
 
 static void p2pdma_test_refusal_text(struct kunit *test)
@@ -926,6 +944,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_host_bridges_param),
 	KUNIT_CASE(p2pdma_test_host_bridges_param_bad),
 	KUNIT_CASE(p2pdma_test_enable_store),
+	KUNIT_CASE(p2pdma_test_enable_show),
 	KUNIT_CASE(p2pdma_test_refusal_text),
 	KUNIT_CASE(p2pdma_test_find_closest),
 	KUNIT_CASE(p2pdma_test_find_holds_reference),
