@@ -53,7 +53,7 @@ static unsigned long p2pdma_count_alloc(struct pci_p2pdma *p2p,
  *
  * Return: the address of the first page, or 0.
  */
-unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
+static unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
 {
 	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc(p2p->pool, size));
 }

@@ -143,7 +143,6 @@ void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
 void p2pdma_forget_all_paths(void);
 
 /* core.c: the allocator of a provider, with its counters. */
-unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size);
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr);
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 		       size_t size);
