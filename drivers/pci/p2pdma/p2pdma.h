@@ -140,7 +140,6 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p);
 void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
 			       void *arg);
 void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
-void p2pdma_forget_all_paths(void);
 
 /* core.c: the allocator of a provider, with its counters. */
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr);
@@ -164,7 +163,7 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
-void p2pdma_path_forget_all(struct pci_p2pdma *p2p);
+void p2pdma_paths_outdated(void);
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void (*fn)(const char *client,
 					    const struct p2pdma_path *path,

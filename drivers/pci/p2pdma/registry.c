@@ -213,30 +213,18 @@ void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
 	mutex_unlock(&p2pdma_watch_lock);
 }
 
-/**
- * p2pdma_forget_all_paths - empty every provider's path cache
- *
- * For when the rules change (the allowlist parameter): each pair is worked
- * out again on its next use.
+/*
+ * A removed device's cached paths must not outlive it.  Once it is gone,
+ * not when it starts going: until then its driver may still map DMA, and a
+ * verdict worked out then must be stale for the next device at its address.
  */
-void p2pdma_forget_all_paths(void)
-{
-	struct pci_p2pdma *p2p;
-
-	mutex_lock(&p2pdma_lock);
-	list_for_each_entry(p2p, &p2pdma_all, all_node)
-		p2pdma_path_forget_all(p2p);
-	mutex_unlock(&p2pdma_lock);
-}
-
-/* A removed device's cached paths must not outlive it. */
 static int p2pdma_pci_bus_notify(struct notifier_block *nb,
 				 unsigned long action, void *data)
 {
 	struct pci_dev *pdev = to_pci_dev(data);
 	struct pci_p2pdma *p2p;
 
-	if (action != BUS_NOTIFY_DEL_DEVICE)
+	if (action != BUS_NOTIFY_REMOVED_DEVICE)
 		return NOTIFY_DONE;
 	mutex_lock(&p2pdma_lock);
 	list_for_each_entry(p2p, &p2pdma_all, all_node)

@@ -57,6 +57,23 @@ struct fake_topo {
 	int next_bus;
 };
 
+/*
+ * What happens "meanwhile": called once, right after the ACS control of
+ * fake_meanwhile_dev has been read, under the PCI config lock (so it must
+ * not sleep).  Set by fake_meanwhile().
+ */
+static struct pci_dev *fake_meanwhile_dev;
+static void (*fake_meanwhile_fn)(struct kunit *test);
+static struct kunit *fake_meanwhile_test;
+
+static void fake_meanwhile(struct kunit *test, struct pci_dev *pdev,
+			   void (*fn)(struct kunit *test))
+{
+	fake_meanwhile_test = test;
+	fake_meanwhile_fn = fn;
+	WRITE_ONCE(fake_meanwhile_dev, pdev);
+}
+
 static int fake_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
 			 int size, u32 *val)
 {
@@ -67,6 +84,11 @@ static int fake_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
 			continue;
 		*val = where == FAKE_ACS_CAP + PCI_ACS_CTRL ?
 		       container_of(pdev, struct fake_dev, pdev)->acs_ctrl : 0;
+		if (where == FAKE_ACS_CAP + PCI_ACS_CTRL &&
+		    READ_ONCE(fake_meanwhile_dev) == pdev) {
+			WRITE_ONCE(fake_meanwhile_dev, NULL);
+			fake_meanwhile_fn(fake_meanwhile_test);
+		}
 		return PCIBIOS_SUCCESSFUL;
 	}
 	*val = ~0;
@@ -591,6 +613,30 @@ static void p2pdma_test_mixed_clients(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(a, clients, 3, false), -1);
 }
 
+struct fake_providers {
+	struct pci_p2pdma *p2p[4];
+	int n;
+	struct fake_topo *topo;	/* for fake_meanwhile() callbacks */
+};
+
+/* Make @pdev a published provider, undone by p2pdma_test_exit(). */
+static void fake_publish(struct kunit *test, struct pci_dev *pdev)
+{
+	struct fake_providers *fp = test->priv;
+	struct pci_p2pdma *p2p;
+
+	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
+	p2p->pdev = pdev;
+	xa_init(&p2p->paths);
+	INIT_LIST_HEAD(&p2p->published_node);
+	INIT_LIST_HEAD(&p2p->watchers);
+	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
+	fp->p2p[fp->n++] = p2p;
+	pci_p2pmem_publish(pdev, true);
+}
+
 static bool allowed(u16 vendor, u16 device, unsigned int *flags)
 {
 	return p2pdma_allowlist_find(vendor, device, flags);
@@ -630,17 +676,26 @@ static void p2pdma_test_host_bridges_param(struct kunit *test)
 	struct fake_topo *two = fake_build(test, topo_two_hosts_mixed);
 	struct pci_dev *a = fake_pdev(q35, "nvme_a");
 	struct pci_dev *c = fake_pdev(q35, "nvme_c");
+	struct fake_providers *fp = test->priv;
 	struct p2pdma_path path;
+	int distance;
 
 	if (p2pdma_cpu_routes_p2p())
 		kunit_skip(test, "the CPU routes P2P through any root complex");
 	KUNIT_EXPECT_STREQ(test, host_bridges_get(test), "\n");
+	fake_publish(test, a);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], c, &distance),
+			PCI_P2PDMA_MAP_NOT_SUPPORTED);
 
 	KUNIT_EXPECT_EQ(test, p2pdma_host_bridges_set("8086:29c0\n", NULL), 0);
 	KUNIT_EXPECT_STREQ(test, host_bridges_get(test), "8086:29c0\n");
 	p2pdma_path_calc(a, c, &path);
 	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
 	KUNIT_EXPECT_EQ(test, path.distance, 8);
+	/* The verdict cached under the old list is not used any more. */
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], c, &distance),
+			PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
+	KUNIT_EXPECT_EQ(test, distance, 8);
 	/* Skylake-SP and q35 now both route P2P, between host bridges too. */
 	p2pdma_path_calc(fake_pdev(two, "ep0"), fake_pdev(two, "ep1"), &path);
 	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
@@ -661,6 +716,8 @@ static void p2pdma_test_host_bridges_param(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, host_bridges_get(test), "\n");
 	p2pdma_path_calc(a, c, &path);
 	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], c, &distance),
+			PCI_P2PDMA_MAP_NOT_SUPPORTED);
 }
 
 static void p2pdma_test_host_bridges_param_bad(struct kunit *test)
@@ -780,29 +837,6 @@ static const struct fake_node topo_lonely[] = {
 	{ }
 };
 
-struct fake_providers {
-	struct pci_p2pdma *p2p[4];
-	int n;
-};
-
-/* Make @pdev a published provider, undone by p2pdma_test_exit(). */
-static void fake_publish(struct kunit *test, struct pci_dev *pdev)
-{
-	struct fake_providers *fp = test->priv;
-	struct pci_p2pdma *p2p;
-
-	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
-	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
-	p2p->pdev = pdev;
-	xa_init(&p2p->paths);
-	INIT_LIST_HEAD(&p2p->published_node);
-	INIT_LIST_HEAD(&p2p->watchers);
-	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
-	fp->p2p[fp->n++] = p2p;
-	pci_p2pmem_publish(pdev, true);
-}
-
 static int p2pdma_test_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct fake_providers),
@@ -816,6 +850,7 @@ static void p2pdma_test_exit(struct kunit *test)
 
 	/* The parameter cases leave no entry behind, whatever failed. */
 	p2pdma_host_bridges_set("", NULL);
+	WRITE_ONCE(fake_meanwhile_dev, NULL);
 
 	while (fp->n--) {
 		struct pci_p2pdma *p2p = fp->p2p[fp->n];
@@ -864,6 +899,41 @@ static void p2pdma_test_find_closest(struct kunit *test)
 	pci_dev_put(found);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(fake_pdev(t, "far"),
 						       clients, 2, false), 16);
+}
+
+/*
+ * nvme_b is removed while a mapping works out the path from nvme_a to it,
+ * just after its port's ACS control was read, and a device takes its place
+ * behind a port that now redirects P2P: what the registry's bus notifier
+ * does for a removed device, then the new device's state.
+ */
+static void fake_replace_nvme_b(struct kunit *test)
+{
+	struct fake_providers *fp = test->priv;
+	struct fake_topo *t = fp->topo;
+
+	p2pdma_path_forget(fp->p2p[0], fake_pdev(t, "nvme_b"));
+	fake_find(t, "dp1")->acs_ctrl = ACS_RR;
+}
+
+static void p2pdma_test_cache_removal_during_calc(struct kunit *test)
+{
+	struct fake_providers *fp = test->priv;
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	int distance;
+
+	fp->topo = t;
+	fake_publish(test, fake_pdev(t, "nvme_a"));
+	fake_meanwhile(test, fake_pdev(t, "dp1"), fake_replace_nvme_b);
+	/* Worked out for the device that went away. */
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], b, &distance),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_NULL(test, READ_ONCE(fake_meanwhile_dev));
+	/* The device now at its address gets its own answer. */
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], b, &distance),
+			PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, distance, -1);
 }
 
 static void p2pdma_test_find_holds_reference(struct kunit *test)
@@ -949,6 +1019,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_find_closest),
 	KUNIT_CASE(p2pdma_test_find_holds_reference),
 	KUNIT_CASE(p2pdma_test_find_refuses_unreachable),
+	KUNIT_CASE(p2pdma_test_cache_removal_during_calc),
 	KUNIT_CASE(p2pdma_test_qemu_topology),
 	{ }
 };

@@ -31,10 +31,12 @@
  * Each provider caches its verdict per client (p2pdma_path_cached()), as
  * the DMA-mapping path asks for every mapping.  The cache is an xarray,
  * keyed by the client's PCI address (p2pdma_client_key()), whose entries
- * pack map type and distance into a value; it is read without locks.
+ * pack map type, distance and the generation of the rules they were worked
+ * out under into a value; it is read without locks.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/bitfield.h>
 #include <linux/moduleparam.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/spinlock.h>
@@ -198,12 +200,8 @@ static int p2pdma_host_bridges_set(const char *val,
 		pr_warn("host bridge %04x:%04x allowed to route P2P%s by the administrator\n",
 			list[i].vendor, list[i].device,
 			list[i].flags ? " within one host bridge" : "");
-	/*
-	 * Verdicts cached with the old list are wrong now.  On the command
-	 * line, no provider exists yet and interrupts are still off.
-	 */
-	if (system_state != SYSTEM_BOOTING)
-		p2pdma_forget_all_paths();
+	/* Verdicts cached with the old list are wrong now. */
+	p2pdma_paths_outdated();
 	return 0;
 }
 
@@ -476,25 +474,69 @@ static void p2pdma_client_key_name(unsigned long key, char *buf, size_t size)
 		 (key >> 8) & 0xff, PCI_SLOT(key & 0xff), PCI_FUNC(key & 0xff));
 }
 
-/* A path as a cache entry: map type in the low two bits, then distance. */
-static void *p2pdma_path_encode(const struct p2pdma_path *path)
+/* A path as a cache entry, an xarray value (so bit 63 stays clear). */
+#define P2PDMA_ENTRY_MAP	GENMASK(1, 0)
+#define P2PDMA_ENTRY_DISTANCE	GENMASK(17, 2)
+#define P2PDMA_ENTRY_GEN	GENMASK(62, 18)
+
+/*
+ * The generation of the rules: bumped by whatever can change a verdict
+ * already cached (the allowlist parameter; a device leaving, after which
+ * another can appear at its address).  An entry stamped with an older one
+ * is stale.  A verdict is stamped with the generation read before it was
+ * worked out, so one computed across a change, and stored after the change
+ * was made, is never used: that is what makes the cache safe without a lock
+ * between the DMA-mapping path and removal.
+ */
+static atomic_long_t p2pdma_paths_gen = ATOMIC_LONG_INIT(0);
+
+/**
+ * p2pdma_paths_outdated - make every cached verdict stale
+ *
+ * Call after a change that can alter a verdict has been made visible: a
+ * lookup that sees the new generation also sees the change.  Any context.
+ */
+void p2pdma_paths_outdated(void)
 {
-	unsigned long v = path->map;
+	atomic_long_inc_return_release(&p2pdma_paths_gen);
+}
+
+/* The generation now, as entries hold it: its low bits. */
+static unsigned long p2pdma_paths_gen_now(void)
+{
+	return atomic_long_read_acquire(&p2pdma_paths_gen) &
+	       FIELD_MAX(P2PDMA_ENTRY_GEN);
+}
+
+static void *p2pdma_path_encode(const struct p2pdma_path *path,
+				unsigned long gen)
+{
+	unsigned long v = FIELD_PREP(P2PDMA_ENTRY_MAP, path->map) |
+			  FIELD_PREP(P2PDMA_ENTRY_GEN, gen);
 
 	if (path->distance >= 0)
-		v |= (unsigned long)path->distance << 2;
+		v |= FIELD_PREP(P2PDMA_ENTRY_DISTANCE,
+				min_t(int, path->distance,
+				      FIELD_MAX(P2PDMA_ENTRY_DISTANCE)));
 	return xa_mk_value(v);
 }
 
-static void p2pdma_path_decode(void *entry, struct p2pdma_path *path)
+/* Decode a cache entry; false if it is stale or absent. */
+static bool p2pdma_path_decode(void *entry, unsigned long gen,
+			       struct p2pdma_path *path)
 {
-	unsigned long v = xa_to_value(entry);
+	unsigned long v;
 
-	path->map = v & 3;
-	path->distance = path->map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 : v >> 2;
+	if (!entry)
+		return false;
+	v = xa_to_value(entry);
+	path->map = FIELD_GET(P2PDMA_ENTRY_MAP, v);
+	path->distance = path->map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 :
+			 FIELD_GET(P2PDMA_ENTRY_DISTANCE, v);
 	path->reason = NULL;
 	path->where = NULL;
 	path->nr_acs = 0;
+	return FIELD_GET(P2PDMA_ENTRY_GEN, v) == gen;
 }
 
 /**
@@ -503,8 +545,8 @@ static void p2pdma_path_decode(void *entry, struct p2pdma_path *path)
  * @client: PCI function doing the DMA
  * @distance: if not NULL, set to the distance (-1 when not supported)
  *
- * The answer is computed once per provider/client pair and kept in
- * @p2p->paths.  Does not sleep.
+ * The answer is computed once per provider/client pair and generation of
+ * the rules, and kept in @p2p->paths.  Does not sleep.
  *
  * Return: the map type.
  */
@@ -513,16 +555,14 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    int *distance)
 {
 	unsigned long key = p2pdma_client_key(client);
+	unsigned long gen = p2pdma_paths_gen_now();
 	struct p2pdma_path path;
-	void *entry;
 
-	entry = xa_load(&p2p->paths, key);
-	if (entry) {
-		p2pdma_path_decode(entry, &path);
-	} else {
+	if (!p2pdma_path_decode(xa_load(&p2p->paths, key), gen, &path)) {
 		p2pdma_path_calc(p2p->pdev, client, &path);
 		/* Best effort: a failed store only means computing it again. */
-		xa_store(&p2p->paths, key, p2pdma_path_encode(&path), GFP_ATOMIC);
+		xa_store(&p2p->paths, key, p2pdma_path_encode(&path, gen),
+			 GFP_ATOMIC);
 	}
 	if (distance)
 		*distance = path.distance;
@@ -530,29 +570,19 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 }
 
 /**
- * p2pdma_path_forget - drop a client from a provider's path cache
+ * p2pdma_path_forget - drop a client that has gone from a provider's cache
  * @p2p: provider state
- * @client: a PCI function going away
+ * @client: a PCI function removed from the system
  *
  * The cache is keyed by address: a device that later appears at the same
- * address must get its own answer.
+ * address must get its own answer, even if a verdict for @client was being
+ * worked out while it went (hence a new generation, not just the erase).
+ * Any context.
  */
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 {
+	p2pdma_paths_outdated();
 	xa_erase(&p2p->paths, p2pdma_client_key(client));
-}
-
-/**
- * p2pdma_path_forget_all - empty a provider's path cache
- * @p2p: provider state
- */
-void p2pdma_path_forget_all(struct pci_p2pdma *p2p)
-{
-	unsigned long key;
-	void *entry;
-
-	xa_for_each(&p2p->paths, key, entry)
-		xa_erase(&p2p->paths, key);
 }
 
 /**
@@ -561,7 +591,8 @@ void p2pdma_path_forget_all(struct pci_p2pdma *p2p)
  * @fn: called with the client's PCI name and the cached path (no reason)
  * @arg: passed to @fn
  *
- * For statistics: entries added or removed during the walk may be missed.
+ * For statistics: stale entries are skipped, and entries added or removed
+ * during the walk may be missed.
  */
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void (*fn)(const char *client,
@@ -569,14 +600,16 @@ void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 					    void *arg),
 				 void *arg)
 {
+	unsigned long gen = p2pdma_paths_gen_now();
 	struct p2pdma_path path;
 	unsigned long key;
 	char name[16];
 	void *entry;
 
 	xa_for_each(&p2p->paths, key, entry) {
+		if (!p2pdma_path_decode(entry, gen, &path))
+			continue;
 		p2pdma_client_key_name(key, name, sizeof(name));
-		p2pdma_path_decode(entry, &path);
 		fn(name, &path, arg);
 	}
 }
