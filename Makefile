@@ -12,12 +12,14 @@
 # Work targets: prepare (apply overlay + series to build/linux), refresh
 # (turn edits made in build/linux back into the repo), kernel, kernel-debug,
 # kunit, static, initramfs, qemu TEST=name [TOPO=file] [KERNEL=test|debug].
+# For review: series (the mailed series, patches/mail/) and bisect-check.
 
 TOPO	?= tests/topologies/default.topo
 KERNEL	?= test
 TEST	?= demo
 
-.PHONY: help demo check bench deps fetch prepare refresh status kernel \
+.PHONY: help demo check bench deps fetch prepare refresh series bisect-check \
+	status kernel \
 	kernel-debug kunit static initramfs qemu clean distclean
 
 help: ## this list
@@ -44,6 +46,12 @@ prepare: fetch ## apply overlay and series to build/linux
 
 refresh: ## turn edits made in build/linux back into the repo
 	@scripts/ktree refresh
+
+series: prepare ## the series to mail, from the overlay (build/series/)
+	@scripts/series export
+
+bisect-check: prepare ## build every commit of the series (long: see README)
+	@scripts/series bisect-check
 
 status: ## what prepare would do, and the state of build/linux
 	@scripts/ktree status

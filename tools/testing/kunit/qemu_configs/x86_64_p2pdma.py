@@ -2,11 +2,9 @@
 #
 # x86_64 QEMU for the PCI P2PDMA KUnit suites: a q35 machine with an
 # ivshmem-plain device, whose 16 MiB BAR 2 is real PCI memory the pool
-# tests register as p2pmem.  Use with:
-#
-#   tools/testing/kunit/kunit.py run \
-#	--qemu_config=tools/testing/kunit/qemu_configs/x86_64_p2pdma.py \
-#	--kunitconfig=drivers/pci/p2pdma/.kunitconfig
+# tests register as p2pmem.  Pass this file to kunit.py run as
+# --qemu_config, with --kunitconfig=drivers/pci/p2pdma/.kunitconfig
+# (scripts/kunit of the P2PDMA project does).
 from ..qemu_config import QemuArchParams
 
 QEMU_ARCH = QemuArchParams(linux_arch='x86_64',

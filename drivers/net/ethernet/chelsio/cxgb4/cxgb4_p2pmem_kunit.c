@@ -199,8 +199,7 @@ static void cxgb4_p2pmem_test_program(struct kunit *test)
 	}
 }
 
-/*
- * The cache attributes of the kernel's mapping of @addr: PCD for the
+/* The cache attributes of the kernel's mapping of @addr: PCD for the
  * uncached (UC-) p2pmem, PWT if it was silently made write-combined.
  */
 static unsigned long kernel_cache_bits(void *addr)
@@ -266,8 +265,7 @@ static void cxgb4_p2pmem_test_register(struct kunit *test)
 	if (mem) {
 		KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, mem),
 				pci_bus_address(pdev, 2) + SZ_8M);
-		/*
-		 * Uncached, as every p2pmem: had the driver's WC mapping
+		/* Uncached, as every p2pmem: had the driver's WC mapping
 		 * still covered it, PAT would have made it WC instead.
 		 */
 		KUNIT_EXPECT_EQ(test, kernel_cache_bits(mem), _PAGE_PCD);
