@@ -10,11 +10,16 @@
  * mm/memremap.c calls p2pdma_page_free(), which restores the allocator's
  * reference and frees the page.  Pages of kernel allocations are never
  * mapped, so their count stays one and they never come through here.
+ *
+ * Pages are cleared before they are mapped: they may hold what another
+ * process, or a kernel user such as nvmet, left in them.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/pci-p2pdma.h>
 
 #include "p2pdma.h"
@@ -25,12 +30,32 @@ static void p2pdma_page_free(struct page *page)
 	struct pci_p2pdma *p2p = to_p2pdma_range(page->pgmap)->p2p;
 
 	set_page_count(page, 1);
+	/* Set by writes through a mapping; nothing writes p2pmem back. */
+	ClearPageDirty(page);
 	atomic_long_dec(&p2p->user_pages);
 	p2pdma_free_pages(p2p, (unsigned long)page_to_virt(page), PAGE_SIZE);
 }
 
 const struct dev_pagemap_ops p2pdma_pgmap_ops = {
 	.page_free = p2pdma_page_free,
+};
+
+/*
+ * A write to a page whose entry is write-protected lands here: kernfs asks
+ * to be told of writes to every mapping of its files, so mprotect() and a
+ * soft-dirty reset leave entries read-only.  With no page->mapping, the
+ * fault code would otherwise take the page for truncated and retry the
+ * write forever.  Nothing is written back, so there is nothing to account:
+ * hand the page back locked, and the fault makes the entry writable.
+ */
+static vm_fault_t p2pdma_page_mkwrite(struct vm_fault *vmf)
+{
+	lock_page(vmf->page);
+	return VM_FAULT_LOCKED;
+}
+
+static const struct vm_operations_struct p2pdma_vm_ops = {
+	.page_mkwrite = p2pdma_page_mkwrite,
 };
 
 /* Map @nr pages from @addr at @uaddr; on error free those not mapped. */
@@ -41,6 +66,7 @@ static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 	unsigned long i;
 	int err;
 
+	memset_io((void __iomem __force *)addr, 0, nr << PAGE_SHIFT);
 	for (i = 0; i < nr; i++) {
 		struct page *page = virt_to_page((void *)addr + i * PAGE_SIZE);
 
@@ -78,8 +104,9 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
  * @p2p: the provider, pinned by the caller (its file is open)
  * @vma: the mapping being created
  *
- * Every page is allocated and mapped up front.  On failure, the pages
- * already mapped come back when mmap() tears the half-built mapping down.
+ * Every page is allocated, cleared and mapped up front.  On failure, the
+ * pages already mapped come back when mmap() tears the half-built mapping
+ * down.
  *
  * Return: 0, -EINVAL for a private mapping or a non-zero offset, -ENOMEM
  * when the provider has not enough free memory, or vm_insert_page()'s error.
@@ -102,12 +129,12 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 
 	/* Growing the mapping later could only fault. */
 	vma->vm_flags |= VM_DONTEXPAND;
+	vma->vm_ops = &p2pdma_vm_ops;
 	/*
 	 * memremap_pages() maps P2PDMA memory uncached in the kernel; an
 	 * alias with another memory type is undefined on x86.
 	 */
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	atomic_long_inc(&p2p->user_maps);
 	while (uaddr < vma->vm_end) {
 		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
 			     P2PDMA_POOL_BLOCK_PAGES);
@@ -120,5 +147,6 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 			return err;
 		uaddr += (unsigned long)nr << PAGE_SHIFT;
 	}
+	atomic_long_inc(&p2p->user_maps);
 	return 0;
 }

@@ -7,6 +7,7 @@
  *        p2pmem_mmap_test BDF unbind DRIVER
  *        p2pmem_mmap_test BDF gone CMD
  *        p2pmem_mmap_test BDF mixed DEVICE
+ *        p2pmem_mmap_test BDF vmops
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
@@ -29,6 +30,11 @@
  *   mixed    that O_DIRECT readv/writev on block DEVICE (which can reach
  *            BDF) with p2pmem and system pages in one request move every
  *            byte to the right place.
+ *   vmops    that a new mapping holds none of an earlier one's data, and
+ *            that mprotect() both ways, a soft-dirty reset, mlock(),
+ *            MADV_POPULATE_READ/WRITE, fork(), mremap() and a partial
+ *            munmap() work as on a shared file mapping, none of them
+ *            leaving a write that never completes.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -666,6 +672,201 @@ static void catch_access_signals(void)
 	sigaction(SIGSEGV, &sa, NULL);
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#define WRITE_TIMEOUT		5	/* seconds for one write to complete */
+
+/*
+ * Write val to *p.  A write fault the kernel never resolves makes the CPU
+ * retry the store forever, so give up after WRITE_TIMEOUT seconds.
+ * Returns the signal that stopped the write (SIGALRM: the timeout) or 0.
+ */
+static int write_within(unsigned char *p, unsigned char val)
+{
+	struct sigaction sa = { .sa_handler = on_access_signal };
+	int sig;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(WRITE_TIMEOUT);
+	sig = sigsetjmp(access_env, 1);
+	if (!sig)
+		__atomic_store_n(p, val, __ATOMIC_RELAXED);
+	alarm(0);
+	return sig;
+}
+
+/* Returns 0 when the write never completed, so no more may be tried. */
+static int expect_write(const char *what, unsigned char *p, unsigned char val)
+{
+	int sig = write_within(p, val);
+
+	if (sig == SIGALRM)
+		fail(what, "the write did not complete in %d s", WRITE_TIMEOUT);
+	else if (sig)
+		fail(what, "got %s", strsignal(sig));
+	else if (__atomic_load_n(p, __ATOMIC_RELAXED) != val)
+		fail(what, "read back %#x, want %#x", *p, val);
+	else
+		pass(what);
+	return sig != SIGALRM;
+}
+
+static void expect_ok(const char *what, int ret)
+{
+	if (ret)
+		fail(what, "got errno %d (%s), want success", errno,
+		     strerror(errno));
+	else
+		pass(what);
+}
+
+static void expect_zero(const char *what, const unsigned char *map, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (map[i]) {
+			fail(what, "byte %zu is %#x", i, map[i]);
+			return;
+		}
+	}
+	pass(what);
+}
+
+static int check_soft_dirty_reset(unsigned char *p)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+
+	expect_ok("soft-dirty bits reset (clear_refs 4)",
+		  fd < 0 || write(fd, "4", 1) != 1);
+	if (fd >= 0)
+		close(fd);
+	return expect_write("write after a soft-dirty reset", p, 0x3c);
+}
+
+/*
+ * Map every free page once and write to each, so that whatever a new
+ * mapping gets was used before.  Returns non-zero if that failed.
+ */
+static int dirty_all_free(unsigned long long avail)
+{
+	const char *what = "all free p2pmem mapped and written once";
+	int fd = open_allocate(O_RDWR);
+	unsigned char *map;
+	size_t off;
+
+	if (fd < 0)
+		return -1;
+	map = mmap(NULL, avail, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fail(what, "errno %d (%s)", errno, strerror(errno));
+		return -1;
+	}
+	for (off = 0; off < avail; off += page_size)
+		map[off] = 0xee;
+	munmap(map, avail);
+	pass(what);
+	return 0;
+}
+
+/* A child of fork() shares the mapping: it sees our data, we see its. */
+static void check_fork(unsigned char *map)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int seen = __atomic_load_n(map, __ATOMIC_RELAXED);
+
+		__atomic_store_n(map + 2 * page_size, 0x77, __ATOMIC_RELAXED);
+		_exit(seen == 0xa5 ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		fail("a child of fork() reads the parent's data", "it did not");
+	else
+		pass("a child of fork() reads the parent's data");
+	expect_value("the parent reads the child's write",
+		     __atomic_load_n(map + 2 * page_size, __ATOMIC_RELAXED), 0x77);
+}
+
+/* Move the mapping elsewhere with mremap(); returns its new address. */
+static unsigned char *check_mremap(unsigned char *map, size_t len)
+{
+	const char *what = "mremap() moves the mapping with its data";
+	void *to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *moved = MAP_FAILED;
+
+	if (to != MAP_FAILED)
+		moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (moved == MAP_FAILED) {
+		fail(what, "errno %d (%s)", errno, strerror(errno));
+		return map;
+	}
+	expect_value(what, ((unsigned char *)moved)[0], 0xa5);
+	return moved;
+}
+
+/*
+ * The mapping behaves as a shared file mapping does under the ordinary VM
+ * operations: none of them may hang, fail or hand out stale data.
+ */
+static void test_vmops(void)
+{
+	const unsigned int npages = 4;
+	size_t len = npages * page_size;
+	unsigned long long avail, now;
+	unsigned char *map;
+
+	catch_access_signals();
+	if (read_attr_checked("available", &avail))
+		return;
+	if (dirty_all_free(avail))
+		return;
+	map = map_pages(npages);
+	if (!map)
+		return;
+	expect_zero("a new mapping reads zero, not the last mapping's data",
+		    map, len);
+
+	/* Pages not written yet: their page table entries are clean. */
+	expect_ok("mprotect(PROT_READ)", mprotect(map, len, PROT_READ));
+	expect_value("a write while read-only raises SIGSEGV",
+		     access_signal(map, 1), SIGSEGV);
+	expect_ok("mprotect(PROT_READ | PROT_WRITE)",
+		  mprotect(map, len, PROT_READ | PROT_WRITE));
+	if (!expect_write("write after read-only, then read-write", map, 0xa5))
+		goto out;	/* the next write would never complete either */
+	write_pattern(map + page_size, len - page_size, 1);
+	check_pattern(map + page_size, len - page_size, 1,
+		      "data written after read-write again reads back");
+	if (!check_soft_dirty_reset(map + page_size))
+		goto out;
+
+	expect_ok("mlock()", mlock(map, len));
+	expect_ok("munlock()", munlock(map, len));
+	expect_ok("MADV_POPULATE_READ", madvise(map, len, MADV_POPULATE_READ));
+	expect_ok("MADV_POPULATE_WRITE", madvise(map, len, MADV_POPULATE_WRITE));
+	check_fork(map);
+	map = check_mremap(map, len);
+
+	munmap(map + 2 * page_size, 2 * page_size);
+	if (!read_attr_checked("available", &now))
+		expect_value("a partial munmap() gives its pages back", now,
+			     avail - 2 * page_size);
+	munmap(map, 2 * page_size);
+	if (!read_attr_checked("available", &now))
+		expect_value("available restored after the last munmap()", now,
+			     avail);
+	return;
+out:
+	munmap(map, len);
+}
+
 /*
  * After bind, p2pmem comes back once the driver has set it up again, with
  * as much available as before the test: the driver may keep some for
@@ -765,7 +966,8 @@ static void bad_usage(const char *prog)
 		"       %s BDF gup DEVICE\n"
 		"       %s BDF unbind DRIVER\n"
 		"       %s BDF gone CMD\n"
-		"       %s BDF mixed DEVICE\n", prog, prog, prog, prog, prog);
+		"       %s BDF mixed DEVICE\n"
+		"       %s BDF vmops\n", prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -788,6 +990,8 @@ int main(int argc, char **argv)
 		test_gone(argv[3]);
 	else if (!strcmp(argv[2], "mixed") && argc == 4)
 		test_mixed(argv[3]);
+	else if (!strcmp(argv[2], "vmops") && argc == 3)
+		test_vmops();
 	else
 		bad_usage(argv[0]);
 	return failures ? 1 : 0;
