@@ -104,9 +104,12 @@ tap() {
 		"$rc $(grep -c '^ok - ' /tmp/tap.out)" "0 $count"
 }
 
-# p2p_stat PROVIDER KEY - one value from the provider's debugfs statistics.
+# p2p_stat PROVIDER KEY - one value from the provider's debugfs statistics,
+# or "missing", which never equals a number and is 0 in $((...)), so that a
+# check fails instead of the shell dying on an empty expression.
 p2p_stat() {
-	sed -n "s/^$2 //p" "/sys/kernel/debug/p2pdma/$1/stats"
+	v=$(sed -n "s/^$2 //p" "/sys/kernel/debug/p2pdma/$1/stats")
+	echo "${v:-missing}"
 }
 
 # md5_dev DEV BYTES - checksum of the first BYTES of a block device.

@@ -17,6 +17,7 @@ in_use_before=$(p2p_stat "$A" in_use)
 
 echo "== p2pmem/allocate: refused and accepted mappings =="
 tap 10 "allocate" p2pmem_mmap_test "$A" badargs
+tap 19 "VM operations" p2pmem_mmap_test "$A" vmops
 
 echo "== O_DIRECT $BLK_A -> mmap of $A's CMB -> $BLK_B, from userspace =="
 dd if=/dev/urandom of=/tmp/usrc bs=1M count=$MIB 2>/dev/null
@@ -24,6 +25,8 @@ dd if=/tmp/usrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
 want=$(md5sum < /tmp/usrc)
 maps_before=$(p2p_stat "$A" user_maps)
 dma_before=$(p2p_stat "$A" dma_mapped_bytes)
+alloc_before=$(p2p_stat "$A" alloc_bytes)
+free_before=$(p2p_stat "$A" free_bytes)
 
 # copy_case NAME EXPECTED_OUTPUT CHUNK [OPTIONS...] - copy into a zeroed B
 # through CHUNK-sized p2pmem buffers, and verify.
@@ -45,6 +48,14 @@ expect_eq "each copy moved its data in and out through A's CMB" \
 	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" $((3 * 2 * BYTES))
 expect_eq "every copy buffer was a mapping of allocate" \
 	"$(($(p2p_stat "$A" user_maps) - maps_before))" 4
+# The four buffers: 1 MiB, two of 256 KiB and 12 KiB, each way once.
+bufs=$(((1024 + 2 * 256 + 12) << 10))
+expect_eq "alloc_bytes and free_bytes grew by the copy buffers' bytes" \
+	"$(($(p2p_stat "$A" alloc_bytes) - alloc_before)) $(($(p2p_stat "$A" free_bytes) - free_before))" \
+	"$bufs $bufs"
+expect_eq "alloc_bytes - free_bytes is in_use" \
+	"$(($(p2p_stat "$A" alloc_bytes) - $(p2p_stat "$A" free_bytes)))" \
+	"$(p2p_stat "$A" in_use)"
 expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)" 0
 expect_eq "all p2pmem returned after the copies" \
 	"$(cat "$P2P/available")" "$avail_before"

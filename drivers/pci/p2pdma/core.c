@@ -31,12 +31,12 @@
 
 #include "p2pdma.h"
 
-/* Count one call into the pool that returned @addr (0: nothing found). */
+/* Count a call into the pool: @bytes at @addr, or a failure (0). */
 static unsigned long p2pdma_count_alloc(struct pci_p2pdma *p2p,
-					unsigned long addr)
+					unsigned long addr, size_t bytes)
 {
 	if (addr)
-		this_cpu_inc(p2p->stats->allocs);
+		this_cpu_add(p2p->stats->alloc_bytes, bytes);
 	else
 		this_cpu_inc(p2p->stats->failed_allocs);
 	return addr;
@@ -48,14 +48,15 @@ static unsigned long p2pdma_count_alloc(struct pci_p2pdma *p2p,
  * @size: bytes, rounded up to whole pages
  *
  * Every allocation of the core goes through here or p2pdma_alloc_upto(),
- * and every free through p2pdma_free_pages(), so that the counters of
- * debugfs.c count calls of one kind each.  Safe in any context.
+ * and every free through p2pdma_free_pages(), so that the byte counters of
+ * debugfs.c add up to what the pool has in use.  Safe in any context.
  *
  * Return: the address of the first page, or 0.
  */
 static unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
 {
-	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc(p2p->pool, size));
+	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc(p2p->pool, size),
+				  PAGE_ALIGN(size));
 }
 
 /**
@@ -63,13 +64,15 @@ static unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
  * @p2p: the provider
  * @nr: in, the most pages wanted; out, the pages allocated
  *
- * See p2pdma_pool_alloc_upto(); counted as one call.
+ * See p2pdma_pool_alloc_upto(); a failure counts as one failed call.
  *
  * Return: the address of the first page, or 0.
  */
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
 {
-	return p2pdma_count_alloc(p2p, p2pdma_pool_alloc_upto(p2p->pool, nr));
+	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr);
+
+	return p2pdma_count_alloc(p2p, addr, (size_t)*nr << PAGE_SHIFT);
 }
 
 /**
@@ -85,7 +88,7 @@ void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 	 * Counted first: once the last page is back the teardown may free
 	 * @p2p, and only the pool's own RCU section covers the free itself.
 	 */
-	this_cpu_inc(p2p->stats->frees);
+	this_cpu_add(p2p->stats->free_bytes, PAGE_ALIGN(size));
 	p2pdma_pool_free(p2p->pool, addr, size);
 }
 

@@ -4,10 +4,11 @@
  * file /sys/kernel/debug/p2pdma/<bdf>/stats, one "name value" pair per line:
  *
  *   size, in_use, peak          bytes: registered, allocated now, most ever
- *   allocs, frees, failed_allocs   calls to the allocator
- *   dma_mapped_bytes            bytes of p2pmem mapped for DMA: the data
- *                               that moved through the provider
- *   user_maps, user_pages       mmap()s of p2pmem/allocate so far, and
+ *   alloc_bytes, free_bytes     bytes handed out and given back, so far
+ *   failed_allocs               allocation calls that found no memory
+ *   dma_mapped_bytes            p2pmem in DMA mapping calls that worked:
+ *                               the data that moved through the provider
+ *   user_maps, user_pages       successful mmap()s of p2pmem so far, and
  *                               pages mapped into userspace now
  *
  * followed by one line per client the provider was asked about:
@@ -63,8 +64,8 @@ static void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 	for_each_possible_cpu(cpu) {
 		struct p2pdma_stats *s = per_cpu_ptr(p2p->stats, cpu);
 
-		sum->allocs += READ_ONCE(s->allocs);
-		sum->frees += READ_ONCE(s->frees);
+		sum->alloc_bytes += READ_ONCE(s->alloc_bytes);
+		sum->free_bytes += READ_ONCE(s->free_bytes);
 		sum->failed_allocs += READ_ONCE(s->failed_allocs);
 		sum->dma_mapped_bytes += READ_ONCE(s->dma_mapped_bytes);
 	}
@@ -86,8 +87,8 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "size %zu\nin_use %zu\npeak %zu\n",
 		   p2pdma_pool_size(p2p->pool), p2pdma_pool_in_use(p2p->pool),
 		   p2pdma_pool_peak(p2p->pool));
-	seq_printf(m, "allocs %llu\nfrees %llu\nfailed_allocs %llu\n",
-		   st.allocs, st.frees, st.failed_allocs);
+	seq_printf(m, "alloc_bytes %llu\nfree_bytes %llu\nfailed_allocs %llu\n",
+		   st.alloc_bytes, st.free_bytes, st.failed_allocs);
 	seq_printf(m, "dma_mapped_bytes %llu\n", st.dma_mapped_bytes);
 	seq_printf(m, "user_maps %ld\nuser_pages %ld\n",
 		   atomic_long_read(&p2p->user_maps),

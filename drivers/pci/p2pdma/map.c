@@ -41,6 +41,8 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 		 */
 		struct p2pdma_range *range = to_p2pdma_range(pgmap);
 
+		/* The bytes of the provider before, as if the call worked. */
+		pci_p2pdma_map_done(state);
 		state->pgmap = pgmap;
 		state->map = dev_is_pci(dev) ?
 			     p2pdma_path_cached(range->p2p, to_pci_dev(dev), NULL) :
@@ -51,9 +53,9 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 		if (state->map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
 			p2pdma_explain_refusal(range->provider, dev);
 	}
-	/* The data moved through the provider, for its statistics. */
+	/* Counted by pci_p2pdma_map_done() once the whole call worked. */
 	if (state->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		this_cpu_add(*state->mapped_bytes, sg->length);
+		state->bytes += sg->length;
 
 	if (state->map == PCI_P2PDMA_MAP_BUS_ADDR) {
 		sg->dma_address = sg_phys(sg) + state->bus_off;
@@ -61,4 +63,20 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 		sg_dma_mark_bus_address(sg);
 	}
 	return state->map;
+}
+
+/**
+ * pci_p2pdma_map_done - count the p2pmem a mapping call mapped
+ * @state: the call's map state
+ *
+ * Called by the DMA-mapping code once a scatterlist mapping succeeded, so
+ * that the provider's dma_mapped_bytes counts data that will really move,
+ * one per-CPU addition per call rather than per segment.  A call through
+ * several providers counts the earlier ones when it moves on to the next.
+ */
+void pci_p2pdma_map_done(struct pci_p2pdma_map_state *state)
+{
+	if (state->bytes)
+		this_cpu_add(*state->mapped_bytes, state->bytes);
+	state->bytes = 0;
 }

@@ -41,10 +41,10 @@
  * thing: see Documentation/ABI/testing/debugfs-pci-p2pdma.
  */
 struct p2pdma_stats {
-	u64 allocs;		/* successful calls into the pool */
-	u64 frees;		/* calls giving memory back to the pool */
-	u64 failed_allocs;	/* calls into the pool that found nothing */
-	u64 dma_mapped_bytes;	/* bytes of p2pmem mapped for DMA */
+	u64 alloc_bytes;	/* bytes the pool handed out */
+	u64 free_bytes;		/* bytes given back to the pool */
+	u64 failed_allocs;	/* allocation calls that found no memory */
+	u64 dma_mapped_bytes;	/* p2pmem in DMA mapping calls that worked */
 };
 
 /*
@@ -64,7 +64,7 @@ struct pci_p2pdma {
 	struct list_head all_node;
 	struct list_head watchers;	/* struct pci_p2pdma_watcher */
 	bool published;
-	/* mmap.c: mmap()s of p2pmem so far, and pages mapped now. */
+	/* mmap.c: successful mmap()s of p2pmem so far, pages mapped now. */
 	atomic_long_t user_maps;
 	atomic_long_t user_pages;
 	struct p2pdma_stats __percpu *stats;
