@@ -181,12 +181,17 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 	if (!p2p)
 		return ERR_PTR(-ENOMEM);
 
-	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
+	err = p2pdma_register(p2p);
 	if (err)
 		goto free;
-	err = p2pdma_register(p2p);
+	/*
+	 * After pdev->p2pdma is set: an mmap() of p2pmem/allocate may come
+	 * as soon as the file exists, and relies on finding the state.
+	 */
+	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
 	if (err) {
-		sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
+		p2pdma_unregister(p2p);
+		synchronize_rcu();
 		goto free;
 	}
 	p2pdma_debugfs_add(p2p);
