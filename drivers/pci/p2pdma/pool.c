@@ -78,7 +78,9 @@ struct p2pdma_pcp {
 
 /*
  * Lock order: p2pdma_pcp.lock, then p2pdma_pool.lock.  Both are taken with
- * interrupts off, as frees come from any context.
+ * spin_lock_irqsave(), as frees come from any context; never inside a
+ * section that turned interrupts off by hand, which PREEMPT_RT forbids
+ * (spinlock_t sleeps there).
  */
 struct p2pdma_pool {
 	spinlock_t lock;		/* the arenas and their free lists */
@@ -407,6 +409,38 @@ static bool pool_drain(struct p2pdma_pool *pool)
 	return drained;
 }
 
+/*
+ * Staying on this CPU while its cache is locked: preemption off, or on
+ * PREEMPT_RT only migration, where the sleeping lock must stay preemptible.
+ */
+#ifdef CONFIG_PREEMPT_RT
+#define pool_pin_cpu()		migrate_disable()
+#define pool_unpin_cpu()	migrate_enable()
+#else
+#define pool_pin_cpu()		preempt_disable()
+#define pool_unpin_cpu()	preempt_enable()
+#endif
+
+/* This CPU's cache, locked; the caller stays on this CPU until unlock. */
+static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool,
+					unsigned long *flags)
+	__acquires(pcp->lock)
+{
+	struct p2pdma_pcp *pcp;
+
+	pool_pin_cpu();
+	pcp = this_cpu_ptr(pool->pcp);
+	spin_lock_irqsave(&pcp->lock, *flags);
+	return pcp;
+}
+
+static void pool_pcp_unlock(struct p2pdma_pcp *pcp, unsigned long flags)
+	__releases(pcp->lock)
+{
+	spin_unlock_irqrestore(&pcp->lock, flags);
+	pool_unpin_cpu();
+}
+
 /* Pop a block of @order from this CPU's cache, refilling it if empty. */
 static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 				   unsigned int order)
@@ -415,9 +449,7 @@ static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 	struct p2pdma_pcp_stack *st;
 	unsigned long flags, addr = 0;
 
-	local_irq_save(flags);
-	pcp = this_cpu_ptr(pool->pcp);
-	spin_lock(&pcp->lock);
+	pcp = pool_pcp_lock(pool, &flags);
 	st = &pcp->stack[order];
 	if (!st->count) {
 		spin_lock(&pool->lock);
@@ -430,8 +462,7 @@ static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 		spin_unlock(&pool->lock);
 	}
 	addr = st->count ? st->addr[--st->count] : 0;
-	spin_unlock(&pcp->lock);
-	local_irq_restore(flags);
+	pool_pcp_unlock(pcp, flags);
 	return addr;
 }
 
@@ -443,20 +474,19 @@ static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
 	struct p2pdma_pcp_stack *st;
 	unsigned long flags;
 
-	local_irq_save(flags);
+	pcp = pool_pcp_lock(pool, &flags);
 	/*
-	 * Checked with interrupts off: p2pdma_pool_kill() waits for such
-	 * sections, so no block is cached after its drain.
+	 * Checked under the cache's lock, which p2pdma_pool_kill()'s drain
+	 * takes after setting @dying: a block cached before the drain is
+	 * drained, and a free after it sees the flag.
 	 */
 	if (READ_ONCE(pool->dying)) {
 		spin_lock(&pool->lock);
 		pool_give_locked(pool, addr, 1U << order);
 		spin_unlock(&pool->lock);
-		local_irq_restore(flags);
+		pool_pcp_unlock(pcp, flags);
 		return;
 	}
-	pcp = this_cpu_ptr(pool->pcp);
-	spin_lock(&pcp->lock);
 	st = &pcp->stack[order];
 	if (st->count == P2PDMA_PCP_DEPTH) {
 		spin_lock(&pool->lock);
@@ -465,8 +495,7 @@ static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
 		spin_unlock(&pool->lock);
 	}
 	st->addr[st->count++] = addr;
-	spin_unlock(&pcp->lock);
-	local_irq_restore(flags);
+	pool_pcp_unlock(pcp, flags);
 }
 
 static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr)
@@ -610,8 +639,8 @@ void p2pdma_pool_kill(struct p2pdma_pool *pool)
 {
 	WRITE_ONCE(pool->dying, true);
 	/*
-	 * Wait for allocations (under rcu_read_lock()) and per-CPU frees
-	 * (interrupts off) that did not see the flag.
+	 * Wait for allocations (under rcu_read_lock()) that did not see the
+	 * flag; per-CPU frees check it under the locks the drain takes.
 	 */
 	synchronize_rcu();
 	pool_drain(pool);
