@@ -25,6 +25,7 @@ struct nvmet_p2p_test {
 	struct pci_dev *pdev;
 	void *group;			/* the provider's registration */
 	struct completion removed;
+	struct completion disabled;
 	struct nvmet_ctrl ctrl;
 	struct nvmet_ns ns;
 	struct nvmet_sq sq;
@@ -47,6 +48,7 @@ static int nvmet_p2p_test_init(struct kunit *test)
 	}
 	t->pdev = pdev;
 	init_completion(&t->removed);
+	init_completion(&t->disabled);
 
 	t->group = devres_open_group(&pdev->dev, NULL, GFP_KERNEL);
 	if (!t->group)
@@ -234,6 +236,88 @@ static void nvmet_p2p_test_ns_disabled_first(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(t->pdev));
 }
 
+static int nvmet_p2p_test_disabler(void *data)
+{
+	struct nvmet_p2p_test *t = data;
+
+	nvmet_ns_disable(&t->ns);
+	complete(&t->disabled);
+	return 0;
+}
+
+/* Make t->ns an enabled namespace of a subsystem with t->ctrl in it. */
+static void nvmet_p2p_test_enable_ns(struct kunit *test,
+				     struct nvmet_p2p_test *t)
+{
+	struct nvmet_subsys *subsys = kunit_kzalloc(test, sizeof(*subsys),
+						    GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, subsys);
+	mutex_init(&subsys->lock);
+	xa_init(&subsys->namespaces);
+	INIT_LIST_HEAD(&subsys->ctrls);
+	t->ns.subsys = subsys;
+	init_completion(&t->ns.disable_done);
+	KUNIT_ASSERT_EQ(test, percpu_ref_init(&t->ns.ref, nvmet_destroy_namespace,
+					      0, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, xa_insert(&subsys->namespaces, TEST_NSID, &t->ns,
+					GFP_KERNEL), 0);
+	subsys->nr_namespaces = 1;
+	subsys->max_nsid = TEST_NSID;
+	t->ns.enabled = true;
+	list_add_tail(&t->ctrl.subsys_entry, &subsys->ctrls);
+}
+
+/*
+ * The namespace is disabled while a request that found its provider is in
+ * flight.  The disable waits for the request, and until then the request
+ * may still use what the namespace's map holds: the provider reference
+ * (and the map itself) must outlive every request of the namespace.
+ */
+static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
+{
+	struct nvmet_p2p_test *t = nvmet_p2p_test_or_skip(test);
+	struct nvmet_subsys *subsys;
+	struct task_struct *task;
+	struct nvmet_req req;
+	unsigned int refs, ms;
+	void *map = NULL;
+
+	nvmet_p2p_test_enable_ns(test, t);
+	subsys = t->ns.subsys;
+	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	KUNIT_ASSERT_NOT_NULL(test, nvmet_p2p_test_map(t));
+
+	/* A request in flight: it holds the namespace, and p2pmem. */
+	percpu_ref_get(&t->ns.ref);
+	KUNIT_ASSERT_EQ(test, nvmet_p2p_test_req(t, &req), 0);
+	KUNIT_EXPECT_TRUE(test, nvmet_p2p_test_in_p2pmem(test, &req));
+	refs = kref_read(&t->pdev->dev.kobj.kref);
+
+	task = kthread_run(nvmet_p2p_test_disabler, t, "nvmet-p2p-disable");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	for (ms = 0; ms < 5000; ms += 20) {
+		mutex_lock(&subsys->lock);
+		map = nvmet_p2p_test_map(t);
+		if (!map)	/* taken out of the lookups: waiting for us now */
+			list_del_init(&t->ctrl.subsys_entry);
+		mutex_unlock(&subsys->lock);
+		if (!map)
+			break;
+		msleep(20);
+	}
+	KUNIT_EXPECT_NULL(test, map);
+	KUNIT_EXPECT_FALSE(test, completion_done(&t->disabled));
+	KUNIT_EXPECT_EQ(test, kref_read(&t->pdev->dev.kobj.kref), refs);
+
+	/* The request completes; then the disable finishes, and lets go. */
+	nvmet_req_free_sgls(&req);
+	percpu_ref_put(&t->ns.ref);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&t->disabled, 10 * HZ),
+			0UL);
+	KUNIT_EXPECT_EQ(test, kref_read(&t->pdev->dev.kobj.kref), refs - 1);
+}
+
 /* A controller set up after the provider left gets no map at all. */
 static void nvmet_p2p_test_provider_already_gone(struct kunit *test)
 {
@@ -254,6 +338,7 @@ static struct kunit_case nvmet_p2p_test_cases[] = {
 	KUNIT_CASE(nvmet_p2p_test_removed_while_in_use),
 	KUNIT_CASE(nvmet_p2p_test_removed_idle),
 	KUNIT_CASE(nvmet_p2p_test_ns_disabled_first),
+	KUNIT_CASE(nvmet_p2p_test_ns_disabled_in_use),
 	KUNIT_CASE(nvmet_p2p_test_provider_already_gone),
 	{}
 };
