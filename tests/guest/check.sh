@@ -24,6 +24,11 @@ check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	grep -qE "^ +ok [0-9]+ p2pdma_test_qemu_topology$" \
 	/sys/kernel/debug/kunit/p2pdma_topology/results
 
+# The topology suite's fake devices (PCI domains 7ffe and 7fff) asked real
+# providers for paths; its exit must leave no trace of them there.
+fake=$(grep -l '^client 7ff[ef]:' /sys/kernel/debug/p2pdma/*/stats 2>/dev/null)
+expect_eq "no provider keeps a KUnit fake device in its path cache" "$fake" ""
+
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
 sh /tests/providers.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmet.sh || FAILED=$((FAILED + 1))

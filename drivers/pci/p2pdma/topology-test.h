@@ -213,6 +213,27 @@ static struct fake_dev *fake_add(struct fake_topo *t, const struct fake_node *nd
 	return fd;
 }
 
+/*
+ * What a case made that outlives it unless p2pdma_test_exit() undoes it:
+ * fake providers in the real registry, and the fake devices whose verdicts
+ * real providers may have cached while a case looked for a provider.
+ */
+struct fake_providers {
+	struct pci_p2pdma *p2p[4];
+	int n;
+	struct fake_topo *topos[4];
+	int nr_topos;
+	struct fake_topo *topo;	/* for fake_meanwhile() callbacks */
+};
+
+static void fake_track(struct kunit *test, struct fake_topo *t)
+{
+	struct fake_providers *fp = test->priv;
+
+	KUNIT_ASSERT_LT(test, fp->nr_topos, (int)ARRAY_SIZE(fp->topos));
+	fp->topos[fp->nr_topos++] = t;
+}
+
 static struct fake_topo *fake_build(struct kunit *test,
 				    const struct fake_node *nodes)
 {
@@ -228,6 +249,7 @@ static struct fake_topo *fake_build(struct kunit *test,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->devs);
 	for (i = 0; i < t->n; i++)
 		t->devs[i] = fake_add(t, &nodes[i]);
+	fake_track(test, t);
 	return t;
 }
 
@@ -613,22 +635,24 @@ static void p2pdma_test_mixed_clients(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(a, clients, 3, false), -1);
 }
 
-struct fake_providers {
-	struct pci_p2pdma *p2p[4];
-	int n;
-	struct fake_topo *topo;	/* for fake_meanwhile() callbacks */
-};
-
 /* Make @pdev a published provider, undone by p2pdma_test_exit(). */
 static void fake_publish(struct kunit *test, struct pci_dev *pdev)
 {
 	struct fake_providers *fp = test->priv;
 	struct pci_p2pdma *p2p;
+	int err;
 
 	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
 	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
 	p2p->pdev = pdev;
+	/* Whole, if empty: anyone may find it while it is published. */
+	p2p->pool = p2pdma_pool_create(NUMA_NO_NODE);
+	KUNIT_ASSERT_NOT_NULL(test, p2p->pool);
+	err = p2pdma_stats_init(p2p);
+	if (err)
+		p2pdma_pool_destroy(p2p->pool);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	xa_init(&p2p->paths);
 	INIT_LIST_HEAD(&p2p->published_node);
 	INIT_LIST_HEAD(&p2p->watchers);
@@ -844,6 +868,16 @@ static int p2pdma_test_init(struct kunit *test)
 	return test->priv ? 0 : -ENOMEM;
 }
 
+static void fake_forget_topos(struct pci_p2pdma *p2p, void *arg)
+{
+	struct fake_providers *fp = arg;
+	int i, j;
+
+	for (i = 0; i < fp->nr_topos; i++)
+		for (j = 0; j < fp->topos[i]->n; j++)
+			p2pdma_path_forget(p2p, &fp->topos[i]->devs[j]->pdev);
+}
+
 static void p2pdma_test_exit(struct kunit *test)
 {
 	struct fake_providers *fp = test->priv;
@@ -859,7 +893,11 @@ static void p2pdma_test_exit(struct kunit *test)
 		p2pdma_unregister(p2p);
 		synchronize_rcu();
 		xa_destroy(&p2p->paths);
+		p2pdma_stats_free(p2p);
+		p2pdma_pool_destroy(p2p->pool);
 	}
+	/* As if the fake devices were removed: real providers forget them. */
+	p2pdma_for_each_published(fake_forget_topos, fp);
 }
 
 static void p2pdma_test_find_closest(struct kunit *test)
