@@ -158,7 +158,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	p2p->pdev = pdev;
 	mutex_init(&p2p->ranges_lock);
 	INIT_LIST_HEAD(&p2p->ranges);
-	xa_init(&p2p->paths);
+	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
 	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);
 	p2p->pool = p2pdma_pool_create(dev_to_node(&pdev->dev));

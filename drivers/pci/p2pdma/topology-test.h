@@ -200,6 +200,8 @@ static struct fake_dev *fake_add(struct fake_topo *t, const struct fake_node *nd
 	device_initialize(&pdev->dev);
 	pdev->dev.bus = &pci_bus_type;
 	pdev->dev.init_name = nd->name;
+	/* As the PCI core marks a device it added: its verdicts are cached. */
+	pci_dev_assign_added(pdev, true);
 	list_add_tail(&pdev->bus_list, &pdev->bus->devices);
 
 	bridge = nd->type == PCI_EXP_TYPE_ROOT_PORT ||
@@ -653,7 +655,7 @@ static void fake_publish(struct kunit *test, struct pci_dev *pdev)
 	if (err)
 		p2pdma_pool_destroy(p2p->pool);
 	KUNIT_ASSERT_EQ(test, err, 0);
-	xa_init(&p2p->paths);
+	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
 	INIT_LIST_HEAD(&p2p->published_node);
 	INIT_LIST_HEAD(&p2p->watchers);
 	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);

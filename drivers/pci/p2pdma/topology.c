@@ -539,6 +539,21 @@ static bool p2pdma_path_decode(void *entry, unsigned long gen,
 	return FIELD_GET(P2PDMA_ENTRY_GEN, v) == gen;
 }
 
+/*
+ * The cache is written from the DMA-mapping path, which may run in any
+ * context, hence the interrupt-safe lock (the xarray is XA_FLAGS_LOCK_IRQ).
+ * Best effort: a failed store only means computing the verdict again.
+ */
+static void p2pdma_paths_store(struct pci_p2pdma *p2p, unsigned long key,
+			       void *entry)
+{
+	unsigned long flags;
+
+	xa_lock_irqsave(&p2p->paths, flags);
+	__xa_store(&p2p->paths, key, entry, GFP_ATOMIC);
+	xa_unlock_irqrestore(&p2p->paths, flags);
+}
+
 /**
  * p2pdma_path_cached - map type and distance from a provider to a client
  * @p2p: provider state
@@ -560,9 +575,15 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 
 	if (!p2pdma_path_decode(xa_load(&p2p->paths, key), gen, &path)) {
 		p2pdma_path_calc(p2p->pdev, client, &path);
-		/* Best effort: a failed store only means computing it again. */
-		xa_store(&p2p->paths, key, p2pdma_path_encode(&path, gen),
-			 GFP_ATOMIC);
+		/*
+		 * Not for a device on its way out: a lookup that read the
+		 * generation after its removal notice would store a verdict
+		 * its successor at that address would inherit.  The flag is
+		 * cleared before the notice, which the generation orders.
+		 */
+		if (pci_dev_is_added(client))
+			p2pdma_paths_store(p2p, key,
+					   p2pdma_path_encode(&path, gen));
 	}
 	if (distance)
 		*distance = path.distance;
@@ -581,8 +602,12 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
  */
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 {
+	unsigned long flags;
+
 	p2pdma_paths_outdated();
-	xa_erase(&p2p->paths, p2pdma_client_key(client));
+	xa_lock_irqsave(&p2p->paths, flags);
+	__xa_erase(&p2p->paths, p2pdma_client_key(client));
+	xa_unlock_irqrestore(&p2p->paths, flags);
 }
 
 /**
