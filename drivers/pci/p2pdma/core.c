@@ -190,6 +190,9 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 	 */
 	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
 	if (err) {
+		/* A client may have found it and started watching already. */
+		p2pdma_pool_kill(p2p->pool);
+		p2pdma_notify_watchers(p2p);
 		p2pdma_unregister(p2p);
 		synchronize_rcu();
 		goto free;
