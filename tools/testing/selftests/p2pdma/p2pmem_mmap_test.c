@@ -21,7 +21,8 @@
  *            pages refuse the mapping: process_vm_readv() and
  *            process_vm_writev() with EFAULT and O_DIRECT pread() from block
  *            DEVICE (one without P2P support or that cannot reach BDF) with
- *            EREMOTEIO, while the same calls on ordinary memory succeed.
+ *            EREMOTEIO, also for a read of more than 1 MiB (several bios),
+ *            while the same calls on ordinary memory succeed.
  *   unbind   that unbinding BDF from DRIVER while it is mapped returns,
  *            that the mapping then raises SIGBUS, and that after binding
  *            it again "size" and "available" are what they were before.
@@ -60,6 +61,7 @@
 #define HANG_TIMEOUT	60	/* seconds before unbind/bind counts as hung */
 #define REBIND_POLLS	100	/* times 100 ms to wait for p2pmem after bind */
 #define DIRECT_IO_SIZE	4096
+#define LARGE_IO_SIZE	(2048 * 1024 + 4096)	/* more than one bio */
 
 static const char *bdf;
 static size_t page_size;
@@ -397,14 +399,17 @@ static void check_direct_io(const char *device, unsigned char *map)
 	n = pread(fd, map, DIRECT_IO_SIZE, 0);
 	expect_errno("O_DIRECT pread into p2pmem refused with EREMOTEIO",
 		     n < 0, errno, EREMOTEIO);
+	n = pread(fd, map, LARGE_IO_SIZE, 0);
+	expect_errno("O_DIRECT pread of over 1 MiB into p2pmem refused with EREMOTEIO",
+		     n < 0, errno, EREMOTEIO);
 	free(ordinary);
 	close(fd);
 }
 
 static void test_gup(const char *device)
 {
-	/* the buffer is one page, the O_DIRECT read needs DIRECT_IO_SIZE */
-	unsigned int npages = (DIRECT_IO_SIZE + page_size - 1) / page_size;
+	/* the largest O_DIRECT read needs LARGE_IO_SIZE */
+	unsigned int npages = (LARGE_IO_SIZE + page_size - 1) / page_size;
 	unsigned long long avail, now;
 	unsigned char *map;
 
