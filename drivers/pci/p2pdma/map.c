@@ -64,20 +64,3 @@ pci_p2pdma_map_segment(struct pci_p2pdma_map_state *state, struct device *dev,
 	}
 	return state->map;
 }
-
-/**
- * pci_p2pdma_map_done - count the p2pmem a mapping call mapped
- * @state: the call's map state
- *
- * Called by the DMA-mapping code once a scatterlist mapping succeeded, so
- * that the provider's dma_mapped_bytes counts data that will really move,
- * one per-CPU addition per call rather than per segment.  A call through
- * several providers, or ranges of one, counts the earlier ones when it moves
- * on to the next, whether or not the call succeeds in the end.
- */
-void pci_p2pdma_map_done(struct pci_p2pdma_map_state *state)
-{
-	if (state->bytes)
-		this_cpu_add(*state->mapped_bytes, state->bytes);
-	state->bytes = 0;
-}
