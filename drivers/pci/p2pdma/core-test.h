@@ -524,6 +524,43 @@ static void core_test_watch(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, pctx->group);
 }
 
+/* A driver that publishes while it is being unbound, from a work item say. */
+struct publish_ctx {
+	struct pci_p2pdma_watcher watch;
+	struct pci_dev *pdev;
+	bool published;
+};
+
+static void publish_ctx_remove(struct pci_p2pdma_watcher *watch)
+{
+	struct publish_ctx *ctx = container_of(watch, struct publish_ctx, watch);
+
+	pci_p2pmem_publish(ctx->pdev, true);
+	ctx->published = pci_has_p2pmem(ctx->pdev);
+	/* Undone at once, so that a failure leaves no freed provider listed. */
+	pci_p2pmem_publish(ctx->pdev, false);
+}
+
+/* Publishing once removal has begun would list a provider about to be freed. */
+static void core_test_publish_in_teardown(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct core_ctx *pctx = test->priv;
+	struct publish_ctx ctx = { .pdev = pdev };
+
+	ctx.watch.remove = publish_ctx_remove;
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	pci_p2pmem_publish(pdev, true);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_watch(pdev, &ctx.watch), 0);
+
+	devres_release_group(&pdev->dev, pctx->group);
+	KUNIT_EXPECT_FALSE(test, ctx.published);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+
+	pctx->group = devres_open_group(&pdev->dev, NULL, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pctx->group);
+}
+
 static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_bad_registrations),
 	KUNIT_CASE(core_test_ranges),
@@ -534,6 +571,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_publish),
 	KUNIT_CASE(core_test_concurrent),
 	KUNIT_CASE(core_test_watch),
+	KUNIT_CASE(core_test_publish_in_teardown),
 	KUNIT_CASE(core_test_sg_copy),
 	{ }
 };

@@ -10,7 +10,7 @@
  * One devres action, p2pdma_teardown(), undoes everything when the
  * provider's driver unbinds, in this order:
  *
- *  1. unpublish, and make allocations fail;
+ *  1. make allocations fail, and unpublish: publishing fails from then on;
  *  2. remove sysfs and debugfs.  Removing p2pmem/allocate zaps every
  *     userspace mapping of it: later accesses get SIGBUS, and each page
  *     comes back once the last reference (an O_DIRECT I/O, say) is gone;
@@ -135,8 +135,8 @@ static void p2pdma_teardown(void *data)
 	/* Pinned: this is the provider driver's own devres action. */
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
-	p2pdma_unpublish(p2p);
 	p2pdma_pool_kill(p2p->pool);
+	p2pdma_unpublish(p2p);
 	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);

@@ -102,7 +102,7 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p)
  *
  * Memory that is only used by the provider's own driver (a queue in an NVMe
  * CMB, say) is registered but not published.  Does nothing if @pdev has no
- * p2pmem.
+ * p2pmem, and publishes nothing once its removal has begun.
  */
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 {
@@ -110,7 +110,8 @@ void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 
 	mutex_lock(&p2pdma_lock);
 	p2p = p2pdma_of_locked(pdev);
-	if (p2p)
+	/* The teardown kills the pool before it unpublishes, see core.c. */
+	if (p2p && !(publish && p2pdma_pool_dying(p2p->pool)))
 		p2pdma_set_published(p2p, publish);
 	mutex_unlock(&p2pdma_lock);
 }
