@@ -2,7 +2,8 @@
 # Two providers in one topology: NVMe A's CMB and the BAR of an
 # ivshmem-plain device offered by the generic p2pmem_pci driver, both
 # behind the switch.  Choosing between them, copying through the ivshmem
-# memory, and unbinding p2pmem_pci under a live mapping.
+# memory, and unbinding p2pmem_pci under a live mapping, then again and
+# again while other processes keep mapping it.
 . /tests/lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
@@ -46,4 +47,8 @@ expect_eq "all ivshmem p2pmem returned" \
 
 echo "== unbinding p2pmem_pci under a live mapping =="
 tap 10 "p2pmem_pci unbind" p2pmem_mmap_test "$IV" unbind p2pmem_pci
+
+# Mappings made while the unbind revokes the others must not escape it.
+echo "== 3 processes mapping p2pmem while p2pmem_pci is unbound and bound for 8 s =="
+tap 6 "p2pmem_pci race" p2pmem_mmap_test "$IV" race p2pmem_pci 8
 finish

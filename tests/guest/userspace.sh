@@ -17,7 +17,7 @@ in_use_before=$(p2p_stat "$A" in_use)
 
 echo "== p2pmem/allocate: refused and accepted mappings =="
 tap 10 "allocate" p2pmem_mmap_test "$A" badargs
-tap 19 "VM operations" p2pmem_mmap_test "$A" vmops
+tap 20 "VM operations" p2pmem_mmap_test "$A" vmops
 
 echo "== O_DIRECT $BLK_A -> mmap of $A's CMB -> $BLK_B, from userspace =="
 dd if=/dev/urandom of=/tmp/usrc bs=1M count=$MIB 2>/dev/null

@@ -11,9 +11,9 @@
  * provider's driver unbinds, in this order:
  *
  *  1. make allocations fail, and unpublish: publishing fails from then on;
- *  2. remove sysfs and debugfs.  Removing p2pmem/allocate zaps every
- *     userspace mapping of it: later accesses get SIGBUS, and each page
- *     comes back once the last reference (an O_DIRECT I/O, say) is gone;
+ *  2. revoke userspace mappings (mmap.c): later accesses get SIGBUS, and
+ *     each page comes back once the last reference (an O_DIRECT I/O, say)
+ *     is gone.  Remove sysfs and debugfs;
  *  3. tell watching clients (pci_p2pdma_watch()) to give their memory back;
  *  4. wait until every page is free, then unmap the pages of each range;
  *  5. detach the state from the device and free it after an RCU grace
@@ -102,12 +102,21 @@ size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
 	return p2pdma_pool_size(p2p->pool) - p2pdma_pool_in_use(p2p->pool);
 }
 
-/* Wait for every page, saying what is awaited if it takes long. */
+/*
+ * Wait for every page, saying what is awaited if it takes long.  A mapping
+ * whose mmap() was under way at revocation is linked only afterwards, so
+ * zap again while waiting (see mmap.c).
+ */
 static void p2pdma_wait_idle(struct pci_p2pdma *p2p)
 {
-	while (!p2pdma_pool_wait_idle(p2p->pool, 10 * HZ))
-		pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
-			 p2pdma_pool_in_use(p2p->pool) >> 10);
+	unsigned int polls = 0;
+
+	while (!p2pdma_pool_wait_idle(p2p->pool, HZ / 10)) {
+		p2pdma_user_zap(p2p);
+		if (++polls % 100 == 0)
+			pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
+				 p2pdma_pool_in_use(p2p->pool) >> 10);
+	}
 }
 
 static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
@@ -123,6 +132,7 @@ static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
 
 static void p2pdma_free(struct pci_p2pdma *p2p)
 {
+	p2pdma_user_free(p2p);
 	p2pdma_pool_destroy(p2p->pool);
 	p2pdma_stats_free(p2p);
 	xa_destroy(&p2p->paths);
@@ -137,6 +147,7 @@ static void p2pdma_teardown(void *data)
 
 	p2pdma_pool_kill(p2p->pool);
 	p2pdma_unpublish(p2p);
+	p2pdma_user_revoke(p2p);
 	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);
@@ -162,7 +173,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);
 	p2p->pool = p2pdma_pool_create(dev_to_node(&pdev->dev));
-	if (!p2p->pool || p2pdma_stats_init(p2p)) {
+	if (!p2p->pool || p2pdma_stats_init(p2p) || p2pdma_user_init(p2p)) {
 		p2pdma_free(p2p);
 		return NULL;
 	}

@@ -13,14 +13,29 @@
  *
  * Pages are cleared before they are mapped: they may hold what another
  * process, or a kernel user such as nvmet, left in them.
+ *
+ * Revocation: every mapping, whichever file it was made through, is moved
+ * to one file of the provider's own, on a small internal filesystem, and
+ * revoking zaps that file's address space.  The file a mapping was made
+ * through cannot be relied on for that: mmap() links the new vma into its
+ * file only after ->mmap() returned, and kernfs zaps its files' mappings
+ * when a removal has waited for running ->mmap() calls, so a mapping made
+ * just before it would escape, and the teardown wait for its pages forever.
+ * Here ->mmap() and revocation exclude each other (user_sem), so a mapping
+ * not yet linked when the provider's file is zapped was made before, and
+ * is in that file once linked: zapping again while waiting catches it.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/pseudo_fs.h>
 
 #include "p2pdma.h"
 
@@ -104,12 +119,14 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
  * @p2p: the provider, pinned by the caller (its file is open)
  * @vma: the mapping being created
  *
- * Every page is allocated, cleared and mapped up front.  On failure, the
- * pages already mapped come back when mmap() tears the half-built mapping
- * down.
+ * Every page is allocated, cleared and mapped up front, and the mapping is
+ * moved to the provider's own file, which p2pdma_user_revoke() zaps.  On
+ * failure, the pages already mapped come back when mmap() tears the
+ * half-built mapping down.
  *
- * Return: 0, -EINVAL for a private mapping or a non-zero offset, -ENOMEM
- * when the provider has not enough free memory, or vm_insert_page()'s error.
+ * Return: 0, -EINVAL for a private mapping or a non-zero offset, -ENODEV
+ * once the provider's mappings are revoked, -ENOMEM when the provider has
+ * not enough free memory, or vm_insert_page()'s error.
  */
 int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 {
@@ -119,12 +136,18 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	err = p2pdma_check_vma(p2p->pdev, vma);
 	if (err)
 		return err;
+
+	down_read(&p2p->user_sem);
+	err = -ENODEV;
+	if (p2p->user_revoked)
+		goto out;
+	err = -ENOMEM;
 	if (vma_pages(vma) > p2pdma_mem_avail(p2p) >> PAGE_SHIFT) {
 		pci_info_ratelimited(p2p->pdev, "%s: %lu KiB wanted, %zu KiB free\n",
 				     current->comm,
 				     (vma->vm_end - vma->vm_start) >> 10,
 				     p2pdma_mem_avail(p2p) >> 10);
-		return -ENOMEM;
+		goto out;
 	}
 
 	/* Growing the mapping later could only fault. */
@@ -139,14 +162,122 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
 			     P2PDMA_POOL_BLOCK_PAGES);
 
+		err = -ENOMEM;
 		addr = p2pdma_alloc_upto(p2p, &nr);
 		if (!addr)
-			return -ENOMEM;
+			goto out;
 		err = p2pdma_insert_pages(p2p, vma, uaddr, addr, nr);
 		if (err)
-			return err;
+			goto out;
 		uaddr += (unsigned long)nr << PAGE_SHIFT;
 	}
+	vma_set_file(vma, p2p->user_file);
 	atomic_long_inc(&p2p->user_maps);
+out:
+	up_read(&p2p->user_sem);
+	return err;
+}
+
+/*
+ * The filesystem of the providers' own files: one inode each, never
+ * opened (its i_fop refuses), only there for its address space.
+ */
+#define P2PDMA_FS_MAGIC	0x70327066	/* "p2pf" */
+
+static int p2pdma_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, P2PDMA_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type p2pdma_fs_type = {
+	.name = "p2pmem",
+	.init_fs_context = p2pdma_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/* simple_pin_fs(): mounted while some provider has its file. */
+static struct vfsmount *p2pdma_fs_mnt;
+static int p2pdma_fs_count;
+
+static const struct file_operations p2pdma_user_fops = {
+	.owner = THIS_MODULE,
+};
+
+/**
+ * p2pdma_user_init - create the file a new provider's mappings move to
+ * @p2p: the provider being set up
+ *
+ * Return: 0 or a negative errno.
+ */
+int p2pdma_user_init(struct pci_p2pdma *p2p)
+{
+	struct inode *inode;
+	struct file *file;
+	int err;
+
+	init_rwsem(&p2p->user_sem);
+	err = simple_pin_fs(&p2pdma_fs_type, &p2pdma_fs_mnt, &p2pdma_fs_count);
+	if (err)
+		return err;
+	inode = alloc_anon_inode(p2pdma_fs_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		goto unpin;
+	}
+	file = alloc_file_pseudo(inode, p2pdma_fs_mnt, "p2pmem", O_RDWR,
+				 &p2pdma_user_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		err = PTR_ERR(file);
+		goto unpin;
+	}
+	p2p->user_file = file;
 	return 0;
+
+unpin:
+	simple_release_fs(&p2pdma_fs_mnt, &p2pdma_fs_count);
+	return err;
+}
+
+/**
+ * p2pdma_user_free - drop the provider's reference to its file
+ * @p2p: the provider, torn down or never set up
+ *
+ * Mappings revoked but not yet unmapped keep the file, and its mount,
+ * until they go.
+ */
+void p2pdma_user_free(struct pci_p2pdma *p2p)
+{
+	if (!p2p->user_file)
+		return;
+	fput(p2p->user_file);
+	p2p->user_file = NULL;
+	simple_release_fs(&p2pdma_fs_mnt, &p2pdma_fs_count);
+}
+
+/**
+ * p2pdma_user_zap - unmap every userspace mapping of a provider's p2pmem
+ * @p2p: the provider
+ *
+ * Accesses after this raise SIGBUS; each page comes back to the pool once
+ * nothing else (an O_DIRECT I/O, say) holds it.
+ */
+void p2pdma_user_zap(struct pci_p2pdma *p2p)
+{
+	unmap_mapping_range(p2p->user_file->f_mapping, 0, 0, 1);
+}
+
+/**
+ * p2pdma_user_revoke - refuse new mappings of a provider, zap the others
+ * @p2p: the provider
+ *
+ * Waits for mmap() calls already under way; see the top of this file for
+ * why the caller must still zap again until the pages are back.
+ */
+void p2pdma_user_revoke(struct pci_p2pdma *p2p)
+{
+	down_write(&p2p->user_sem);
+	p2p->user_revoked = true;
+	up_write(&p2p->user_sem);
+	p2pdma_user_zap(p2p);
 }

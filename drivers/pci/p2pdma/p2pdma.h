@@ -16,6 +16,8 @@
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
  *
  * Locks, outermost first:
+ *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation; taken
+ *                                   under the mapper's mmap_lock
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
  *   p2pdma_lock (registry.c)        the provider lists, published, watchers
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
@@ -32,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/percpu.h>
+#include <linux/rwsem.h>
 #include <linux/xarray.h>
 
 #include "pool.h"
@@ -67,6 +70,10 @@ struct pci_p2pdma {
 	/* mmap.c: successful mmap()s of p2pmem so far, pages mapped now. */
 	atomic_long_t user_maps;
 	atomic_long_t user_pages;
+	/* mmap.c: the file every mapping moves to, and its revocation. */
+	struct file *user_file;
+	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
+	bool user_revoked;		/* user_sem */
 	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;
 };
@@ -151,6 +158,10 @@ size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
 /* mmap.c */
 extern const struct dev_pagemap_ops p2pdma_pgmap_ops;
 int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
+int p2pdma_user_init(struct pci_p2pdma *p2p);
+void p2pdma_user_free(struct pci_p2pdma *p2p);
+void p2pdma_user_zap(struct pci_p2pdma *p2p);
+void p2pdma_user_revoke(struct pci_p2pdma *p2p);
 
 /* sysfs.c */
 extern const struct attribute_group p2pmem_group;

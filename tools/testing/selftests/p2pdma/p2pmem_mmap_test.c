@@ -8,6 +8,7 @@
  *        p2pmem_mmap_test BDF gone CMD
  *        p2pmem_mmap_test BDF mixed DEVICE
  *        p2pmem_mmap_test BDF vmops
+ *        p2pmem_mmap_test BDF race DRIVER SECONDS
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
@@ -31,11 +32,17 @@
  *   mixed    that O_DIRECT readv/writev on block DEVICE (which can reach
  *            BDF) with p2pmem and system pages in one request move every
  *            byte to the right place.
- *   vmops    that a new mapping holds none of an earlier one's data, and
+ *   vmops    that a new mapping holds none of an earlier one's data, that
+ *            /proc/self/maps shows it as the provider's "p2pmem" file, and
  *            that mprotect() both ways, a soft-dirty reset, mlock(),
  *            MADV_POPULATE_READ/WRITE, fork(), mremap() and a partial
  *            munmap() work as on a shared file mapping, none of them
  *            leaving a write that never completes.
+ *   race     that while several processes map, check and hold p2pmem in a
+ *            loop, unbinding and binding BDF's DRIVER again and again for
+ *            SECONDS always returns within 10 s and revokes every mapping
+ *            made before it (SIGBUS), that every mapping that works holds
+ *            its data, and that "available" is what it was at the end.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -51,8 +58,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* userspace has no <linux/compiler_attributes.h> */
@@ -778,6 +787,34 @@ static int dirty_all_free(unsigned long long avail)
 	return 0;
 }
 
+/* /proc/self/maps names the mapping's file: the provider's, "p2pmem". */
+static void check_maps_name(const unsigned char *map)
+{
+	const char *what = "/proc/self/maps shows the mapping as p2pmem";
+	char line[512], start[32];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	if (!f) {
+		fail(what, "open: errno %d (%s)", errno, strerror(errno));
+		return;
+	}
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)map);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, start, strlen(start))) {
+			found = 1;
+			break;
+		}
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	if (!found)
+		fail(what, "no line starts with %s", start);
+	else if (!strstr(line, "/p2pmem"))
+		fail(what, "got \"%s\"", line);
+	else
+		pass(what);
+}
+
 /* A child of fork() shares the mapping: it sees our data, we see its. */
 static void check_fork(unsigned char *map)
 {
@@ -837,6 +874,7 @@ static void test_vmops(void)
 		return;
 	expect_zero("a new mapping reads zero, not the last mapping's data",
 		    map, len);
+	check_maps_name(map);
 
 	/* Pages not written yet: their page table entries are clean. */
 	expect_ok("mprotect(PROT_READ)", mprotect(map, len, PROT_READ));
@@ -964,6 +1002,232 @@ static void test_unbind(const char *driver)
 	check_rebound(size, avail);
 }
 
+#define RACE_MAPPERS	3
+#define UNBIND_TIMEOUT	10	/* seconds an unbind may take in "race" */
+#define HOLD_LIMIT	(UNBIND_TIMEOUT + 5)	/* then a mapping is stuck */
+
+/* What the mappers of "race" and their parent share, in a shared page. */
+struct race_state {
+	int stop;		/* set by the parent: mappers exit */
+	int unbinds_started;	/* unbinds begun: the parent counts each */
+	int unbinds_done;	/* ... then again once it returned */
+	int maps;		/* mmap() calls that succeeded */
+	int refused;		/* mmap() calls refused: provider going away */
+	int revoked;		/* mappings that raised SIGBUS, then unmapped */
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Write @val to @path from a child, waiting at most @timeout seconds. */
+static int write_timed(const char *path, const char *val, int timeout,
+		       double *took)
+{
+	double start = now_seconds();
+	int status, warned = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY);
+
+		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+			_exit(errno);
+		_exit(close(fd) ? errno : 0);
+	}
+	if (pid < 0)
+		return -1;
+	/* A stuck unbind is reported, then waited for: it holds the device. */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		*took = now_seconds() - start;
+		if (*took > timeout && !warned++)
+			fail(path, "still blocked after %d s", timeout);
+		if (*took > HANG_TIMEOUT) {
+			fail(path, "still blocked after %d s, giving up",
+			     HANG_TIMEOUT);
+			exit(1);
+		}
+		usleep(10000);
+	}
+	*took = now_seconds() - start;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fail(path, "writer ended with status 0x%x", status);
+		return -1;
+	}
+	return warned ? -1 : 0;
+}
+
+/*
+ * Map 2 pages and check them.  An unbind that returns after the mapping
+ * exists must revoke it, so while one is under way hold the mapping until
+ * it raises SIGBUS; otherwise unmap it after a moment and map again, so
+ * that mmap() calls keep racing with the next unbind.  Failures count in
+ * race_errors, a static because a SIGBUS longjmp()s back in here.
+ */
+static int race_errors;
+
+static void race_map_once(struct race_state *rs)
+{
+	const size_t len = 2 * page_size;
+	int fd, sig, done_at_map;
+	unsigned char *map;
+	double since, hold;
+	char path[256];
+	size_t off;
+
+	p2pmem_path(path, sizeof(path), "allocate");
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		usleep(1000);	/* unbound: wait for the bind */
+		return;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		__atomic_add_fetch(&rs->refused, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	done_at_map = __atomic_load_n(&rs->unbinds_done, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&rs->maps, 1, __ATOMIC_RELAXED);
+	since = now_seconds();
+	hold = (rand() % 3000) / 1e6;
+
+	sig = sigsetjmp(access_env, 1);
+	if (!sig) {
+		write_pattern(map, len, getpid());
+		for (off = 0; off < len; off++)
+			if (map[off] != pattern_byte(off, getpid()))
+				break;
+		if (off < len) {
+			printf("not ok - race: byte %zu of a mapping changed\n",
+			       off);
+			race_errors++;
+		}
+		while (!__atomic_load_n(&rs->stop, __ATOMIC_RELAXED)) {
+			int unbinding = __atomic_load_n(&rs->unbinds_started,
+							__ATOMIC_SEQ_CST) >
+					done_at_map;
+
+			if (!unbinding && now_seconds() - since > hold)
+				break;
+			if (unbinding && now_seconds() - since > HOLD_LIMIT) {
+				printf("not ok - race: a mapping outlived an unbind\n");
+				race_errors++;
+				break;
+			}
+			__atomic_load_n(map, __ATOMIC_RELAXED);
+			usleep(200);
+		}
+	} else if (sig == SIGBUS) {
+		__atomic_add_fetch(&rs->revoked, 1, __ATOMIC_RELAXED);
+	} else {
+		printf("not ok - race: access raised %s\n", strsignal(sig));
+		race_errors++;
+	}
+	munmap(map, len);
+}
+
+static void race_mapper(struct race_state *rs)
+{
+	catch_access_signals();
+	srand(getpid());
+	while (!__atomic_load_n(&rs->stop, __ATOMIC_RELAXED) && !race_errors)
+		race_map_once(rs);
+	_exit(race_errors ? 1 : 0);
+}
+
+/* Unbind and bind once; the bound driver must set p2pmem up again. */
+static int race_cycle(struct race_state *rs, const char *driver,
+		      double *slowest)
+{
+	char unbind[256], bind[256], path[256];
+	struct stat st;
+	int i, slow;
+	double took;
+
+	snprintf(unbind, sizeof(unbind), "/sys/bus/pci/drivers/%s/unbind",
+		 driver);
+	snprintf(bind, sizeof(bind), "/sys/bus/pci/drivers/%s/bind", driver);
+	__atomic_add_fetch(&rs->unbinds_started, 1, __ATOMIC_SEQ_CST);
+	/* A slow unbind fails the test, but the device is bound again. */
+	slow = write_timed(unbind, bdf, UNBIND_TIMEOUT, &took);
+	if (took > *slowest)
+		*slowest = took;
+	__atomic_add_fetch(&rs->unbinds_done, 1, __ATOMIC_SEQ_CST);
+	if (write_timed(bind, bdf, UNBIND_TIMEOUT, &took))
+		return -1;
+	p2pmem_path(path, sizeof(path), "allocate");
+	for (i = 0; i < REBIND_POLLS && stat(path, &st); i++)
+		usleep(100000);
+	/* let the mappers map before the next unbind */
+	usleep(20000 + rand() % 200000);
+	return slow;
+}
+
+static void test_race(const char *driver, const char *secs)
+{
+	unsigned long long size, avail;
+	struct race_state *rs;
+	pid_t pids[RACE_MAPPERS];
+	double start, slowest = 0;
+	int i, status, cycles = 0, broken = 0, bad = 0;
+	int seconds = atoi(secs);
+	char what[160];
+
+	if (seconds <= 0) {
+		fail("race: duration", "got \"%s\", want seconds", secs);
+		return;
+	}
+	if (read_attr_checked("size", &size) ||
+	    read_attr_checked("available", &avail))
+		return;
+	rs = mmap(NULL, sizeof(*rs), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rs == MAP_FAILED) {
+		fail("race: shared state", "errno %d", errno);
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; i < RACE_MAPPERS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			race_mapper(rs);
+	}
+
+	start = now_seconds();
+	while (now_seconds() - start < seconds && !broken) {
+		broken = race_cycle(rs, driver, &slowest);
+		cycles++;
+	}
+	__atomic_store_n(&rs->stop, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < RACE_MAPPERS; i++)
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+	snprintf(what, sizeof(what),
+		 "race: %d s of unbind/bind, each unbind within %d s (%d cycles, slowest %.2f s)",
+		 seconds, UNBIND_TIMEOUT, cycles, slowest);
+	if (broken)
+		fail(what, "cycle %d failed", cycles);
+	else
+		pass(what);
+	expect_value("race: mappers saw no stale mapping or bad data", bad, 0);
+	snprintf(what, sizeof(what),
+		 "race: unbinds revoked live mappings (%d mmaps, %d refused, %d revoked)",
+		 rs->maps, rs->refused, rs->revoked);
+	if (rs->revoked > 0)
+		pass(what);
+	else
+		fail(what, "none was revoked");
+	check_rebound(size, avail);
+}
+
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -972,7 +1236,9 @@ static void bad_usage(const char *prog)
 		"       %s BDF unbind DRIVER\n"
 		"       %s BDF gone CMD\n"
 		"       %s BDF mixed DEVICE\n"
-		"       %s BDF vmops\n", prog, prog, prog, prog, prog, prog);
+		"       %s BDF vmops\n"
+		"       %s BDF race DRIVER SECONDS\n",
+		prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -997,6 +1263,8 @@ int main(int argc, char **argv)
 		test_mixed(argv[3]);
 	else if (!strcmp(argv[2], "vmops") && argc == 3)
 		test_vmops();
+	else if (!strcmp(argv[2], "race") && argc == 5)
+		test_race(argv[3], argv[4]);
 	else
 		bad_usage(argv[0]);
 	return failures ? 1 : 0;
