@@ -310,12 +310,14 @@ EXPORT_SYMBOL_GPL(pci_p2pdma_enable_store);
 
 /**
  * pci_p2pdma_enable_show - format a "use p2pmem" configuration value
- * @page: PAGE_SIZE buffer of a sysfs/configfs show method
+ * @page: buffer of PAGE_SIZE bytes, a sysfs/configfs show method's page
+ *        or any other: it need not be page-aligned
  * @p2p_dev: the chosen provider, or NULL for automatic choice
  * @use_p2pdma: whether p2pmem is used at all
  *
  * The values are upstream's, so that saved configurations and scripts
- * read what they always read.
+ * read what they always read.  Not sysfs_emit(): it warns about a buffer
+ * that is not page-aligned, which upstream's callers may pass.
  *
  * Return: bytes written: the provider's name, "1" (automatic choice) or
  * "0" (off), and a newline.
@@ -324,9 +326,9 @@ ssize_t pci_p2pdma_enable_show(char *page, struct pci_dev *p2p_dev,
 			       bool use_p2pdma)
 {
 	if (!use_p2pdma)
-		return sysfs_emit(page, "0\n");
+		return scnprintf(page, PAGE_SIZE, "0\n");
 	if (!p2p_dev)
-		return sysfs_emit(page, "1\n");
-	return sysfs_emit(page, "%s\n", pci_name(p2p_dev));
+		return scnprintf(page, PAGE_SIZE, "1\n");
+	return scnprintf(page, PAGE_SIZE, "%s\n", pci_name(p2p_dev));
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_enable_show);

@@ -807,6 +807,9 @@ static void p2pdma_test_enable_show(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, page, "1\n");
 	pci_p2pdma_enable_show(page, fake_pdev(t, "nvme_a"), true);
 	KUNIT_EXPECT_STREQ(test, page, "nvme_a\n");
+	/* Upstream's callers may pass any buffer, not only a page. */
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_enable_show(page + 1, NULL, true), 2);
+	KUNIT_EXPECT_STREQ(test, page + 1, "1\n");
 }
 
 static void p2pdma_test_refusal_text(struct kunit *test)
