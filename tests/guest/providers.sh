@@ -51,4 +51,19 @@ tap 10 "p2pmem_pci unbind" p2pmem_mmap_test "$IV" unbind p2pmem_pci
 # Mappings made while the unbind revokes the others must not escape it.
 echo "== 3 processes mapping p2pmem while p2pmem_pci is unbound and bound for 8 s =="
 tap 6 "p2pmem_pci race" p2pmem_mmap_test "$IV" race p2pmem_pci 8
+
+# Memory a driver keeps to itself is not userspace's either.
+echo "== p2pmem_pci.publish=0: registered, not published =="
+rebind_p2pmem_pci() {
+	echo "$IV" > /sys/bus/pci/drivers/p2pmem_pci/unbind &&
+		echo "$IV" > /sys/bus/pci/drivers/p2pmem_pci/bind
+}
+echo 0 > /sys/module/p2pmem_pci/parameters/publish
+check "p2pmem_pci binds again with publish=0" rebind_p2pmem_pci
+expect_eq "the memory is registered" "$(cat "$P2P/size" 2>&1)" $((16 << 20))
+expect_eq "but not published" "$(cat "$P2P/published" 2>&1)" 0
+check "and has no p2pmem/allocate" test ! -e "$P2P/allocate"
+echo 1 > /sys/module/p2pmem_pci/parameters/publish
+check "p2pmem_pci binds again with publish=1" rebind_p2pmem_pci
+check "p2pmem/allocate is back" test -e "$P2P/allocate"
 finish

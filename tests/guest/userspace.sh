@@ -60,6 +60,8 @@ expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)"
 expect_eq "all p2pmem returned after the copies" \
 	"$(cat "$P2P/available")" "$avail_before"
 
+expect_eq "p2pmem/allocate has upstream's mode" "$(stat -c %a "$P2P/allocate")" 660
+
 echo "== one O_DIRECT request mixing p2pmem and system pages =="
 tap 14 "mixed request" p2pmem_mmap_test "$A" mixed "$BLK_B"
 

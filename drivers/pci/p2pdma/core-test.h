@@ -318,6 +318,21 @@ static void core_test_sgl_fragmented(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
+/* The mode of p2pmem/allocate, or 0 when the file does not exist. */
+static umode_t allocate_mode(struct pci_dev *pdev)
+{
+	struct kernfs_node *dir, *kn;
+	umode_t mode = 0;
+
+	dir = kernfs_find_and_get(pdev->dev.kobj.sd, "p2pmem");
+	kn = dir ? kernfs_find_and_get(dir, "allocate") : NULL;
+	if (kn)
+		mode = kn->mode & 0777;
+	kernfs_put(kn);
+	kernfs_put(dir);
+	return mode;
+}
+
 static void core_test_publish(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
@@ -326,6 +341,8 @@ static void core_test_publish(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
 	/* Registered but unpublished memory is not offered to others. */
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
+	/* Nor to userspace. */
+	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
 
 	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 
@@ -334,10 +351,13 @@ static void core_test_publish(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_TRUE(test, found_for(pdev, self));
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(pdev, self, false), 0);
+	/* Upstream's mode. */
+	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0660);
 
 	pci_p2pmem_publish(pdev, false);
 	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
+	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
 	/* Teardown (at exit) unpublishes too: left published on purpose. */
 	pci_p2pmem_publish(pdev, true);
 }

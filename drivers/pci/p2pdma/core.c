@@ -10,10 +10,11 @@
  * One devres action, p2pdma_teardown(), undoes everything when the
  * provider's driver unbinds, in this order:
  *
- *  1. make allocations fail, and unpublish: publishing fails from then on;
- *  2. revoke userspace mappings (mmap.c): later accesses get SIGBUS, and
- *     each page comes back once the last reference (an O_DIRECT I/O, say)
- *     is gone.  Remove sysfs and debugfs;
+ *  1. make allocations fail, and unpublish: publishing fails from then on,
+ *     and userspace mappings are revoked (mmap.c).  Later accesses get
+ *     SIGBUS, and each page comes back once the last reference (an
+ *     O_DIRECT I/O, say) is gone;
+ *  2. remove sysfs and debugfs;
  *  3. tell watching clients (pci_p2pdma_watch()) to give their memory back;
  *  4. wait until every page is free, then unmap the pages of each range;
  *  5. detach the state from the device and free it after an RCU grace
@@ -147,7 +148,6 @@ static void p2pdma_teardown(void *data)
 
 	p2pdma_pool_kill(p2p->pool);
 	p2pdma_unpublish(p2p);
-	p2pdma_user_revoke(p2p);
 	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * PCI P2PDMA userspace mappings: each shared mmap() of a provider's
- * p2pmem/allocate file allocates that much p2pmem and maps it.
+ * p2pmem/allocate file allocates that much p2pmem and maps it.  The file
+ * exists while the provider is published: memory its driver keeps to
+ * itself is not userspace's either.
  *
  * The refcount rule: a free p2pmem page has a count of one, owned by the
  * allocator.  Mapping a page hands that reference to its page table entry;
@@ -120,7 +122,7 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
  * @vma: the mapping being created
  *
  * Every page is allocated, cleared and mapped up front, and the mapping is
- * moved to the provider's own file, which p2pdma_user_revoke() zaps.  On
+ * moved to the provider's own file, which revocation zaps.  On
  * failure, the pages already mapped come back when mmap() tears the
  * half-built mapping down.
  *
@@ -216,6 +218,8 @@ int p2pdma_user_init(struct pci_p2pdma *p2p)
 	int err;
 
 	init_rwsem(&p2p->user_sem);
+	/* Closed until published. */
+	p2p->user_revoked = true;
 	err = simple_pin_fs(&p2pdma_fs_type, &p2pdma_fs_mnt, &p2pdma_fs_count);
 	if (err)
 		return err;
@@ -267,17 +271,41 @@ void p2pdma_user_zap(struct pci_p2pdma *p2p)
 	unmap_mapping_range(p2p->user_file->f_mapping, 0, 0, 1);
 }
 
-/**
- * p2pdma_user_revoke - refuse new mappings of a provider, zap the others
- * @p2p: the provider
- *
- * Waits for mmap() calls already under way; see the top of this file for
- * why the caller must still zap again until the pages are back.
+/*
+ * Refuse new mappings of a provider and zap the others.  Waits for mmap()
+ * calls already under way; see the top of this file for why the teardown
+ * must still zap again until the pages are back.
  */
-void p2pdma_user_revoke(struct pci_p2pdma *p2p)
+static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 {
 	down_write(&p2p->user_sem);
 	p2p->user_revoked = true;
 	up_write(&p2p->user_sem);
 	p2pdma_user_zap(p2p);
+}
+
+/**
+ * p2pdma_user_publish - open or close userspace's ways to a provider
+ * @p2p: the provider, whose @published just changed
+ * @publish: its new value
+ *
+ * Publishing makes p2pmem/allocate appear; withdrawing revokes every
+ * mapping and removes it.  Called under p2pdma_lock, so
+ * that the files follow the flag in the order it changed.
+ */
+void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
+{
+	/* The topology suite's fake providers have no files to show. */
+	if (!p2p->user_file)
+		return;
+	if (publish) {
+		down_write(&p2p->user_sem);
+		p2p->user_revoked = false;
+		up_write(&p2p->user_sem);
+	} else {
+		p2pdma_user_revoke(p2p);
+	}
+	/* Shows or hides p2pmem/allocate, see p2pmem_bin_visible(). */
+	if (sysfs_update_group(&p2p->pdev->dev.kobj, &p2pmem_group))
+		pci_warn(p2p->pdev, "p2pmem/allocate not updated\n");
 }

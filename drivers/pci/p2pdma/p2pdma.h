@@ -19,7 +19,8 @@
  *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation; taken
  *                                   under the mapper's mmap_lock
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
- *   p2pdma_lock (registry.c)        the provider lists, published, watchers
+ *   p2pdma_lock (registry.c)        the provider lists, published, watchers,
+ *                                   userspace's files (mmap.c)
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
  *   the pool's locks (pool.c)       taken with interrupts off, innermost
  * A watcher's ->remove() runs under p2pdma_watch_lock only: it may not call
@@ -73,7 +74,7 @@ struct pci_p2pdma {
 	/* mmap.c: the file every mapping moves to, and its revocation. */
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
-	bool user_revoked;		/* user_sem */
+	bool user_revoked;		/* user_sem; true until published */
 	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;
 };
@@ -161,7 +162,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
 int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
 void p2pdma_user_zap(struct pci_p2pdma *p2p);
-void p2pdma_user_revoke(struct pci_p2pdma *p2p);
+void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
 
 /* sysfs.c */
 extern const struct attribute_group p2pmem_group;

@@ -14,7 +14,8 @@
  *
  *   echo "1af4 1110 ffffffff ffffffff 0 0 3" > /sys/bus/pci/drivers/p2pmem_pci/new_id
  *
- * The whole BAR is registered and, unless publish=0, published.
+ * The whole BAR is registered and, unless publish=0, published.  The
+ * parameter is read when a device binds, so it can be changed for the next.
  */
 #define dev_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,8 +24,9 @@
 #include <linux/pci-p2pdma.h>
 
 static bool publish = true;
-module_param(publish, bool, 0444);
-MODULE_PARM_DESC(publish, "offer the memory to other drivers (default: yes)");
+module_param(publish, bool, 0644);
+MODULE_PARM_DESC(publish,
+		 "offer the memory to other drivers and userspace, read at bind (default: yes)");
 
 /* The largest memory BAR, or -ENODEV if the device has none. */
 static int p2pmem_pci_largest_bar(struct pci_dev *pdev)
@@ -48,6 +50,7 @@ static int p2pmem_pci_probe(struct pci_dev *pdev,
 {
 	int bar = id && id->driver_data ? (int)id->driver_data - 1 :
 		  p2pmem_pci_largest_bar(pdev);
+	bool pub = READ_ONCE(publish);
 	int err;
 
 	if (bar < 0) {
@@ -60,9 +63,8 @@ static int p2pmem_pci_probe(struct pci_dev *pdev,
 	err = pci_p2pdma_add_resource(pdev, bar, 0, 0);
 	if (err)
 		return err;
-	pci_p2pmem_publish(pdev, publish);
-	pci_info(pdev, "BAR %d offered%s\n", bar,
-		 publish ? " and published" : "");
+	pci_p2pmem_publish(pdev, pub);
+	pci_info(pdev, "BAR %d offered%s\n", bar, pub ? " and published" : "");
 	return 0;
 }
 

@@ -80,13 +80,15 @@ static void p2pdma_set_published(struct pci_p2pdma *p2p, bool publish)
 	else
 		list_del_init(&p2p->published_node);
 	WRITE_ONCE(p2p->published, publish);
+	p2pdma_user_publish(p2p, publish);
 }
 
 /**
  * p2pdma_unpublish - stop offering a provider to other drivers
  * @p2p: the provider
  *
- * pci_p2pmem_find_many() no longer returns it once this returns.
+ * pci_p2pmem_find_many() no longer returns it once this returns, and its
+ * userspace mappings are revoked.
  */
 void p2pdma_unpublish(struct pci_p2pdma *p2p)
 {
@@ -101,8 +103,10 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p)
  * @publish: true to let pci_p2pmem_find_many() return @pdev, false to stop
  *
  * Memory that is only used by the provider's own driver (a queue in an NVMe
- * CMB, say) is registered but not published.  Does nothing if @pdev has no
- * p2pmem, and publishes nothing once its removal has begun.
+ * CMB, say) is registered but not published.  Userspace may map published
+ * memory only (p2pmem/allocate exists while it is): when it is withdrawn,
+ * userspace mappings of it are revoked.  Does nothing if
+ * @pdev has no p2pmem, and publishes nothing once its removal has begun.
  */
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 {

@@ -7,7 +7,7 @@
  *   available  bytes not allocated
  *   published  1 if other drivers may find and use the memory, else 0
  *   allocate   each shared mmap() of it allocates p2pmem for the caller,
- *              see mmap.c
+ *              see mmap.c; only while the memory is published
  */
 #include <linux/pci-p2pdma.h>
 #include <linux/sizes.h>
@@ -66,7 +66,7 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 }
 
 static struct bin_attribute p2pmem_allocate = {
-	.attr = { .name = "allocate", .mode = 0600 },
+	.attr = { .name = "allocate", .mode = 0660 },
 	.mmap = p2pmem_alloc_mmap,
 	/* Tools check the file size before mapping; any size may be mapped. */
 	.size = SZ_1T,
@@ -84,8 +84,19 @@ static struct attribute *p2pmem_attrs[] = {
 	NULL,
 };
 
+/* Re-evaluated on publishing, by p2pdma_user_publish(). */
+static umode_t p2pmem_bin_visible(struct kobject *kobj,
+				  struct bin_attribute *attr, int n)
+{
+	/* Pinned: called while the provider's driver sets up or publishes. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(to_pci_dev(kobj_to_dev(kobj)));
+
+	return p2p && READ_ONCE(p2p->published) ? attr->attr.mode : 0;
+}
+
 const struct attribute_group p2pmem_group = {
 	.name = "p2pmem",
 	.attrs = p2pmem_attrs,
 	.bin_attrs = p2pmem_bin_attrs,
+	.is_bin_visible = p2pmem_bin_visible,
 };
