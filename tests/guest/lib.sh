@@ -149,6 +149,16 @@ bind_p2pmem_pci() {
 		echo "$1" > /sys/bus/pci/drivers_probe
 }
 
+# p2pmem_node BDF - the /dev/p2pmemN of provider BDF, found by the class
+# device's "device" link; nothing when it has none.
+p2pmem_node() {
+	for d in /sys/class/p2pmem/p2pmem*; do
+		[ "$(basename "$(readlink "$d/device")")" = "$1" ] &&
+			echo "/dev/$(basename "$d")" && return 0
+	done
+	return 1
+}
+
 # p2p_find CLIENT... - "provider=BDF distance=N" chosen for the clients.
 p2p_find() {
 	echo "$*" > /sys/kernel/debug/p2pdma_e2e/find &&

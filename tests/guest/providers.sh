@@ -45,12 +45,28 @@ expect_eq "the copy moved 2 x $MIB MiB through the ivshmem BAR" \
 expect_eq "all ivshmem p2pmem returned" \
 	"$(cat "$P2P/available")" $((16 << 20))
 
+echo "== the same copy through the ivshmem provider's /dev/p2pmemN =="
+NODE_IV=$(p2pmem_node "$IV")
+check "the ivshmem provider has a node of class p2pmem" test -c "$NODE_IV"
+dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+expect_eq "copy through $NODE_IV" \
+	"$(p2pmem_copy -d "$NODE_IV" "$IV" "$BLK_A" "$BLK_B" "$BYTES" 2>&1)" \
+	"copied=$BYTES chunks=$MIB"
+expect_eq "NVMe B holds exactly NVMe A's data" \
+	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/psrc)"
+expect_eq "that copy moved 2 x $MIB MiB more through the ivshmem BAR" \
+	"$(p2p_stat "$IV" dma_mapped_bytes)" $((4 * BYTES))
+
 echo "== unbinding p2pmem_pci under a live mapping =="
 tap 10 "p2pmem_pci unbind" p2pmem_mmap_test "$IV" unbind p2pmem_pci
 
 # Mappings made while the unbind revokes the others must not escape it.
 echo "== 3 processes mapping p2pmem while p2pmem_pci is unbound and bound for 8 s =="
 tap 6 "p2pmem_pci race" p2pmem_mmap_test "$IV" race p2pmem_pci 8
+
+echo "== unbinding p2pmem_pci under a live mapping of its /dev/p2pmemN =="
+NODE_IV=$(p2pmem_node "$IV")
+tap 11 "p2pmem_pci unbind, node" p2pmem_mmap_test -d "$NODE_IV" "$IV" unbind p2pmem_pci
 
 # Memory a driver keeps to itself is not userspace's either.
 echo "== p2pmem_pci.publish=0: registered, not published =="
@@ -63,7 +79,9 @@ check "p2pmem_pci binds again with publish=0" rebind_p2pmem_pci
 expect_eq "the memory is registered" "$(cat "$P2P/size" 2>&1)" $((16 << 20))
 expect_eq "but not published" "$(cat "$P2P/published" 2>&1)" 0
 check "and has no p2pmem/allocate" test ! -e "$P2P/allocate"
+expect_eq "and no /dev/p2pmem node" "$(p2pmem_node "$IV")" ""
 echo 1 > /sys/module/p2pmem_pci/parameters/publish
 check "p2pmem_pci binds again with publish=1" rebind_p2pmem_pci
 check "p2pmem/allocate is back" test -e "$P2P/allocate"
+check "the /dev/p2pmem node is back" test -c "$(p2pmem_node "$IV")"
 finish

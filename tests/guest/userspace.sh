@@ -60,7 +60,21 @@ expect_eq "no p2pmem left mapped after the copies" "$(p2p_stat "$A" user_pages)"
 expect_eq "all p2pmem returned after the copies" \
 	"$(cat "$P2P/available")" "$avail_before"
 
+echo "== /dev/p2pmemN of $A, the seed's character device =="
+NODE_A=$(p2pmem_node "$A")
+check "NVMe A has a node of class p2pmem linked to it" test -c "$NODE_A"
+expect_eq "the node is root-only" "$(stat -c '%a %u %g' "$NODE_A" 2>&1)" "600 0 0"
 expect_eq "p2pmem/allocate has upstream's mode" "$(stat -c %a "$P2P/allocate")" 660
+uevent=/sys/class/p2pmem/${NODE_A#/dev/}/uevent
+check "its uevent names the PCI function" grep -qx "PCI_SLOT_NAME=$A" "$uevent"
+check "its uevent names the node" grep -qx "DEVNAME=${NODE_A#/dev/}" "$uevent"
+dma_before=$(p2p_stat "$A" dma_mapped_bytes)
+copy_case "1 MiB buffer mapped from $NODE_A" "copied=$BYTES chunks=$MIB" 1M \
+	-d "$NODE_A"
+expect_eq "the node's copy moved its data in and out through A's CMB" \
+	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" $((2 * BYTES))
+expect_eq "all p2pmem returned after the node's copy" \
+	"$(cat "$P2P/available")" "$avail_before"
 
 echo "== one O_DIRECT request mixing p2pmem and system pages =="
 tap 14 "mixed request" p2pmem_mmap_test "$A" mixed "$BLK_B"

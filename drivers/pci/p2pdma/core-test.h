@@ -333,6 +333,12 @@ static umode_t allocate_mode(struct pci_dev *pdev)
 	return mode;
 }
 
+static bool has_chardev(struct pci_dev *pdev)
+{
+	/* Pinned: the case registered the memory, as its driver would. */
+	return p2pdma_of_pinned(pdev)->chardev;
+}
+
 static void core_test_publish(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
@@ -343,6 +349,7 @@ static void core_test_publish(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
 	/* Nor to userspace. */
 	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
+	KUNIT_EXPECT_FALSE(test, has_chardev(pdev));
 
 	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 
@@ -353,11 +360,13 @@ static void core_test_publish(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(pdev, self, false), 0);
 	/* Upstream's mode. */
 	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0660);
+	KUNIT_EXPECT_TRUE(test, has_chardev(pdev));
 
 	pci_p2pmem_publish(pdev, false);
 	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
 	KUNIT_EXPECT_FALSE(test, found_for(pdev, self));
 	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
+	KUNIT_EXPECT_FALSE(test, has_chardev(pdev));
 	/* Teardown (at exit) unpublishes too: left published on purpose. */
 	pci_p2pmem_publish(pdev, true);
 }

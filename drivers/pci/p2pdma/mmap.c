@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * PCI P2PDMA userspace mappings: each shared mmap() of a provider's
- * p2pmem/allocate file allocates that much p2pmem and maps it.  The file
- * exists while the provider is published: memory its driver keeps to
- * itself is not userspace's either.
+ * p2pmem/allocate file, or of its /dev/p2pmemN (chardev.c), allocates that
+ * much p2pmem and maps it.  Both exist while the provider is published:
+ * memory its driver keeps to itself is not userspace's either.
  *
  * The refcount rule: a free p2pmem page has a count of one, owned by the
  * allocator.  Mapping a page hands that reference to its page table entry;
@@ -289,12 +289,14 @@ static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
  * @p2p: the provider, whose @published just changed
  * @publish: its new value
  *
- * Publishing makes p2pmem/allocate appear; withdrawing revokes every
- * mapping and removes it.  Called under p2pdma_lock, so
+ * Publishing makes p2pmem/allocate and /dev/p2pmemN appear; withdrawing
+ * revokes every mapping and removes both.  Called under p2pdma_lock, so
  * that the files follow the flag in the order it changed.
  */
 void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
 {
+	struct p2pmem_chardev *cd;
+
 	/* The topology suite's fake providers have no files to show. */
 	if (!p2p->user_file)
 		return;
@@ -302,8 +304,17 @@ void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
 		down_write(&p2p->user_sem);
 		p2p->user_revoked = false;
 		up_write(&p2p->user_sem);
+		cd = p2pdma_chardev_add(p2p);
+		if (IS_ERR(cd))
+			pci_warn(p2p->pdev, "no /dev/p2pmem device: error %ld\n",
+				 PTR_ERR(cd));
+		else
+			p2p->chardev = cd;
 	} else {
 		p2pdma_user_revoke(p2p);
+		if (p2p->chardev)
+			p2pdma_chardev_remove(p2p->chardev);
+		p2p->chardev = NULL;
 	}
 	/* Shows or hides p2pmem/allocate, see p2pmem_bin_visible(). */
 	if (sysfs_update_group(&p2p->pdev->dev.kobj, &p2pmem_group))

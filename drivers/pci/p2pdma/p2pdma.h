@@ -9,6 +9,7 @@
  *   registry.c  the list of providers, publishing, watchers, p2pdma_lock
  *   core.c      registering BAR ranges, the teardown, the allocation API
  *   mmap.c      p2pmem mapped into userspace, and its page refcount rule
+ *   chardev.c   /dev/p2pmemN, another way to the same mappings
  *   sysfs.c     /sys/bus/pci/devices/<bdf>/p2pmem/
  *   topology.c  which paths work and how far, the per-provider path cache
  *   map.c       DMA mapping of p2pmem scatterlist segments
@@ -75,6 +76,7 @@ struct pci_p2pdma {
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
 	bool user_revoked;		/* user_sem; true until published */
+	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, p2pdma_lock */
 	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;
 };
@@ -163,6 +165,11 @@ int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
 void p2pdma_user_zap(struct pci_p2pdma *p2p);
 void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
+
+/* chardev.c */
+struct p2pmem_chardev;
+struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p);
+void p2pdma_chardev_remove(struct p2pmem_chardev *cd);
 
 /* sysfs.c */
 extern const struct attribute_group p2pmem_group;

@@ -104,8 +104,8 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p)
  *
  * Memory that is only used by the provider's own driver (a queue in an NVMe
  * CMB, say) is registered but not published.  Userspace may map published
- * memory only (p2pmem/allocate exists while it is): when it is withdrawn,
- * userspace mappings of it are revoked.  Does nothing if
+ * memory only (p2pmem/allocate and /dev/p2pmemN exist while it is): when
+ * it is withdrawn, userspace mappings of it are revoked.  Does nothing if
  * @pdev has no p2pmem, and publishes nothing once its removal has begun.
  */
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)

@@ -2,7 +2,7 @@
 /*
  * p2pmem_copy - copy between block devices through a p2pmem buffer
  *
- * Usage: p2pmem_copy [-t THREADS] [-s] [-T] BDF SRC DST BYTES [CHUNK]
+ * Usage: p2pmem_copy [-t THREADS] [-s] [-T] [-d DEVICE] BDF SRC DST BYTES [CHUNK]
  *
  * Maps CHUNK bytes (default 1 MiB, a multiple of the page size) of the PCI
  * peer-to-peer memory of device BDF from /sys/bus/pci/devices/BDF/p2pmem/
@@ -13,7 +13,9 @@
  * each map their own CHUNK buffer and copy every THREADS-th chunk.  With -s
  * the buffers are system memory instead (the same copy, for comparison:
  * "available" must then not move at all); -T adds " ns=ELAPSED" to the
- * success line, the copy's wall-clock time (make bench uses it).
+ * success line, the copy's wall-clock time (make bench uses it).  With -d
+ * the buffers are mapped from DEVICE, BDF's /dev/p2pmemN, instead of from
+ * p2pmem/allocate.
  *
  * The p2pmem "available" attribute must drop by exactly THREADS * CHUNK
  * once the buffers are mapped and must be back to its old value after they
@@ -59,6 +61,7 @@ struct copy_job {
 	unsigned int nthreads;
 	int sysmem;		/* -s: system-memory buffers */
 	int timed;		/* -T: report the elapsed time */
+	const char *map_path;	/* -d DEVICE, or BDF's p2pmem/allocate */
 	int src_fd;
 	int dst_fd;
 	pthread_mutex_t lock;
@@ -75,7 +78,7 @@ struct worker {
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-t THREADS] [-s] [-T] BDF SRC DST BYTES [CHUNK]\n"
+		"usage: %s [-t THREADS] [-s] [-T] [-d DEVICE] BDF SRC DST BYTES [CHUNK]\n"
 		"  BYTES: multiple of 512; CHUNK: multiple of the page size,\n"
 		"  default 1M; both take a K, M or G suffix; THREADS: 1-%d\n",
 		prog, MAX_THREADS);
@@ -116,11 +119,13 @@ static void parse_args(int argc, char **argv, struct copy_job *job)
 
 	job->chunk = DEFAULT_CHUNK;
 	/* "+": options are only accepted before the positional arguments */
-	while ((opt = getopt(argc, argv, "+t:sT")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:sTd:")) != -1) {
 		if (opt == 's')
 			job->sysmem = 1;
 		else if (opt == 'T')
 			job->timed = 1;
+		else if (opt == 'd')
+			job->map_path = optarg;
 		else if (opt != 't' || parse_size(optarg, &threads) ||
 			 threads > MAX_THREADS)
 			bad_usage(prog);
@@ -304,15 +309,19 @@ static unsigned int alloc_sysmem_buffers(struct copy_job *job, struct worker *w)
 /* Give every worker its own CHUNK of p2pmem; returns how many got one. */
 static unsigned int map_buffers(struct copy_job *job, struct worker *w)
 {
-	char path[256];
+	const char *path = job->map_path;
+	char allocate[256];
 	unsigned int i;
 	int fd;
 
 	if (job->sysmem)
 		return alloc_sysmem_buffers(job, w);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/p2pmem/allocate",
-		 job->bdf);
+	if (!path) {
+		snprintf(allocate, sizeof(allocate),
+			 "/sys/bus/pci/devices/%s/p2pmem/allocate", job->bdf);
+		path = allocate;
+	}
 	fd = open(path, O_RDWR);
 	if (fd < 0) {
 		job_fail(job, errno, "open %s", path);

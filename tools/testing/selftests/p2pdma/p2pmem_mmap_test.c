@@ -11,7 +11,8 @@
  *        p2pmem_mmap_test BDF race DRIVER SECONDS
  *
  * Maps PCI peer-to-peer memory of device BDF through
- * /sys/bus/pci/devices/BDF/p2pmem/allocate and checks:
+ * /sys/bus/pci/devices/BDF/p2pmem/allocate, or with -d DEVICE through
+ * DEVICE, BDF's /dev/p2pmemN, and checks:
  *
  *   badargs  that MAP_PRIVATE, a non-zero offset, more than "available" and
  *            a zero length are refused with the right errno, that a
@@ -25,8 +26,9 @@
  *            EREMOTEIO, also for a read of more than 1 MiB (several bios),
  *            while the same calls on ordinary memory succeed.
  *   unbind   that unbinding BDF from DRIVER while it is mapped returns,
- *            that the mapping then raises SIGBUS, and that after binding
- *            it again "size" and "available" are what they were before.
+ *            that the mapping then raises SIGBUS (and that DEVICE is gone,
+ *            with -d), and that after binding it again "size" and
+ *            "available" are what they were before.
  *   gone     the same for a device that goes away for good: the shell
  *            command CMD removes it (hot-unplug) and returns once it is gone.
  *   mixed    that O_DIRECT readv/writev on block DEVICE (which can reach
@@ -73,6 +75,7 @@
 #define LARGE_IO_SIZE	(2048 * 1024 + 4096)	/* more than one bio */
 
 static const char *bdf;
+static const char *map_file;	/* -d DEVICE, or NULL for p2pmem/allocate */
 static size_t page_size;
 static int failures;
 
@@ -180,16 +183,26 @@ static int read_attr_checked(const char *name, unsigned long long *val)
 	return -1;
 }
 
+/* The file to map: BDF's p2pmem/allocate, or DEVICE with -d. */
+static void map_file_path(char *path, size_t len)
+{
+	if (map_file)
+		snprintf(path, len, "%s", map_file);
+	else
+		p2pmem_path(path, len, "allocate");
+}
+
 static int open_allocate(int flags)
 {
-	char path[256];
+	char path[256], what[300];
 	int fd;
 
-	p2pmem_path(path, sizeof(path), "allocate");
+	map_file_path(path, sizeof(path));
 	fd = open(path, flags);
-	if (fd < 0)
-		fail("open p2pmem/allocate", "got errno %d (%s)", errno,
-		     strerror(errno));
+	if (fd < 0) {
+		snprintf(what, sizeof(what), "open %s", path);
+		fail(what, "got errno %d (%s)", errno, strerror(errno));
+	}
 	return fd;
 }
 
@@ -959,6 +972,14 @@ static int check_revoked(struct sysfs_writer *remover, const char *how)
 	snprintf(what, sizeof(what), "%s returned", how);
 	if (writer_finish(remover, what))
 		return -1;
+	if (map_file) {
+		struct stat st;
+		int gone = stat(map_file, &st) < 0, err = errno;
+
+		snprintf(what, sizeof(what), "%s is gone after %s", map_file,
+			 how);
+		expect_errno(what, gone, err, ENOENT);
+	}
 	catch_access_signals();
 	snprintf(what, sizeof(what), "read after %s raises SIGBUS", how);
 	expect_sigbus(what, map, 0);
@@ -1081,7 +1102,7 @@ static void race_map_once(struct race_state *rs)
 	char path[256];
 	size_t off;
 
-	p2pmem_path(path, sizeof(path), "allocate");
+	map_file_path(path, sizeof(path));
 	fd = open(path, O_RDWR);
 	if (fd < 0) {
 		usleep(1000);	/* unbound: wait for the bind */
@@ -1231,7 +1252,7 @@ static void test_race(const char *driver, const char *secs)
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s BDF badargs\n"
+		"usage: %s [-d DEVICE] BDF badargs\n"
 		"       %s BDF gup DEVICE\n"
 		"       %s BDF unbind DRIVER\n"
 		"       %s BDF gone CMD\n"
@@ -1247,6 +1268,12 @@ int main(int argc, char **argv)
 	/* keep output in order with the child and on a sudden exit */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page_size = sysconf(_SC_PAGESIZE);
+	if (argc > 2 && !strcmp(argv[1], "-d")) {
+		map_file = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 3)
 		bad_usage(argv[0]);
 	bdf = argv[1];
