@@ -1,0 +1,71 @@
+#!/bin/sh
+# A driver written for upstream 6.1's P2PDMA API (tools/testing/p2pdma/
+# compat/), built out of tree with M= against this kernel: it loads, binds
+# to the ivshmem device, passes its checks of every upstream entry point,
+# and its own mmap() of pci_alloc_p2pmem() memory carries an O_DIRECT copy.
+# The device goes back to p2pmem_pci at the end.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB)
+BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB)
+IV=$(ivshmem_bdf)
+P2P=/sys/bus/pci/devices/$IV/p2pmem
+KO=/usr/lib/p2pdma/p2pdma_compat.ko
+MIB=16
+BYTES=$((MIB << 20))
+CHECKS=20	# "ok - " lines the module prints at probe
+
+bind_to() {
+	echo "$2" > "/sys/bus/pci/devices/$1/driver_override" &&
+		echo "$1" > /sys/bus/pci/drivers_probe &&
+		[ "$(basename "$(readlink "/sys/bus/pci/devices/$1/driver")")" = "$2" ]
+}
+
+unbind() {
+	echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
+}
+
+echo "== an out-of-tree driver of upstream 6.1's P2PDMA API =="
+check "the module was built for this kernel (scripts/build-compat)" test -e "$KO"
+[ -e "$KO" ] || finish
+check "ivshmem leaves p2pmem_pci" unbind "$IV"
+dmesg -c > /dev/null
+check "insmod p2pdma_compat.ko" insmod "$KO"
+check "it binds to ivshmem through driver_override" bind_to "$IV" p2pdma_compat
+
+# Each of its checks, as this script's.
+dmesg | grep -E 'p2pdma_compat: (not )?ok - ' > /tmp/compat.out
+while read -r line; do
+	case $line in
+	*"p2pdma_compat: ok - "*)
+		echo "P2PDMA-CHECK PASS compat: ${line#*p2pdma_compat: ok - }" ;;
+	*"p2pdma_compat: not ok - "*)
+		echo "P2PDMA-CHECK FAIL compat: ${line#*p2pdma_compat: not ok - }"
+		FAILED=$((FAILED + 1)) ;;
+	esac
+done < /tmp/compat.out
+expect_eq "the module made all its $CHECKS checks" \
+	"$(grep -c 'p2pdma_compat: ok - ' /tmp/compat.out)" "$CHECKS"
+expect_eq "its memory is published, as the framework's own files say" \
+	"$(cat "$P2P/published" 2>&1)" 1
+
+echo "== O_DIRECT $BLK_A -> its mmap() of pci_alloc_p2pmem() memory -> $BLK_B =="
+dd if=/dev/urandom of=/tmp/csrc bs=1M count=$MIB 2>/dev/null
+dd if=/tmp/csrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
+dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+dma_before=$(p2p_stat "$IV" dma_mapped_bytes)
+expect_eq "copy through /dev/p2pdma_compat" \
+	"$(p2pmem_copy -d /dev/p2pdma_compat "$IV" "$BLK_A" "$BLK_B" "$BYTES" 2>&1)" \
+	"copied=$BYTES chunks=$MIB"
+expect_eq "NVMe B holds exactly NVMe A's data" \
+	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/csrc)"
+expect_eq "the copy moved 2 x $MIB MiB through the ivshmem BAR" \
+	"$(($(p2p_stat "$IV" dma_mapped_bytes) - dma_before))" $((2 * BYTES))
+expect_eq "all its p2pmem returned" "$(cat "$P2P/available" 2>&1)" $((16 << 20))
+
+echo "== unloading it, and giving ivshmem back to p2pmem_pci =="
+check "it unbinds" unbind "$IV"
+check "p2pmem/ left with it" test ! -e "$P2P"
+check "rmmod p2pdma_compat" rmmod p2pdma_compat
+check "ivshmem binds to p2pmem_pci again" bind_to "$IV" p2pmem_pci
+finish
