@@ -4,14 +4,18 @@
 /// pci_p2pmem_alloc() and those of pci_free_p2pmem() pci_p2pmem_free().
 /// Arguments are unchanged.  Upstream's names stay real entry points, for
 /// drivers written against them: drivers/pci/p2pdma/ defines and tests
-/// them, so its calls are left alone.
+/// them, and tools/testing/p2pdma/compat/ is such a driver, so their calls
+/// are left alone.
 //
 // Confidence: High
 // Options: --include-headers
 
 @@
 expression pdev, size, addr;
-position p : script:python() { "drivers/pci/p2pdma/" not in p[0].file };
+position p : script:python() {
+	"drivers/pci/p2pdma/" not in p[0].file and
+	"tools/testing/p2pdma/compat/" not in p[0].file
+};
 @@
 (
 - pci_alloc_p2pmem@p(pdev, size)
