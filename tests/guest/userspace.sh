@@ -84,7 +84,7 @@ expect_eq "O_DIRECT from NVMe C (other root port) fails with EREMOTEIO" \
 	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" 1M 2>/dev/null)" "error=-121"
 dd if=/dev/zero of=/tmp/loop.img bs=1M count=4 2>/dev/null
 losetup /dev/loop0 /tmp/loop.img
-tap 9 "page pinning" p2pmem_mmap_test "$A" gup /dev/loop0
+tap 11 "page pinning" p2pmem_mmap_test "$A" gup /dev/loop0
 losetup -d /dev/loop0
 
 echo "== statistics of $A =="

@@ -23,8 +23,9 @@
  *            pages refuse the mapping: process_vm_readv() and
  *            process_vm_writev() with EFAULT and O_DIRECT pread() from block
  *            DEVICE (one without P2P support or that cannot reach BDF) with
- *            EREMOTEIO, also for a read of more than 1 MiB (several bios),
- *            while the same calls on ordinary memory succeed.
+ *            EREMOTEIO, also for a read of more than 1 MiB (several bios)
+ *            and through Linux AIO, while the same calls on ordinary
+ *            memory succeed.
  *   unbind   that unbinding BDF from DRIVER while it is mapped returns,
  *            that the mapping then raises SIGBUS (and that DEVICE is gone,
  *            with -d), and that after binding it again "size" and
@@ -53,6 +54,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -61,6 +63,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -400,6 +403,38 @@ static void check_process_vm(unsigned char *map)
 	free(local);
 }
 
+/*
+ * The same read through Linux AIO: its result comes in the completion
+ * event, and a read of several bios is completed by their end_io.
+ */
+static void check_direct_aio(int fd, unsigned char *map, size_t len,
+			     const char *what)
+{
+	struct iocb cb = { 0 }, *cbs[1] = { &cb };
+	struct timespec timeout = { .tv_sec = 10 };
+	aio_context_t ctx = 0;
+	struct io_event ev;
+
+	if (syscall(SYS_io_setup, 1, &ctx)) {
+		fail(what, "io_setup: errno %d (%s)", errno, strerror(errno));
+		return;
+	}
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (unsigned long)map;
+	cb.aio_nbytes = len;
+	if (syscall(SYS_io_submit, ctx, 1, cbs) != 1)
+		fail(what, "io_submit: errno %d (%s)", errno, strerror(errno));
+	else if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, &timeout) != 1)
+		fail(what, "no completion in %ld s", (long)timeout.tv_sec);
+	else if (ev.res != -EREMOTEIO)
+		fail(what, "got %lld, want %d (EREMOTEIO)", (long long)ev.res,
+		     -EREMOTEIO);
+	else
+		pass(what);
+	syscall(SYS_io_destroy, ctx);
+}
+
 static void check_direct_io(const char *device, unsigned char *map)
 {
 	void *ordinary;
@@ -424,6 +459,10 @@ static void check_direct_io(const char *device, unsigned char *map)
 	n = pread(fd, map, LARGE_IO_SIZE, 0);
 	expect_errno("O_DIRECT pread of over 1 MiB into p2pmem refused with EREMOTEIO",
 		     n < 0, errno, EREMOTEIO);
+	check_direct_aio(fd, map, DIRECT_IO_SIZE,
+			 "AIO O_DIRECT read into p2pmem completes with EREMOTEIO");
+	check_direct_aio(fd, map, LARGE_IO_SIZE,
+			 "AIO O_DIRECT read of over 1 MiB into p2pmem completes with EREMOTEIO");
 	free(ordinary);
 	close(fd);
 }
