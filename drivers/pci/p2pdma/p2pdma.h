@@ -133,6 +133,8 @@ static inline struct p2pdma_range *to_p2pdma_range(struct dev_pagemap *pgmap)
  * @acs: the first devices whose ACS controls send the path up to the root
  *       complex, for the pci=disable_acs_redir= hint of a refusal
  * @nr_acs: how many devices do, even beyond the size of @acs
+ * @unreadable: a device whose config space read all ones, or NULL; the
+ *              path is then refused, and not cached
  */
 struct p2pdma_path {
 	enum pci_p2pdma_map_type map;
@@ -141,6 +143,7 @@ struct p2pdma_path {
 	struct pci_dev *where;
 	struct pci_dev *acs[4];
 	unsigned int nr_acs;
+	struct pci_dev *unreadable;
 };
 
 /* registry.c */

@@ -812,6 +812,35 @@ static void p2pdma_test_enable_show(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, page + 1, "1\n");
 }
 
+/*
+ * A config read of all ones (a switch port gone, or in error recovery)
+ * refuses the path for now, naming the port, and is not cached: once the
+ * port reads again, the path works again.
+ */
+static void p2pdma_test_unreadable_not_cached(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	struct fake_dev *dp1 = fake_find(t, "dp1");
+	struct fake_providers *fp = test->priv;
+	struct p2pdma_path path;
+	int distance;
+
+	fake_publish(test, a);
+	dp1->acs_ctrl = 0xffff;
+	p2pdma_path_calc(a, b, &path);
+	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	KUNIT_EXPECT_PTR_EQ(test, path.where, &dp1->pdev);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], b, &distance),
+			PCI_P2PDMA_MAP_NOT_SUPPORTED);
+
+	dp1->acs_ctrl = 0;
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], b, &distance),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_EQ(test, distance, 4);
+}
+
 static void p2pdma_test_refusal_text(struct kunit *test)
 {
 	struct fake_topo *t = fake_build(test, topo_acs_dp);
@@ -1059,6 +1088,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_enable_store),
 	KUNIT_CASE(p2pdma_test_enable_show),
 	KUNIT_CASE(p2pdma_test_refusal_text),
+	KUNIT_CASE(p2pdma_test_unreadable_not_cached),
 	KUNIT_CASE(p2pdma_test_find_closest),
 	KUNIT_CASE(p2pdma_test_find_holds_reference),
 	KUNIT_CASE(p2pdma_test_find_refuses_unreachable),

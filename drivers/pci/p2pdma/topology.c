@@ -55,6 +55,8 @@
 	"path crosses host bridges the root complex does not route P2P between"
 #define P2PDMA_ACS_REFUSED \
 	"ACS redirects P2P to a root complex not known to route it"
+#define P2PDMA_UNREADABLE \
+	"config space reads all ones (device gone or in error recovery), asked again next time"
 
 /* The root complex routes P2P only between ports of one host bridge. */
 #define P2PDMA_SAME_HOST_BRIDGE		BIT(0)
@@ -292,13 +294,22 @@ struct pci_dev *p2pdma_pci_dev_of(struct device *dev)
 	return NULL;
 }
 
-static bool p2pdma_acs_redirects(struct pci_dev *pdev)
+/*
+ * Whether @pdev's ACS sends P2P requests up to the root complex.  A read
+ * of all ones (the device is gone, or in error recovery) says nothing:
+ * note the device, so that the path is refused for now, not for good.
+ */
+static bool p2pdma_acs_redirects(struct pci_dev *pdev, struct p2pdma_path *path)
 {
 	u16 ctrl;
 
 	if (!pdev->acs_cap)
 		return false;
 	pci_read_config_word(pdev, pdev->acs_cap + PCI_ACS_CTRL, &ctrl);
+	if (PCI_POSSIBLE_ERROR(ctrl)) {
+		path->unreadable = pdev;
+		return true;
+	}
 	return ctrl & (PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_EC);
 }
 
@@ -372,7 +383,7 @@ static void p2pdma_acs_on_path(struct p2pdma_path *path, struct pci_dev *pdev,
 			       struct pci_dev *top)
 {
 	for (; pdev && pdev != top; pdev = pci_upstream_bridge(pdev))
-		if (p2pdma_acs_redirects(pdev))
+		if (p2pdma_acs_redirects(pdev, path))
 			p2pdma_note_acs(path, pdev);
 }
 
@@ -412,23 +423,12 @@ static void p2pdma_path_root_complex(struct pci_dev *a, struct pci_dev *b,
 	p2pdma_refuse(path, P2PDMA_RC_REFUSED, bad);
 }
 
-/**
- * p2pdma_path_calc - decide the path between two PCI functions
- * @provider: device whose BAR holds the memory
- * @client: device that DMAs to or from it
- * @path: filled in with the map type, distance, reason, and the devices
- *        whose ACS settings redirect the path
- *
- * Does not sleep, so it can run from the DMA-mapping path.  The caller
- * holds references to both devices.
- */
-void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
-		      struct p2pdma_path *path)
+static void p2pdma_path_decide(struct pci_dev *provider,
+			       struct pci_dev *client, struct p2pdma_path *path)
 {
 	struct pci_dev *top;
 	int dist;
 
-	path->nr_acs = 0;
 	if (provider == client)
 		return p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, 0);
 
@@ -449,7 +449,7 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 			return p2pdma_path_root_complex(provider, client, false,
 							path);
 		if (pci_pcie_type(top) == PCI_EXP_TYPE_DOWNSTREAM &&
-		    p2pdma_acs_redirects(top))
+		    p2pdma_acs_redirects(top, path))
 			p2pdma_note_acs(path, top);
 	}
 
@@ -458,6 +458,27 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 	if (path->nr_acs)
 		return p2pdma_path_root_complex(provider, client, true, path);
 	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, dist);
+}
+
+/**
+ * p2pdma_path_calc - decide the path between two PCI functions
+ * @provider: device whose BAR holds the memory
+ * @client: device that DMAs to or from it
+ * @path: filled in with the map type, distance, reason, the devices whose
+ *        ACS settings redirect the path, and the one whose config space
+ *        read all ones, if any: then the path is refused
+ *
+ * Does not sleep, so it can run from the DMA-mapping path.  The caller
+ * holds references to both devices.
+ */
+void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
+		      struct p2pdma_path *path)
+{
+	path->nr_acs = 0;
+	path->unreadable = NULL;
+	p2pdma_path_decide(provider, client, path);
+	if (path->unreadable)
+		p2pdma_refuse(path, P2PDMA_UNREADABLE, path->unreadable);
 }
 
 /* The path cache's key for a client: domain << 16 | bus << 8 | devfn. */
@@ -536,6 +557,7 @@ static bool p2pdma_path_decode(void *entry, unsigned long gen,
 	path->reason = NULL;
 	path->where = NULL;
 	path->nr_acs = 0;
+	path->unreadable = NULL;
 	return FIELD_GET(P2PDMA_ENTRY_GEN, v) == gen;
 }
 
@@ -580,8 +602,10 @@ enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 		 * generation after its removal notice would store a verdict
 		 * its successor at that address would inherit.  The flag is
 		 * cleared before the notice, which the generation orders.
+		 * Nor one from a config read of all ones: the device may be
+		 * back next time.
 		 */
-		if (pci_dev_is_added(client))
+		if (pci_dev_is_added(client) && !path.unreadable)
 			p2pdma_paths_store(p2p, key,
 					   p2pdma_path_encode(&path, gen));
 	}
