@@ -318,7 +318,7 @@ static void core_test_sgl_fragmented(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
-/* The mode of p2pmem/allocate, or 0 when the file does not exist. */
+/* The mode of p2pmem/allocate, or 0 when the file is hidden or absent. */
 static umode_t allocate_mode(struct pci_dev *pdev)
 {
 	struct kernfs_node *dir, *kn;
@@ -326,7 +326,7 @@ static umode_t allocate_mode(struct pci_dev *pdev)
 
 	dir = kernfs_find_and_get(pdev->dev.kobj.sd, "p2pmem");
 	kn = dir ? kernfs_find_and_get(dir, "allocate") : NULL;
-	if (kn)
+	if (kn && !(kn->flags & KERNFS_HIDDEN))
 		mode = kn->mode & 0777;
 	kernfs_put(kn);
 	kernfs_put(dir);

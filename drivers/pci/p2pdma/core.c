@@ -148,7 +148,7 @@ static void p2pdma_teardown(void *data)
 
 	p2pdma_pool_kill(p2p->pool);
 	p2pdma_unpublish(p2p);
-	sysfs_remove_group(&pdev->dev.kobj, &p2pmem_group);
+	p2pdma_sysfs_remove(p2p);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);
 	p2pdma_wait_idle(p2p);
@@ -199,7 +199,7 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 	 * After pdev->p2pdma is set: an mmap() of p2pmem/allocate may come
 	 * as soon as the file exists, and relies on finding the state.
 	 */
-	err = sysfs_create_group(&pdev->dev.kobj, &p2pmem_group);
+	err = p2pdma_sysfs_add(p2p);
 	if (err) {
 		/* A client may have found it and started watching already. */
 		p2pdma_pool_kill(p2p->pool);

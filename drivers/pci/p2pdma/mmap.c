@@ -8,7 +8,7 @@
  * The refcount rule: a free p2pmem page has a count of one, owned by the
  * allocator.  Mapping a page hands that reference to its page table entry;
  * GUP (with FOLL_PCI_P2PDMA) may take more.  When the last one goes, by
- * munmap(), exit, or the revocation that removing the sysfs file does,
+ * munmap(), exit, or revocation (below),
  * mm/memremap.c calls p2pdma_page_free(), which restores the allocator's
  * reference and frees the page.  Pages of kernel allocations are never
  * mapped, so their count stays one and they never come through here.
@@ -316,7 +316,5 @@ void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
 			p2pdma_chardev_remove(p2p->chardev);
 		p2p->chardev = NULL;
 	}
-	/* Shows or hides p2pmem/allocate, see p2pmem_bin_visible(). */
-	if (sysfs_update_group(&p2p->pdev->dev.kobj, &p2pmem_group))
-		pci_warn(p2p->pdev, "p2pmem/allocate not updated\n");
+	p2pdma_sysfs_show_allocate(p2p, publish);
 }

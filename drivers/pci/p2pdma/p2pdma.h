@@ -77,6 +77,7 @@ struct pci_p2pdma {
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
 	bool user_revoked;		/* user_sem; true until published */
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, p2pdma_lock */
+	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;
 };
@@ -175,7 +176,9 @@ struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p);
 void p2pdma_chardev_remove(struct p2pmem_chardev *cd);
 
 /* sysfs.c */
-extern const struct attribute_group p2pmem_group;
+int p2pdma_sysfs_add(struct pci_p2pdma *p2p);
+void p2pdma_sysfs_show_allocate(struct pci_p2pdma *p2p, bool show);
+void p2pdma_sysfs_remove(struct pci_p2pdma *p2p);
 
 /* topology.c */
 struct pci_dev *p2pdma_pci_dev_of(struct device *dev);

@@ -9,6 +9,7 @@
  *   allocate   each shared mmap() of it allocates p2pmem for the caller,
  *              see mmap.c; only while the memory is published
  */
+#include <linux/kernfs.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/sizes.h>
 #include <linux/sysfs.h>
@@ -84,19 +85,66 @@ static struct attribute *p2pmem_attrs[] = {
 	NULL,
 };
 
-/* Re-evaluated on publishing, by p2pdma_user_publish(). */
-static umode_t p2pmem_bin_visible(struct kobject *kobj,
-				  struct bin_attribute *attr, int n)
-{
-	/* Pinned: called while the provider's driver sets up or publishes. */
-	struct pci_p2pdma *p2p = p2pdma_of_pinned(to_pci_dev(kobj_to_dev(kobj)));
-
-	return p2p && READ_ONCE(p2p->published) ? attr->attr.mode : 0;
-}
-
-const struct attribute_group p2pmem_group = {
+static const struct attribute_group p2pmem_group = {
 	.name = "p2pmem",
 	.attrs = p2pmem_attrs,
 	.bin_attrs = p2pmem_bin_attrs,
-	.is_bin_visible = p2pmem_bin_visible,
 };
+
+/**
+ * p2pdma_sysfs_add - create a new provider's p2pmem/ directory
+ * @p2p: the provider, reachable from its device already
+ *
+ * p2pmem/allocate starts hidden: it shows while the memory is published,
+ * see p2pdma_sysfs_show_allocate().
+ *
+ * Return: 0 or a negative errno.
+ */
+int p2pdma_sysfs_add(struct pci_p2pdma *p2p)
+{
+	struct kobject *kobj = &p2p->pdev->dev.kobj;
+	struct kernfs_node *dir;
+	int err;
+
+	err = sysfs_create_group(kobj, &p2pmem_group);
+	if (err)
+		return err;
+	dir = kernfs_find_and_get(kobj->sd, p2pmem_group.name);
+	if (dir) {
+		p2p->allocate_kn = kernfs_find_and_get(dir, "allocate");
+		kernfs_put(dir);
+	}
+	if (!p2p->allocate_kn) {
+		sysfs_remove_group(kobj, &p2pmem_group);
+		return -ENOENT;
+	}
+	kernfs_show(p2p->allocate_kn, false);
+	return 0;
+}
+
+/**
+ * p2pdma_sysfs_show_allocate - show or hide p2pmem/allocate
+ * @p2p: the provider
+ * @show: whether its memory is published now
+ *
+ * Hiding waits for mmap() calls of the file under way.  Unlike
+ * sysfs_update_group(), which creates the group's files again and drops
+ * the whole group if that fails, this cannot fail.
+ */
+void p2pdma_sysfs_show_allocate(struct pci_p2pdma *p2p, bool show)
+{
+	kernfs_show(p2p->allocate_kn, show);
+}
+
+/**
+ * p2pdma_sysfs_remove - remove a provider's p2pmem/ directory
+ * @p2p: the provider
+ *
+ * Waits for calls into the files under way.
+ */
+void p2pdma_sysfs_remove(struct pci_p2pdma *p2p)
+{
+	sysfs_remove_group(&p2p->pdev->dev.kobj, &p2pmem_group);
+	kernfs_put(p2p->allocate_kn);
+	p2p->allocate_kn = NULL;
+}
