@@ -32,6 +32,7 @@ expect_eq "no provider keeps a KUnit fake device in its path cache" "$fake" ""
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
 sh /tests/providers.sh || FAILED=$((FAILED + 1))
 sh /tests/compat.sh || FAILED=$((FAILED + 1))
+sh /tests/faults.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmet.sh || FAILED=$((FAILED + 1))
 sh /tests/topo.sh || FAILED=$((FAILED + 1))
 # Last: it ends by hot-unplugging NVMe A.
