@@ -105,20 +105,30 @@ check "the provider comes back published" \
 	test "$(cat "$P2P/published" 2>/dev/null)" = 1
 
 # nvme_a is the qdev id of NVMe A in tests/topologies/default.topo.
-echo "== hot-unplug of $A (QMP device_del) under a live mapping =="
+echo "== hot-unplug of $A (QMP device_del) under a live mapping and O_DIRECT =="
 IV=$(ivshmem_bdf)
 IV_STATS=/sys/kernel/debug/p2pdma/$IV/stats
 p2p_distance "$IV" "$A" > /dev/null
 check "the ivshmem provider has a cached path to NVMe A" \
 	grep -q "^client $A " "$IV_STATS"
+# While 4 threads copy B -> A's CMB -> B with O_DIRECT, again and again.
 tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
+	while p2pmem_copy -t 4 $A $BLK_B $BLK_B 16M 256K; do :; done \
+		> /tmp/unplug-copy.out 2>&1 &
+	sleep 1
 	echo P2PDMA-HOST device_del nvme_a > /dev/console
 	i=0
 	while [ -e /sys/bus/pci/devices/$A ] && [ \$i -lt 300 ]; do
 		sleep 0.1
 		i=\$((i + 1))
 	done
+	wait
 	[ ! -e /sys/bus/pci/devices/$A ]"
+expect_eq "copies in flight at the unplug ran, then stopped with an error" \
+	"$(grep -c '^copied=' /tmp/unplug-copy.out) $(tail -n 1 /tmp/unplug-copy.out | cut -c1-7)" \
+	"$(grep -c '^copied=' /tmp/unplug-copy.out) error=-"
+check "at least one copy completed before the unplug" \
+	grep -q '^copied=' /tmp/unplug-copy.out
 check "the provider's statistics left with it" \
 	test ! -e "/sys/kernel/debug/p2pdma/$A"
 check "the ivshmem provider forgot its path to the departed NVMe A" \
