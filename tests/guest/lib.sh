@@ -2,6 +2,12 @@
 
 FAILED=0
 
+# Each script says that it starts, and finish() that it got to its end:
+# scripts/qemu-run fails a script that started and never ended (a syntax
+# error, a missing program, a kill) even if it printed no failed check.
+P2PDMA_SCRIPT=$(basename "$0" .sh)
+echo "P2PDMA-BEGIN $P2PDMA_SCRIPT"
+
 # check NAME COMMAND... - run COMMAND, report one check.
 check() {
 	name=$1
@@ -25,6 +31,7 @@ expect_eq() {
 }
 
 finish() {
+	echo "P2PDMA-END $P2PDMA_SCRIPT"
 	[ "$FAILED" -eq 0 ]
 	exit $?
 }
