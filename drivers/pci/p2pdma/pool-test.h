@@ -279,6 +279,43 @@ static void pool_test_partial_frees(struct kunit *test)
 	expect_all_free(test);
 }
 
+/*
+ * Frees of pages that are not allocated, a page freed twice, a free that
+ * runs past what is still allocated, an address outside the pool, give
+ * back only what was allocated: the in-use count never goes below zero
+ * (a provider's removal would then wait forever) and no page is handed
+ * out twice.
+ */
+static void pool_test_bad_frees(struct kunit *test)
+{
+	static const u32 pages[] = { 64 };
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	unsigned long a, b, c;
+
+	a = checked_alloc(test, 1);
+	KUNIT_ASSERT_NE(test, a, 0);
+	checked_free(test, a, 1);
+	p2pdma_pool_free(t->pool, a, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+	b = checked_alloc(test, 1);
+	c = checked_alloc(test, 1);
+	KUNIT_EXPECT_NE(test, b, c);
+	checked_free(test, b, 1);
+	checked_free(test, c, 1);
+
+	/* Four pages, two freed, then all four: the other two go back. */
+	a = checked_alloc(test, 4);
+	KUNIT_ASSERT_NE(test, a, 0);
+	checked_free(test, a, 2);
+	shadow_mark(t, a + 2 * PAGE_SIZE, 2, false);
+	p2pdma_pool_free(t->pool, a, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+
+	p2pdma_pool_free(t->pool, FAKE_BASE - PAGE_SIZE, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+	expect_all_free(test);
+}
+
 /* A random mix of sizes and frees, whole and in parts, on odd arenas. */
 static void pool_test_random(struct kunit *test)
 {
@@ -426,6 +463,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_exhaustion),
 	KUNIT_CASE(pool_test_huge),
 	KUNIT_CASE(pool_test_partial_frees),
+	KUNIT_CASE(pool_test_bad_frees),
 	KUNIT_CASE(pool_test_random),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_kill),

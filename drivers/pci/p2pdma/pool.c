@@ -23,9 +23,19 @@
  * The allocator never dereferences the memory it manages: addresses are
  * plain numbers to it, which is what lets its KUnit suite run on fake
  * arenas of any shape.
+ *
+ * A bit per page says whether it is handed out.  A free of pages that are
+ * not (a double free, or a wrong address) is refused and reported with the
+ * caller's stack, instead of corrupting the free lists and driving the
+ * in-use count below zero, which would make the provider's removal wait
+ * forever.
  */
+#include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/rculist.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -52,11 +62,15 @@ struct p2pdma_block {
 };
 
 /*
- * One contiguous range of pages.  Everything but @node is under the pool's
- * lock; @base and @nr_pages never change once the arena is in the pool.
+ * One contiguous range of pages.  Everything but @node and @handed is under
+ * the pool's lock; @base and @nr_pages never change once the arena is in
+ * the pool.  @handed is changed with atomic operations only, and @node
+ * added to the pool's list under RCU rules, so that the per-CPU paths can
+ * find the arena of an address without the pool's lock.
  */
 struct p2pdma_arena {
 	struct list_head node;		/* in p2pdma_pool.arenas */
+	unsigned long *handed;		/* a bit per page: handed out */
 	unsigned long base;		/* address of the first page */
 	u32 nr_pages;
 	u32 nr_free;			/* pages on the free lists */
@@ -232,12 +246,16 @@ static unsigned long arena_addr(struct p2pdma_arena *arena, u32 idx)
 	return arena->base + ((unsigned long)idx << PAGE_SHIFT);
 }
 
+/*
+ * Under the pool's lock or not: arenas are only ever added, with
+ * list_add_tail_rcu(), until the pool is destroyed.
+ */
 static struct p2pdma_arena *pool_arena_of(struct p2pdma_pool *pool,
 					  unsigned long addr)
 {
 	struct p2pdma_arena *arena;
 
-	list_for_each_entry(arena, &pool->arenas, node)
+	list_for_each_entry_rcu(arena, &pool->arenas, node, true)
 		if (addr - arena->base < (unsigned long)arena->nr_pages << PAGE_SHIFT)
 			return arena;
 	return NULL;
@@ -246,6 +264,64 @@ static struct p2pdma_arena *pool_arena_of(struct p2pdma_pool *pool,
 static u32 arena_index(struct p2pdma_arena *arena, unsigned long addr)
 {
 	return (addr - arena->base) >> PAGE_SHIFT;
+}
+
+/* The mask of pages [@idx, @idx + @nr) in their word of a bitmap. */
+static unsigned long handed_mask(u32 idx, u32 nr)
+{
+	return GENMASK(idx % BITS_PER_LONG + nr - 1, idx % BITS_PER_LONG);
+}
+
+/* How many of @nr pages from @idx the word at a time can take. */
+static u32 handed_step(u32 idx, u32 nr)
+{
+	return min_t(u32, nr, BITS_PER_LONG - idx % BITS_PER_LONG);
+}
+
+static atomic_long_t *handed_word(struct p2pdma_arena *arena, u32 idx)
+{
+	return (atomic_long_t *)&arena->handed[BIT_WORD(idx)];
+}
+
+/* Mark pages handed out; returns how many already were (none, or a bug). */
+static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	unsigned long mask;
+	u32 was = 0, n;
+
+	for (; nr; idx += n, nr -= n) {
+		n = handed_step(idx, nr);
+		mask = handed_mask(idx, n);
+		was += hweight_long(atomic_long_fetch_or(mask, handed_word(arena, idx)) &
+				    mask);
+	}
+	return was;
+}
+
+/* Whether every page of [@idx, @idx + @nr) is handed out. */
+static bool arena_all_handed(struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	unsigned long mask;
+	u32 n;
+
+	for (; nr; idx += n, nr -= n) {
+		n = handed_step(idx, nr);
+		mask = handed_mask(idx, n);
+		if ((atomic_long_read(handed_word(arena, idx)) & mask) != mask)
+			return false;
+	}
+	return true;
+}
+
+/* Mark pages that are all handed out as free again. */
+static void arena_take_back(struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	u32 n;
+
+	for (; nr; idx += n, nr -= n) {
+		n = handed_step(idx, nr);
+		atomic_long_andnot(handed_mask(idx, n), handed_word(arena, idx));
+	}
 }
 
 /* Called with pool->lock held. */
@@ -288,7 +364,12 @@ static struct p2pdma_arena *arena_create(unsigned long base, size_t size,
 	arena->blocks = kvzalloc_node(array_size(arena->nr_pages,
 						 sizeof(*arena->blocks)),
 				      GFP_KERNEL, node);
-	if (!arena->blocks) {
+	arena->handed = kvzalloc_node(array_size(BITS_TO_LONGS(arena->nr_pages),
+						 sizeof(long)),
+				      GFP_KERNEL, node);
+	if (!arena->blocks || !arena->handed) {
+		kvfree(arena->blocks);
+		kvfree(arena->handed);
 		kfree(arena);
 		return NULL;
 	}
@@ -348,7 +429,7 @@ int p2pdma_pool_add(struct p2pdma_pool *pool, unsigned long base, size_t size)
 		return -ENOMEM;
 
 	spin_lock_irqsave(&pool->lock, flags);
-	list_add_tail(&arena->node, &pool->arenas);
+	list_add_tail_rcu(&arena->node, &pool->arenas);
 	pool->nr_pages += arena->nr_pages;
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return 0;
@@ -370,6 +451,7 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 	WARN_ON(atomic_long_read(&pool->in_use));
 	list_for_each_entry_safe(arena, tmp, &pool->arenas, node) {
 		kvfree(arena->blocks);
+		kvfree(arena->handed);
 		kfree(arena);
 	}
 	free_percpu(pool->pcp);
@@ -525,6 +607,68 @@ static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr)
 	return pool_take(pool, nr);
 }
 
+/* Mark a new allocation handed out: an allocator bug if a page already was. */
+static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
+{
+	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+
+	WARN_ONCE(arena_hand_out(arena, arena_index(arena, addr), nr),
+		  "p2pdma: pages at %#lx handed out twice\n", addr);
+}
+
+/*
+ * Free the handed-out pages among @nr from @idx one run at a time, for a
+ * free that also names pages that are not: only they go back.  Returns
+ * how many went back.
+ */
+static u32 pool_give_handed(struct p2pdma_pool *pool,
+			    struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	unsigned long flags;
+	u32 end = idx + nr, run, freed = 0;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	while (idx < end) {
+		for (run = 0; idx + run < end &&
+		     test_and_clear_bit(idx + run, arena->handed); run++)
+			;
+		if (run)
+			arena_free_run(arena, idx, run);
+		freed += run;
+		idx += run + 1;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return freed;
+}
+
+/* Pages known to be handed out back to a CPU cache, or the arena. */
+static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
+{
+	unsigned long flags;
+	unsigned int order;
+
+	if (pool_pcp_order(nr, &order) && IS_ALIGNED(addr, PAGE_SIZE << order)) {
+		pool_pcp_give(pool, addr, order);
+	} else {
+		spin_lock_irqsave(&pool->lock, flags);
+		pool_give_locked(pool, addr, nr);
+		spin_unlock_irqrestore(&pool->lock, flags);
+	}
+}
+
+/* A caller's bug, not the allocator's: say so with its stack, once a while. */
+static void pool_report_bad_free(unsigned long addr, u32 nr, u32 freed)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_err("p2pdma: freeing %u pages at %#lx, of which %u were allocated: double free?\n",
+	       nr, addr, freed);
+	dump_stack();
+}
+
 static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
 {
 	long in_use = atomic_long_add_return(nr, &pool->in_use);
@@ -559,8 +703,10 @@ unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
 		/* Free pages may sit in other CPUs' caches: fetch, try again. */
 		if (!addr && pool_drain(pool))
 			addr = pool_take_any(pool, nr);
-		if (addr)
+		if (addr) {
+			pool_hand_out(pool, addr, nr);
 			pool_count_in_use(pool, nr);
+		}
 	}
 	rcu_read_unlock();
 out:
@@ -597,30 +743,35 @@ unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
  * @addr: page-aligned address inside an allocation
  * @size: bytes from @addr, rounded up to whole pages
  *
- * Any page-aligned part of an allocation may be freed on its own.  Safe in
- * any context.  Whoever frees the pool after the last page came back must
- * wait for an RCU grace period first.
+ * Any page-aligned part of an allocation may be freed on its own.  Pages
+ * that are not allocated (freed twice, say) are left alone, and reported
+ * with the caller's stack.  Safe in any context.  Whoever frees the pool
+ * after the last page came back must wait for an RCU grace period first.
  */
 void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		      size_t size)
 {
-	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	unsigned long flags;
-	unsigned int order;
+	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), idx, freed = nr;
+	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 
-	if (pool_pcp_order(nr, &order) && IS_ALIGNED(addr, PAGE_SIZE << order)) {
-		pool_pcp_give(pool, addr, order);
+	if (!arena || nr > arena->nr_pages - arena_index(arena, addr)) {
+		pool_report_bad_free(addr, nr, 0);
+		return;
+	}
+	idx = arena_index(arena, addr);
+	if (arena_all_handed(arena, idx, nr)) {
+		arena_take_back(arena, idx, nr);
+		pool_give(pool, addr, nr);
 	} else {
-		spin_lock_irqsave(&pool->lock, flags);
-		pool_give_locked(pool, addr, nr);
-		spin_unlock_irqrestore(&pool->lock, flags);
+		freed = pool_give_handed(pool, arena, idx, nr);
+		pool_report_bad_free(addr, nr, freed);
 	}
 	/*
 	 * Once in_use is 0 the owner may go on to free the pool, but not
 	 * before an RCU grace period: finish inside a read-side section.
 	 */
 	rcu_read_lock();
-	atomic_long_sub(nr, &pool->in_use);
+	atomic_long_sub(freed, &pool->in_use);
 	/* Pairs with the barrier in wait_var_event() of the teardown. */
 	smp_mb__after_atomic();
 	if (READ_ONCE(pool->dying))
