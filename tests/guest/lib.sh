@@ -166,6 +166,25 @@ p2pmem_node() {
 	return 1
 }
 
+# p2p_copy_checks WHAT PROVIDER SRC DST FILE [p2pmem_copy OPTIONS...] -
+# with block device SRC holding FILE, copy that much of it to DST, zeroed
+# first, through PROVIDER's p2pmem; check the copy, DST's data, and that
+# the data crossed PROVIDER's BAR both ways.
+p2p_copy_checks() {
+	local what=$1 provider=$2 src=$3 dst=$4 file=$5 bytes dma
+	shift 5
+	bytes=$(stat -c %s "$file")
+	dd if=/dev/zero of="$dst" bs=1M count=$((bytes >> 20)) oflag=direct 2>/dev/null
+	dma=$(p2p_stat "$provider" dma_mapped_bytes)
+	expect_eq "$what" \
+		"$(p2pmem_copy "$@" "$provider" "$src" "$dst" "$bytes" 2>&1)" \
+		"copied=$bytes chunks=$((bytes >> 20))"
+	expect_eq "$what: $dst holds exactly $src's data" \
+		"$(md5_dev "$dst" "$bytes")" "$(md5sum < "$file")"
+	expect_eq "$what: moved 2 x $((bytes >> 20)) MiB through the BAR" \
+		"$(($(p2p_stat "$provider" dma_mapped_bytes) - dma))" $((2 * bytes))
+}
+
 # p2p_find CLIENT... - "provider=BDF distance=N" chosen for the clients.
 p2p_find() {
 	echo "$*" > /sys/kernel/debug/p2pdma_e2e/find &&

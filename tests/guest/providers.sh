@@ -11,7 +11,6 @@ BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB)
 IV=$(ivshmem_bdf)
 P2P=/sys/bus/pci/devices/$IV/p2pmem
 MIB=16
-BYTES=$((MIB << 20))
 
 echo "== a second provider: ivshmem $IV through p2pmem_pci =="
 check "p2pmem_pci binds to ivshmem through driver_override" bind_p2pmem_pci "$IV"
@@ -34,28 +33,15 @@ expect_eq "{NVMe B}: the two equally close providers take turns" "$seen" "$want"
 echo "== O_DIRECT $BLK_A -> mmap of ivshmem p2pmem -> $BLK_B =="
 dd if=/dev/urandom of=/tmp/psrc bs=1M count=$MIB 2>/dev/null
 dd if=/tmp/psrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
-dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
-expect_eq "copy through the ivshmem BAR" \
-	"$(p2pmem_copy "$IV" "$BLK_A" "$BLK_B" "$BYTES" 2>&1)" \
-	"copied=$BYTES chunks=$MIB"
-expect_eq "NVMe B holds exactly NVMe A's data" \
-	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/psrc)"
-expect_eq "the copy moved 2 x $MIB MiB through the ivshmem BAR" \
-	"$(p2p_stat "$IV" dma_mapped_bytes)" $((2 * BYTES))
+p2p_copy_checks "copy through the ivshmem BAR" "$IV" "$BLK_A" "$BLK_B" /tmp/psrc
 expect_eq "all ivshmem p2pmem returned" \
 	"$(cat "$P2P/available")" $((16 << 20))
 
 echo "== the same copy through the ivshmem provider's /dev/p2pmemN =="
 NODE_IV=$(p2pmem_node "$IV")
 check "the ivshmem provider has a node of class p2pmem" test -c "$NODE_IV"
-dd if=/dev/zero of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
-expect_eq "copy through $NODE_IV" \
-	"$(p2pmem_copy -d "$NODE_IV" "$IV" "$BLK_A" "$BLK_B" "$BYTES" 2>&1)" \
-	"copied=$BYTES chunks=$MIB"
-expect_eq "NVMe B holds exactly NVMe A's data" \
-	"$(md5_dev "$BLK_B" "$BYTES")" "$(md5sum < /tmp/psrc)"
-expect_eq "that copy moved 2 x $MIB MiB more through the ivshmem BAR" \
-	"$(p2p_stat "$IV" dma_mapped_bytes)" $((4 * BYTES))
+p2p_copy_checks "copy through $NODE_IV" "$IV" "$BLK_A" "$BLK_B" /tmp/psrc \
+	-d "$NODE_IV"
 
 echo "== unbinding p2pmem_pci under a live mapping =="
 tap 10 "p2pmem_pci unbind" p2pmem_mmap_test "$IV" unbind p2pmem_pci
