@@ -295,7 +295,7 @@ static void pool_test_bad_frees(struct kunit *test)
 	a = checked_alloc(test, 1);
 	KUNIT_ASSERT_NE(test, a, 0);
 	checked_free(test, a, 1);
-	p2pdma_pool_free(t->pool, a, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free(t->pool, a, PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
 	b = checked_alloc(test, 1);
 	c = checked_alloc(test, 1);
@@ -308,10 +308,11 @@ static void pool_test_bad_frees(struct kunit *test)
 	KUNIT_ASSERT_NE(test, a, 0);
 	checked_free(test, a, 2);
 	shadow_mark(t, a + 2 * PAGE_SIZE, 2, false);
-	p2pdma_pool_free(t->pool, a, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free(t->pool, a, 4 * PAGE_SIZE), 2);
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
 
-	p2pdma_pool_free(t->pool, FAKE_BASE - PAGE_SIZE, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free(t->pool, FAKE_BASE - PAGE_SIZE,
+					       PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
 	expect_all_free(test);
 }

@@ -298,32 +298,6 @@ static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
 	return was;
 }
 
-/* Whether every page of [@idx, @idx + @nr) is handed out. */
-static bool arena_all_handed(struct p2pdma_arena *arena, u32 idx, u32 nr)
-{
-	unsigned long mask;
-	u32 n;
-
-	for (; nr; idx += n, nr -= n) {
-		n = handed_step(idx, nr);
-		mask = handed_mask(idx, n);
-		if ((atomic_long_read(handed_word(arena, idx)) & mask) != mask)
-			return false;
-	}
-	return true;
-}
-
-/* Mark pages that are all handed out as free again. */
-static void arena_take_back(struct p2pdma_arena *arena, u32 idx, u32 nr)
-{
-	u32 n;
-
-	for (; nr; idx += n, nr -= n) {
-		n = handed_step(idx, nr);
-		atomic_long_andnot(handed_mask(idx, n), handed_word(arena, idx));
-	}
-}
-
 /* Called with pool->lock held. */
 static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr)
 {
@@ -616,29 +590,51 @@ static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
 		  "p2pdma: pages at %#lx handed out twice\n", addr);
 }
 
-/*
- * Free the handed-out pages among @nr from @idx one run at a time, for a
- * free that also names pages that are not: only they go back.  Returns
- * how many went back.
- */
-static u32 pool_give_handed(struct p2pdma_pool *pool,
-			    struct p2pdma_arena *arena, u32 idx, u32 nr)
+/* Give back the pages of one bitmap word's @bits, from page @base on. */
+static void arena_free_bits(struct p2pdma_arena *arena, u32 base,
+			    unsigned long bits)
 {
-	unsigned long flags;
-	u32 end = idx + nr, run, freed = 0;
+	unsigned int first, len;
+	unsigned long rest;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	while (idx < end) {
-		for (run = 0; idx + run < end &&
-		     test_and_clear_bit(idx + run, arena->handed); run++)
-			;
-		if (run)
-			arena_free_run(arena, idx, run);
-		freed += run;
-		idx += run + 1;
+	while (bits) {
+		first = __ffs(bits);
+		rest = ~(bits >> first);
+		len = rest ? __ffs(rest) : BITS_PER_LONG - first;
+		arena_free_run(arena, base + first, len);
+		bits &= ~GENMASK(first + len - 1, first);
 	}
-	spin_unlock_irqrestore(&pool->lock, flags);
-	return freed;
+}
+
+/*
+ * Claim pages [@idx, @idx + @nr) back from their users, a word of the
+ * bitmap at a time with one atomic operation each, so that two frees of a
+ * page cannot both have it.  Returns how many were handed out.  When all
+ * were, the caller gives them back, through the CPU caches if it likes;
+ * otherwise this gives back those it claimed, and @*given says so.
+ */
+static u32 pool_claim(struct p2pdma_pool *pool, struct p2pdma_arena *arena,
+		      u32 idx, u32 nr, bool *given)
+{
+	u32 start = idx, end = idx + nr, claimed = 0, n;
+	unsigned long mask, got, flags;
+
+	*given = false;
+	for (; idx < end; idx += n) {
+		n = handed_step(idx, end - idx);
+		mask = handed_mask(idx, n);
+		got = atomic_long_fetch_andnot(mask, handed_word(arena, idx)) & mask;
+		claimed += hweight_long(got);
+		if (got == mask && !*given)
+			continue;
+		spin_lock_irqsave(&pool->lock, flags);
+		if (!*given && idx > start)
+			arena_free_run(arena, start, idx - start);
+		*given = true;
+		arena_free_bits(arena, round_down(idx, BITS_PER_LONG), got);
+		spin_unlock_irqrestore(&pool->lock, flags);
+	}
+	return claimed;
 }
 
 /* Pages known to be handed out back to a CPU cache, or the arena. */
@@ -747,25 +743,28 @@ unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
  * that are not allocated (freed twice, say) are left alone, and reported
  * with the caller's stack.  Safe in any context.  Whoever frees the pool
  * after the last page came back must wait for an RCU grace period first.
+ *
+ * Return: the number of pages freed, less than asked only on such a bug.
  */
-void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
-		      size_t size)
+u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
+		     size_t size)
 {
-	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), idx, freed = nr;
+	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), freed, idx;
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+	bool given;
 
-	if (!arena || nr > arena->nr_pages - arena_index(arena, addr)) {
+	if (!arena) {
 		pool_report_bad_free(addr, nr, 0);
-		return;
+		return 0;
 	}
 	idx = arena_index(arena, addr);
-	if (arena_all_handed(arena, idx, nr)) {
-		arena_take_back(arena, idx, nr);
-		pool_give(pool, addr, nr);
-	} else {
-		freed = pool_give_handed(pool, arena, idx, nr);
+	/* Past the arena's end nothing is allocated: only the rest counts. */
+	freed = pool_claim(pool, arena, idx, min(nr, arena->nr_pages - idx),
+			   &given);
+	if (freed != nr)
 		pool_report_bad_free(addr, nr, freed);
-	}
+	if (!given)
+		pool_give(pool, addr, freed);
 	/*
 	 * Once in_use is 0 the owner may go on to free the pool, but not
 	 * before an RCU grace period: finish inside a read-side section.
@@ -777,6 +776,7 @@ void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 	if (READ_ONCE(pool->dying))
 		wake_up_var(&pool->in_use);
 	rcu_read_unlock();
+	return freed;
 }
 
 /**

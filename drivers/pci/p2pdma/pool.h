@@ -34,8 +34,8 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool);
 
 unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size);
 unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr);
-void p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
-		      size_t size);
+u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
+		     size_t size);
 
 void p2pdma_pool_kill(struct p2pdma_pool *pool);
 bool p2pdma_pool_dying(const struct p2pdma_pool *pool);
