@@ -192,20 +192,17 @@ static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
 	if (!p2p)
 		return ERR_PTR(-ENOMEM);
 
-	err = p2pdma_register(p2p);
-	if (err)
-		goto free;
 	/*
-	 * After pdev->p2pdma is set: an mmap() of p2pmem/allocate may come
-	 * as soon as the file exists, and relies on finding the state.
+	 * Before pdev->p2pdma is set, so that publishing, which shows
+	 * p2pmem/allocate, finds the file set up.  An mmap() of it until
+	 * then fails, finding no state.
 	 */
 	err = p2pdma_sysfs_add(p2p);
+	if (err)
+		goto free;
+	err = p2pdma_register(p2p);
 	if (err) {
-		/* A client may have found it and started watching already. */
-		p2pdma_pool_kill(p2p->pool);
-		p2pdma_notify_watchers(p2p);
-		p2pdma_unregister(p2p);
-		synchronize_rcu();
+		p2pdma_sysfs_remove(p2p);
 		goto free;
 	}
 	p2pdma_debugfs_add(p2p);

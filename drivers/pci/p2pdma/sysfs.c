@@ -61,9 +61,11 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 			     struct vm_area_struct *vma)
 {
 	struct pci_dev *pdev = to_pci_dev(kobj_to_dev(kobj));
-
 	/* Pinned: the teardown removes this file, which waits for us. */
-	return p2pdma_mmap(p2pdma_of_pinned(pdev), vma);
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
+
+	/* The file exists a moment before the state is reachable. */
+	return p2p ? p2pdma_mmap(p2p, vma) : -ENODEV;
 }
 
 static struct bin_attribute p2pmem_allocate = {
@@ -93,7 +95,7 @@ static const struct attribute_group p2pmem_group = {
 
 /**
  * p2pdma_sysfs_add - create a new provider's p2pmem/ directory
- * @p2p: the provider, reachable from its device already
+ * @p2p: the provider, not yet reachable from its device
  *
  * p2pmem/allocate starts hidden: it shows while the memory is published,
  * see p2pdma_sysfs_show_allocate().
