@@ -103,21 +103,12 @@ size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
 	return p2pdma_pool_size(p2p->pool) - p2pdma_pool_in_use(p2p->pool);
 }
 
-/*
- * Wait for every page, saying what is awaited if it takes long.  A mapping
- * whose mmap() was under way at revocation is linked only afterwards, so
- * zap again while waiting (see mmap.c).
- */
+/* Wait for every page, saying what is awaited if it takes long. */
 static void p2pdma_wait_idle(struct pci_p2pdma *p2p)
 {
-	unsigned int polls = 0;
-
-	while (!p2pdma_pool_wait_idle(p2p->pool, HZ / 10)) {
-		p2pdma_user_zap(p2p);
-		if (++polls % 100 == 0)
-			pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
-				 p2pdma_pool_in_use(p2p->pool) >> 10);
-	}
+	while (!p2pdma_pool_wait_idle(p2p->pool, 10 * HZ))
+		pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
+			 p2pdma_pool_in_use(p2p->pool) >> 10);
 }
 
 static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)

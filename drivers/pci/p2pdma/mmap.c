@@ -23,9 +23,11 @@
  * file only after ->mmap() returned, and kernfs zaps its files' mappings
  * when a removal has waited for running ->mmap() calls, so a mapping made
  * just before it would escape, and the teardown wait for its pages forever.
- * Here ->mmap() and revocation exclude each other (user_sem), so a mapping
- * not yet linked when the provider's file is zapped was made before, and
- * is in that file once linked: zapping again while waiting catches it.
+ * Here ->mmap() and revocation exclude each other (user_sem), and each
+ * ->mmap() notes its process's mm.  The mapper holds its mmap_lock for
+ * writing from before ->mmap() until the vma is linked into the provider's
+ * file, so once revocation has taken and dropped the mmap_lock of every mm
+ * noted, every mapping made before is where the zap finds it.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
@@ -38,6 +40,8 @@
 #include <linux/pagemap.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
 
 #include "p2pdma.h"
 
@@ -116,6 +120,66 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* A process that mapped a provider's memory since the last revocation. */
+struct p2pdma_user_mm {
+	struct list_head node;
+	struct mm_struct *mm;		/* grabbed */
+};
+
+/* Note the mapping process's mm, for revocation; forget exited ones. */
+static int p2pdma_user_note_mm(struct pci_p2pdma *p2p, struct mm_struct *mm)
+{
+	struct p2pdma_user_mm *um, *tmp, *new;
+	LIST_HEAD(gone);
+
+	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return -ENOMEM;
+	new->mm = mm;
+	spin_lock(&p2p->user_mms_lock);
+	list_for_each_entry_safe(um, tmp, &p2p->user_mms, node) {
+		if (um->mm == mm) {
+			list_add(&new->node, &gone);
+			new = NULL;
+		} else if (!atomic_read(&um->mm->mm_users)) {
+			/* Gone: it links no vma any more. */
+			list_move(&um->node, &gone);
+		}
+	}
+	if (new) {
+		mmgrab(mm);
+		list_add(&new->node, &p2p->user_mms);
+	}
+	spin_unlock(&p2p->user_mms_lock);
+
+	list_for_each_entry_safe(um, tmp, &gone, node) {
+		if (um->mm != mm)
+			mmdrop(um->mm);
+		kfree(um);
+	}
+	return 0;
+}
+
+/*
+ * Wait until the vma of every ->mmap() that got past the check is linked
+ * (see the top of this file), and forget the mms.
+ */
+static void p2pdma_user_wait_mappers(struct pci_p2pdma *p2p)
+{
+	struct p2pdma_user_mm *um, *tmp;
+	LIST_HEAD(mms);
+
+	spin_lock(&p2p->user_mms_lock);
+	list_splice_init(&p2p->user_mms, &mms);
+	spin_unlock(&p2p->user_mms_lock);
+	list_for_each_entry_safe(um, tmp, &mms, node) {
+		mmap_read_lock(um->mm);
+		mmap_read_unlock(um->mm);
+		mmdrop(um->mm);
+		kfree(um);
+	}
+}
+
 /**
  * p2pdma_mmap - back a new shared mapping with freshly allocated p2pmem
  * @p2p: the provider, pinned by the caller (its file is open)
@@ -142,6 +206,9 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	down_read(&p2p->user_sem);
 	err = -ENODEV;
 	if (p2p->user_revoked)
+		goto out;
+	err = p2pdma_user_note_mm(p2p, current->mm);
+	if (err)
 		goto out;
 	err = -ENOMEM;
 	if (vma_pages(vma) > p2pdma_mem_avail(p2p) >> PAGE_SHIFT) {
@@ -218,6 +285,8 @@ int p2pdma_user_init(struct pci_p2pdma *p2p)
 	int err;
 
 	init_rwsem(&p2p->user_sem);
+	spin_lock_init(&p2p->user_mms_lock);
+	INIT_LIST_HEAD(&p2p->user_mms);
 	/* Closed until published. */
 	p2p->user_revoked = true;
 	err = simple_pin_fs(&p2pdma_fs_type, &p2pdma_fs_mnt, &p2pdma_fs_count);
@@ -254,33 +323,32 @@ void p2pdma_user_free(struct pci_p2pdma *p2p)
 {
 	if (!p2p->user_file)
 		return;
+	p2pdma_user_wait_mappers(p2p);
 	fput(p2p->user_file);
 	p2p->user_file = NULL;
 	simple_release_fs(&p2pdma_fs_mnt, &p2pdma_fs_count);
 }
 
-/**
- * p2pdma_user_zap - unmap every userspace mapping of a provider's p2pmem
- * @p2p: the provider
- *
- * Accesses after this raise SIGBUS; each page comes back to the pool once
- * nothing else (an O_DIRECT I/O, say) holds it.
+/*
+ * Unmap every userspace mapping of a provider's p2pmem.  Accesses after
+ * this raise SIGBUS; each page comes back to the pool once nothing else
+ * (an O_DIRECT I/O, say) holds it.
  */
-void p2pdma_user_zap(struct pci_p2pdma *p2p)
+static void p2pdma_user_zap(struct pci_p2pdma *p2p)
 {
 	unmap_mapping_range(p2p->user_file->f_mapping, 0, 0, 1);
 }
 
 /*
- * Refuse new mappings of a provider and zap the others.  Waits for mmap()
- * calls already under way; see the top of this file for why the teardown
- * must still zap again until the pages are back.
+ * Refuse new mappings of a provider and zap the others, including those
+ * whose mmap() was under way (see the top of this file).
  */
 static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 {
 	down_write(&p2p->user_sem);
 	p2p->user_revoked = true;
 	up_write(&p2p->user_sem);
+	p2pdma_user_wait_mappers(p2p);
 	p2pdma_user_zap(p2p);
 }
 

@@ -18,7 +18,9 @@
  *
  * Locks, outermost first:
  *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation; taken
- *                                   under the mapper's mmap_lock
+ *                                   under the mapper's mmap_lock, which
+ *                                   revocation takes after it, under
+ *                                   p2pdma_lock
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
  *   p2pdma_lock (registry.c)        the provider lists, published, watchers,
  *                                   userspace's files (mmap.c)
@@ -76,6 +78,8 @@ struct pci_p2pdma {
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
 	bool user_revoked;		/* user_sem; true until published */
+	spinlock_t user_mms_lock;
+	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, p2pdma_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
@@ -167,7 +171,6 @@ extern const struct dev_pagemap_ops p2pdma_pgmap_ops;
 int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
 int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
-void p2pdma_user_zap(struct pci_p2pdma *p2p);
 void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
 
 /* chardev.c */
