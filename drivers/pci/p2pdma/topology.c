@@ -297,7 +297,8 @@ struct pci_dev *p2pdma_pci_dev_of(struct device *dev)
 /*
  * Whether @pdev's ACS sends P2P requests up to the root complex.  A read
  * of all ones (the device is gone, or in error recovery) says nothing:
- * note the device, so that the path is refused for now, not for good.
+ * note the device, so that the path is refused for now, not for good,
+ * and without the ACS hint of a refusal.
  */
 static bool p2pdma_acs_redirects(struct pci_dev *pdev, struct p2pdma_path *path)
 {
@@ -308,7 +309,7 @@ static bool p2pdma_acs_redirects(struct pci_dev *pdev, struct p2pdma_path *path)
 	pci_read_config_word(pdev, pdev->acs_cap + PCI_ACS_CTRL, &ctrl);
 	if (PCI_POSSIBLE_ERROR(ctrl)) {
 		path->unreadable = pdev;
-		return true;
+		return false;
 	}
 	return ctrl & (PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_EC);
 }
