@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kref.h>
 #include <linux/memremap.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -136,18 +137,34 @@ static void check_api(struct pci_dev *pdev)
 	check_enable(pdev);
 }
 
+/* One allocation, shared by the vmas mremap() may make of the mapping. */
 struct compat_map {
+	struct kref ref;
 	struct pci_dev *pdev;
 	void *buf;
 	size_t len;
 };
 
+static void compat_map_release(struct kref *ref)
+{
+	struct compat_map *map = container_of(ref, struct compat_map, ref);
+
+	pci_free_p2pmem(map->pdev, map->buf, map->len);
+	kfree(map);
+}
+
+static void compat_vm_open(struct vm_area_struct *vma)
+{
+	struct compat_map *map = vma->vm_private_data;
+
+	kref_get(&map->ref);
+}
+
 static void compat_vm_close(struct vm_area_struct *vma)
 {
 	struct compat_map *map = vma->vm_private_data;
 
-	pci_free_p2pmem(map->pdev, map->buf, map->len);
-	kfree(map);
+	kref_put(&map->ref, compat_map_release);
 }
 
 /* One allocation per mapping: it may not be split. */
@@ -157,6 +174,7 @@ static int compat_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 }
 
 static const struct vm_operations_struct compat_vm_ops = {
+	.open = compat_vm_open,
 	.close = compat_vm_close,
 	.may_split = compat_vm_may_split,
 };
@@ -185,6 +203,7 @@ static int compat_mmap(struct file *filp, struct vm_area_struct *vma)
 	map = kzalloc(sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
+	kref_init(&map->ref);
 	mutex_lock(&compat_lock);
 	if (!compat_pdev)
 		goto fail;
