@@ -62,12 +62,13 @@ const struct dev_pagemap_ops p2pdma_pgmap_ops = {
 };
 
 /*
- * A write to a page whose entry is write-protected lands here: kernfs asks
- * to be told of writes to every mapping of its files, so mprotect() and a
- * soft-dirty reset leave entries read-only.  With no page->mapping, the
- * fault code would otherwise take the page for truncated and retry the
- * write forever.  Nothing is written back, so there is nothing to account:
- * hand the page back locked, and the fault makes the entry writable.
+ * A write to a page whose entry is write-protected (mprotect() read-only
+ * and back, a soft-dirty reset) lands here: with this hook the mapping is
+ * write-notify, as a file mapping is.  With no page->mapping, the fault
+ * code would take the page for truncated unless it comes back locked, and
+ * retry the write forever.  Nothing is written back, so there is nothing
+ * to account: hand the page back locked, and the fault makes the entry
+ * writable.
  */
 static vm_fault_t p2pdma_page_mkwrite(struct vm_fault *vmf)
 {
