@@ -17,13 +17,17 @@
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
  *
  * Locks, outermost first:
- *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation; taken
- *                                   under the mapper's mmap_lock, which
- *                                   revocation takes after it, under
- *                                   p2pdma_lock
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
  *   p2pdma_lock (registry.c)        the provider lists, published, watchers,
- *                                   userspace's files (mmap.c)
+ *                                   userspace's files (mmap.c); under it,
+ *                                   revocation takes the locks below and
+ *                                   each mapper's mmap_lock, and hiding
+ *                                   p2pmem/allocate waits for its mmap()s
+ *   (a mapper's mmap_lock)          around the ->mmap() of the two below
+ *   p2pmem_chardev.lock (chardev.c) ->mmap() of /dev/p2pmemN against the
+ *                                   node's removal
+ *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation
+ *   pci_p2pdma.user_mms_lock        the mms that mapped (mmap.c)
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
  *   the pool's locks (pool.c)       taken with interrupts off, innermost
  * A watcher's ->remove() runs under p2pdma_watch_lock only: it may not call
