@@ -34,6 +34,7 @@ sh /tests/providers.sh || FAILED=$((FAILED + 1))
 sh /tests/compat.sh || FAILED=$((FAILED + 1))
 sh /tests/faults.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmet.sh || FAILED=$((FAILED + 1))
+sh /tests/nvmetio.sh || FAILED=$((FAILED + 1))
 sh /tests/topo.sh || FAILED=$((FAILED + 1))
 # Last: it ends by hot-unplugging NVMe A.
 sh /tests/userspace.sh || FAILED=$((FAILED + 1))

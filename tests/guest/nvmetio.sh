@@ -1,0 +1,164 @@
+#!/bin/sh
+# nvmet moving commands' data through p2pmem.  A test transport
+# (drivers/nvme/target/p2pmem_e2e.c), whose DMA device is a PCI function
+# named here, connects to a subsystem exporting NVMe B and sends writes and
+# reads down nvmet's own request path.  With NVMe B as that device (behind
+# the switch, where a NIC would be) the data must sit in the namespace's
+# p2pmem and cross the provider's BAR; with NVMe C, on the other root port,
+# it must fall back to system memory and dmesg must say why.  Last, the
+# namespace is disabled and enabled over and over under p2pmem I/O.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+BLK_B=$(nvme_blk P2PNVMEB)
+IV=$(ivshmem_bdf)
+E2E=/sys/kernel/debug/nvmet_p2pmem_e2e
+NQN=p2pdma-io
+CFG=/sys/kernel/config/nvmet
+SUB=$CFG/subsystems/$NQN
+NS=$SUB/namespaces/1
+PORT=$CFG/ports/7
+BASE=$((64 << 20))	# into NVMe B: the other scripts use its start
+STRESS_SECONDS=6
+
+# ns_p2pmem VALUE - namespace 1 enabled again with p2pmem set to VALUE.
+ns_p2pmem() {
+	echo 0 > "$NS/enable" && echo "$1" > "$NS/p2pmem" &&
+		echo 1 > "$NS/enable"
+}
+
+# connect CLIENT - a controller of the test transport, DMA device CLIENT.
+connect() {
+	echo "connect 7 $NQN $1" > $E2E/ctrl
+}
+
+disconnect() {
+	echo disconnect > $E2E/ctrl
+}
+
+# io OP OFFSET BYTES SEED COUNT - commands on namespace 1; their result.
+io() {
+	echo "$1 1 $2 $3 $4 $5" > $E2E/io && cat $E2E/io
+}
+
+# pattern_md5 BYTES SEED - checksum of the bytes the transport writes.
+pattern_md5() {
+	echo "$1 $2" > $E2E/pattern && md5sum < $E2E/pattern
+}
+
+# region_md5 OFFSET BYTES - checksum of NVMe B there, read by its driver.
+region_md5() {
+	dd if="$BLK_B" bs=4k skip=$(($1 >> 12)) count=$(($2 >> 12)) \
+		iflag=direct 2>/dev/null | md5sum
+}
+
+# dmesg_has ERE - some kernel message matches.
+dmesg_has() {
+	dmesg | grep -qE "$1"
+}
+
+# io_checks WHAT PROVIDER P2P - writes and reads of 4 KiB to 1 MiB, their
+# data checked on NVMe B and read back; with P2P 1 it sat in PROVIDER's
+# p2pmem and crossed its BAR, with P2P 0 none of it did.
+io_checks() {
+	for bytes in 4096 65536 1048576; do
+		what="$1: $((bytes >> 10)) KiB" off=$((BASE + bytes))
+		seed=$((bytes + $3))
+		if [ "$3" = 1 ]; then
+			want="done=1 p2p=1 status=0x0 provider=$2 mismatches=0"
+			moved=$((2 * bytes))
+		else
+			want="done=1 p2p=0 status=0x0 provider=none mismatches=0"
+			moved=0
+		fi
+		dma=$(p2p_stat "$2" dma_mapped_bytes)
+		expect_eq "$what write" "$(io write $off $bytes $seed 1)" "$want"
+		expect_eq "$what: NVMe B holds the data written" \
+			"$(region_md5 $off $bytes)" "$(pattern_md5 $bytes $seed)"
+		expect_eq "$what read, the data as written" \
+			"$(io read $off $bytes $seed 1)" "$want"
+		expect_eq "$what: bytes through $2's BAR" \
+			"$(($(p2p_stat "$2" dma_mapped_bytes) - dma))" $moved
+	done
+}
+
+echo "== nvmet subsystem $NQN on $BLK_B, port 7 (loop) =="
+check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
+mkdir "$SUB" && echo 1 > "$SUB/attr_allow_any_host" && mkdir "$NS" &&
+	echo "$BLK_B" > "$NS/device_path"
+mkdir "$PORT" && echo loop > "$PORT/addr_trtype"
+check "port 7 serves $NQN" ln -s "$SUB" "$PORT/subsystems/$NQN"
+
+for P in "$A" "$IV"; do
+	echo "== client NVMe B $B, p2pmem of $P =="
+	avail=$(cat /sys/bus/pci/devices/$P/p2pmem/available)
+	check "namespace 1 enabled with p2pmem=$P" ns_p2pmem "$P"
+	n=$(dmesg | grep -c "using p2pmem on $P for nsid 1")
+	check "connect with NVMe B as the transport's device" connect "$B"
+	expect_eq "the controller chose $P's p2pmem for nsid 1" \
+		"$(dmesg | grep -c "using p2pmem on $P for nsid 1")" $((n + 1))
+	io_checks "NVMe B, $P" "$P" 1
+	expect_eq "the transport's commands do compare data (wrong seed)" \
+		"$(io read $((BASE + 4096)) 4096 1 1)" \
+		"done=1 p2p=1 status=0x0 provider=$P mismatches=1"
+	check "disconnect" disconnect
+	expect_eq "every p2pmem page of $P back" \
+		"$(cat /sys/bus/pci/devices/$P/p2pmem/available)" "$avail"
+done
+
+echo "== client NVMe C $C, on the other root port =="
+check "namespace 1 enabled with p2pmem=$IV" ns_p2pmem "$IV"
+check "connect with NVMe C as the transport's device" connect "$C"
+check "nvmet says NVMe C cannot reach the p2pmem, nsid 1 uses system memory" \
+	dmesg_has "nvmet: ctrl [0-9]+: $C cannot reach p2pmem on $IV: nsid 1 uses system memory"
+check "and the P2PDMA core says why" \
+	dmesg_has "$IV: p2pdma: refused with $C: path crosses a root complex"
+io_checks "NVMe C, system memory" "$IV" 0
+check "disconnect" disconnect
+
+echo "== ${STRESS_SECONDS} s: namespace disabled and enabled under p2pmem I/O =="
+avail=$(cat /sys/bus/pci/devices/$A/p2pmem/available)
+check "namespace 1 enabled with p2pmem=$A" ns_p2pmem "$A"
+check "connect with NVMe B" connect "$B"
+( end=$(($(date +%s) + STRESS_SECONDS)) n=0
+  while [ "$(date +%s)" -lt $end ]; do
+	echo 0 > "$NS/enable" && echo 1 > "$NS/enable" || break
+	n=$((n + 1))
+  done
+  echo $n > /tmp/nvmetio.toggles ) &
+toggler=$!
+done=0 p2p=0 bad=
+while kill -0 $toggler 2>/dev/null; do
+	r=$(io write $BASE 65536 9 4)
+	set -- $r
+	d=${1#done=} p=${2#p2p=} s=${3#status=}
+	done=$((done + d)) p2p=$((p2p + p))
+	# 0x2300: Internal Path Error (the namespace exists but is off), with
+	# More (an error log entry).
+	case $s in 0x0 | 0x2300) ;; *) bad="$bad $r" ;; esac
+done
+wait $toggler
+toggles=$(cat /tmp/nvmetio.toggles)
+echo "   $toggles disable/enable cycles, $done writes done, $p2p in p2pmem"
+check "the namespace went off and on ($toggles times)" test "$toggles" -gt 0
+check "writes got through between ($done)" test "$done" -gt 0
+expect_eq "every write either worked or found the namespace off" "$bad" ""
+expect_eq "every write that worked had its data in p2pmem" $p2p $done
+expect_eq "the namespace ended enabled" "$(cat "$NS/enable")" 1
+expect_eq "after the stress, a read of what was written, in p2pmem" \
+	"$(io read $BASE 65536 9 1)" \
+	"done=1 p2p=1 status=0x0 provider=$A mismatches=0"
+
+echo "== nvmet deletes the controller when the port drops the subsystem =="
+rm "$PORT/subsystems/$NQN"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	[ "$(cat $E2E/ctrl)" = none ] && break
+	sleep 0.5
+done
+expect_eq "the transport let its controller go" "$(cat $E2E/ctrl)" none
+expect_eq "every p2pmem page of NVMe A back" \
+	"$(cat /sys/bus/pci/devices/$A/p2pmem/available)" "$avail"
+rmdir "$PORT"
+echo 0 > "$NS/enable" && rmdir "$NS" && rmdir "$SUB"
+check "target torn down" test ! -e "$SUB"
+finish
