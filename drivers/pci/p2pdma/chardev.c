@@ -6,9 +6,10 @@
  * (mmap.c): the same allocation, clearing and revocation.
  *
  * A node exists while its provider is published (mmap.c adds and removes
- * it, under p2pdma_lock).  A file opened on it may outlive the provider: it
- * holds the node's struct device, whose @p2p is cleared under @lock before
- * the provider can go, so ->mmap() sees either a live provider or none.
+ * it, under the provider's publish_lock).  A file opened on it may outlive
+ * the provider: it holds the node's struct device, whose @p2p is cleared
+ * under @lock before the provider can go, so ->mmap() sees either a live
+ * provider or none.
  *
  * The class device has no parent, so it lives in /sys/devices/virtual/:
  * under the PCI function, the class's glue directory would be called

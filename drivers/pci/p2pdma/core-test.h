@@ -590,6 +590,76 @@ static void core_test_publish_in_teardown(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, pctx->group);
 }
 
+/* Two calls that each run in a kthread of their own and say when done. */
+struct stall_ctx {
+	struct pci_dev *pdev;
+	struct completion unpublished, found;
+};
+
+static int stall_unpublish_fn(void *data)
+{
+	struct stall_ctx *ctx = data;
+
+	pci_p2pmem_publish(ctx->pdev, false);
+	complete(&ctx->unpublished);
+	return 0;
+}
+
+static int stall_find_fn(void *data)
+{
+	struct stall_ctx *ctx = data;
+
+	pci_dev_put(pci_p2pmem_find(&ctx->pdev->dev));
+	complete(&ctx->found);
+	return 0;
+}
+
+/*
+ * Revoking a provider's userspace mappings waits for the processes that
+ * are mapping it; one that takes its time must hold up that provider's
+ * unpublish only, not every driver looking for p2pmem meanwhile.  The
+ * case plays such a process by holding user_sem as ->mmap() does.
+ */
+static void core_test_slow_revocation_is_local(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct stall_ctx ctx = { .pdev = pdev };
+	struct task_struct *task;
+	struct pci_p2pdma *p2p;
+	bool found_meanwhile;
+
+	init_completion(&ctx.unpublished);
+	init_completion(&ctx.found);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	pci_p2pmem_publish(pdev, true);
+	/* Pinned: the case registered the memory, as its driver would. */
+	p2p = p2pdma_of_pinned(pdev);
+
+	down_read(&p2p->user_sem);
+	task = kthread_run(stall_unpublish_fn, &ctx, "p2pdma_unpublish");
+	if (IS_ERR(task)) {
+		up_read(&p2p->user_sem);
+		KUNIT_FAIL(test, "no kthread: %ld", PTR_ERR(task));
+		return;
+	}
+	/* Let the unpublish reach the revocation, which waits for us. */
+	msleep(100);
+	KUNIT_EXPECT_FALSE(test, completion_done(&ctx.unpublished));
+	task = kthread_run(stall_find_fn, &ctx, "p2pdma_find");
+	found_meanwhile = !IS_ERR(task) &&
+			  wait_for_completion_timeout(&ctx.found, HZ);
+	up_read(&p2p->user_sem);
+
+	KUNIT_EXPECT_TRUE_MSG(test, found_meanwhile,
+			      "pci_p2pmem_find() waited for another provider's revocation");
+	wait_for_completion(&ctx.unpublished);
+	/* ctx must outlive the thread; a completion is waited for once. */
+	if (!IS_ERR(task) && !found_meanwhile)
+		wait_for_completion(&ctx.found);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
+}
+
 static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_bad_registrations),
 	KUNIT_CASE(core_test_ranges),
@@ -601,6 +671,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_concurrent),
 	KUNIT_CASE(core_test_watch),
 	KUNIT_CASE(core_test_publish_in_teardown),
+	KUNIT_CASE(core_test_slow_revocation_is_local),
 	KUNIT_CASE(core_test_sg_copy),
 	{ }
 };

@@ -160,6 +160,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	p2p->pdev = pdev;
 	mutex_init(&p2p->ranges_lock);
 	INIT_LIST_HEAD(&p2p->ranges);
+	mutex_init(&p2p->publish_lock);
 	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
 	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);

@@ -359,8 +359,8 @@ static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
  * @publish: its new value
  *
  * Publishing makes p2pmem/allocate and /dev/p2pmemN appear; withdrawing
- * revokes every mapping and removes both.  Called under p2pdma_lock, so
- * that the files follow the flag in the order it changed.
+ * revokes every mapping and removes both.  Called under the provider's
+ * publish_lock, so that the files follow the flag in the order it changed.
  */
 void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
 {

@@ -18,11 +18,14 @@
  *
  * Locks, outermost first:
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
- *   p2pdma_lock (registry.c)        the provider lists, published, watchers,
- *                                   userspace's files (mmap.c); under it,
- *                                   revocation takes the locks below and
- *                                   each mapper's mmap_lock, and hiding
- *                                   p2pmem/allocate waits for its mmap()s
+ *   pci_p2pdma.publish_lock         one provider's publishing, and the
+ *                                   userspace files that follow it (mmap.c):
+ *                                   revocation under it takes each mapper's
+ *                                   mmap_lock, and hiding p2pmem/allocate
+ *                                   waits for its mmap()s
+ *   p2pdma_lock (registry.c)        the provider lists, published, watchers;
+ *                                   held for list work only, never around
+ *                                   userspace
  *   (a mapper's mmap_lock)          around the ->mmap() of the two below
  *   p2pmem_chardev.lock (chardev.c) ->mmap() of /dev/p2pmemN against the
  *                                   node's removal
@@ -70,6 +73,8 @@ struct pci_p2pdma {
 	struct list_head ranges;	/* struct p2pdma_range, ranges_lock */
 	/* Cached path to each client, topology.c; lock-free, see there. */
 	struct xarray paths;
+	/* registry.c: taken around every change of @published. */
+	struct mutex publish_lock;
 	/* registry.c, under p2pdma_lock; @published also read locklessly. */
 	struct list_head published_node;
 	struct list_head all_node;
@@ -84,7 +89,7 @@ struct pci_p2pdma {
 	bool user_revoked;		/* user_sem; true until published */
 	spinlock_t user_mms_lock;
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
-	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, p2pdma_lock */
+	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
 	struct dentry *debugfs;

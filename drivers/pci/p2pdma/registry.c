@@ -15,7 +15,7 @@
 
 /*
  * Serialises the lists below, each provider's @published and @watchers, and
- * setting or clearing pdev->p2pdma.
+ * setting or clearing pdev->p2pdma.  Nothing slow runs under it.
  */
 static DEFINE_MUTEX(p2pdma_lock);
 /* Published providers, in the order they were published. */
@@ -70,17 +70,31 @@ void p2pdma_unregister(struct pci_p2pdma *p2p)
 	mutex_unlock(&p2pdma_lock);
 }
 
+/*
+ * The flag and the list change under p2pdma_lock; userspace's files follow
+ * under the provider's own publish_lock, as revoking them waits for every
+ * process mapping the provider, and that must not stall other providers.
+ * The teardown kills the pool before it unpublishes (see core.c), so a
+ * dying provider is never published again.
+ */
 static void p2pdma_set_published(struct pci_p2pdma *p2p, bool publish)
 {
-	lockdep_assert_held(&p2pdma_lock);
-	if (p2p->published == publish)
-		return;
-	if (publish)
+	bool changed;
+
+	lockdep_assert_held(&p2p->publish_lock);
+	mutex_lock(&p2pdma_lock);
+	changed = p2p->published != publish &&
+		  !(publish && p2pdma_pool_dying(p2p->pool));
+	if (changed && publish)
 		list_add_tail(&p2p->published_node, &p2pdma_published);
-	else
+	else if (changed)
 		list_del_init(&p2p->published_node);
-	WRITE_ONCE(p2p->published, publish);
-	p2pdma_user_publish(p2p, publish);
+	if (changed)
+		WRITE_ONCE(p2p->published, publish);
+	mutex_unlock(&p2pdma_lock);
+
+	if (changed)
+		p2pdma_user_publish(p2p, publish);
 }
 
 /**
@@ -92,9 +106,9 @@ static void p2pdma_set_published(struct pci_p2pdma *p2p, bool publish)
  */
 void p2pdma_unpublish(struct pci_p2pdma *p2p)
 {
-	mutex_lock(&p2pdma_lock);
+	mutex_lock(&p2p->publish_lock);
 	p2pdma_set_published(p2p, false);
-	mutex_unlock(&p2pdma_lock);
+	mutex_unlock(&p2p->publish_lock);
 }
 
 /**
@@ -110,14 +124,14 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p)
  */
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 {
-	struct pci_p2pdma *p2p;
+	/* Pinned: only the provider's driver publishes, as upstream. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
-	mutex_lock(&p2pdma_lock);
-	p2p = p2pdma_of_locked(pdev);
-	/* The teardown kills the pool before it unpublishes, see core.c. */
-	if (p2p && !(publish && p2pdma_pool_dying(p2p->pool)))
-		p2pdma_set_published(p2p, publish);
-	mutex_unlock(&p2pdma_lock);
+	if (!p2p)
+		return;
+	mutex_lock(&p2p->publish_lock);
+	p2pdma_set_published(p2p, publish);
+	mutex_unlock(&p2p->publish_lock);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_publish);
 

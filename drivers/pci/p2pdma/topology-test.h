@@ -656,6 +656,7 @@ static void fake_publish(struct kunit *test, struct pci_dev *pdev)
 		p2pdma_pool_destroy(p2p->pool);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
+	mutex_init(&p2p->publish_lock);
 	INIT_LIST_HEAD(&p2p->published_node);
 	INIT_LIST_HEAD(&p2p->watchers);
 	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
