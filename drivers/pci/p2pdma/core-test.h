@@ -201,6 +201,35 @@ static void core_test_alloc_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
+static u64 core_freed_bytes(struct pci_dev *pdev)
+{
+	/* Pinned: the case registered the memory, as its driver would. */
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(p2p->stats, cpu)->free_bytes;
+	return sum;
+}
+
+/* A second free of the same memory is refused, and counts for nothing. */
+static void core_test_double_free(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	void *buf;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	buf = pci_p2pmem_alloc(pdev, SZ_8K);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	pci_p2pmem_free(pdev, buf, SZ_8K);
+	KUNIT_EXPECT_EQ(test, core_freed_bytes(pdev), (u64)SZ_8K);
+
+	pci_p2pmem_free(pdev, buf, SZ_8K);
+	KUNIT_EXPECT_EQ(test, core_freed_bytes(pdev), (u64)SZ_8K);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
+}
+
 static void core_test_exhaustion(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
@@ -664,6 +693,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_bad_registrations),
 	KUNIT_CASE(core_test_ranges),
 	KUNIT_CASE(core_test_alloc_free),
+	KUNIT_CASE(core_test_double_free),
 	KUNIT_CASE(core_test_exhaustion),
 	KUNIT_CASE(core_test_sgl),
 	KUNIT_CASE(core_test_sgl_fragmented),

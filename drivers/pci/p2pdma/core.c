@@ -85,12 +85,17 @@ unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 		       size_t size)
 {
+	u32 freed;
+
 	/*
-	 * Counted first: once the last page is back the teardown may free
-	 * @p2p, and only the pool's own RCU section covers the free itself.
+	 * Once the last page is back the teardown may go on, but it waits
+	 * for a grace period before it frees @p2p.  Only what the pool took
+	 * back is counted: it refuses pages freed twice.
 	 */
-	this_cpu_add(p2p->stats->free_bytes, PAGE_ALIGN(size));
-	p2pdma_pool_free(p2p->pool, addr, size);
+	rcu_read_lock();
+	freed = p2pdma_pool_free(p2p->pool, addr, size);
+	this_cpu_add(p2p->stats->free_bytes, (u64)freed << PAGE_SHIFT);
+	rcu_read_unlock();
 }
 
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
