@@ -5,7 +5,8 @@
 #   . "$(dirname "$0")/lib.sh"
 #
 # Sets REPO (the checkout) and the environment every script wants, and
-# defines apt_install and step.
+# defines apt_install, step and the harness's counting: guest_checks,
+# kunit_results and results_summary (scripts/harness-selftest tests them).
 
 # Debian's tools first: the kernel's python scripts need its python3 modules.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -32,4 +33,66 @@ apt_install() {
 step() {
 	local t=$(($(date +%s) - lib_start))
 	printf '\n[step %d/%d] %s (%dm%02ds elapsed)\n' "$1" "$2" "$3" $((t / 60)) $((t % 60))
+}
+
+# guest_checks RESULTS NAME TOPOLOGY TEST - boot the debug kernel on
+# tests/topologies/TOPOLOGY.topo, run tests/guest/TEST.sh and append its
+# checks to RESULTS as "PASS|FAIL NAME: ...", then whether the kernel
+# stayed clean.  A guest test that failed without a failed check ended
+# early: that fails too.
+guest_checks() {
+	local results=$1 name=$2 rc log=$REPO/build/qemu/$4.log
+	"$REPO/scripts/qemu-run" -q -t 600 "$REPO/tests/topologies/$3.topo" \
+		"$REPO/build/kernel-debug" "$4"
+	rc=$?
+	grep -E '^P2PDMA-CHECK (PASS|FAIL)' "$log" | sed "s/^P2PDMA-CHECK /  $name: /"
+	sed -n "s/^P2PDMA-CHECK \(PASS\|FAIL\) /\1 $name: /p" "$log" >> "$results"
+	if [ "$rc" = 1 ] && ! grep -q '^P2PDMA-CHECK FAIL' "$log"; then
+		echo "FAIL $name: test '$4' failed without a failed check (ended early?), see $log" >> "$results"
+	fi
+	if [ "$rc" -le 1 ]; then
+		echo "PASS $name: kernel clean (no oops/WARN/KASAN/lockdep/hang)" >> "$results"
+	else
+		echo "FAIL $name: kernel clean (no oops/WARN/KASAN/lockdep/hang), see $log" >> "$results"
+	fi
+}
+
+# kunit_results JSON RESULTS - one "PASS|FAIL|SKIP kunit:suite.case" line
+# per case of kunit.py's JSON; a skipped case is never a pass, and a case
+# that crashed or went missing is a failure.
+kunit_results() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+out = open(sys.argv[2], "a")
+
+def walk(group, prefix):
+    for case in group.get("test_cases", []):
+        status = {"PASS": "PASS", "SKIP": "SKIP"}.get(case["status"], "FAIL")
+        out.write(f"{status} kunit:{prefix}{case['name']}\n")
+    for sub in group.get("sub_groups", []):
+        walk(sub, prefix + sub["name"] + ".")
+
+walk(data, "")
+PY
+}
+
+# results_summary RESULTS - list the failed and skipped checks, print
+# "N passed, N failed, N skipped"; true only with no failure and at least
+# one pass.
+results_summary() {
+	local passed failed skipped
+	passed=$(grep -c '^PASS' "$1")
+	failed=$(grep -c '^FAIL' "$1")
+	skipped=$(grep -c '^SKIP' "$1")
+	if [ "$failed" -gt 0 ]; then
+		echo "Failed checks:"
+		grep '^FAIL' "$1" | sed 's/^FAIL /  /'
+	fi
+	if [ "$skipped" -gt 0 ]; then
+		echo "Skipped checks (not counted as passed):"
+		grep '^SKIP' "$1" | sed 's/^SKIP /  /'
+	fi
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
