@@ -11,7 +11,8 @@
  *	write "PROVIDER SRC DST BYTES": copies BYTES from the start of block
  *	device SRC to DST through a p2pmem buffer of PROVIDER, one chunk at a
  *	time (read SRC into p2pmem, write p2pmem to DST).  The write fails with
- *	the copy's errno; reading returns "copied=N chunks=N p2p=0|1".
+ *	the copy's errno; reading returns "copied=N chunks=N".  That the data
+ *	went through the BAR shows in the provider's dma_mapped_bytes.
  *
  * /sys/kernel/debug/p2pdma_e2e/find
  *	write up to 4 client PCI device names; read back the provider
@@ -167,8 +168,7 @@ static int e2e_copy_through(struct pci_dev *provider, struct block_device *src,
 			ret = e2e_rw(dst, REQ_OP_WRITE | REQ_FUA, pos, buf, len);
 	}
 	if (!ret)
-		e2e_set_result("copied=%llu chunks=%llu p2p=%d\n", bytes, chunks,
-			       is_pci_p2pdma_page(virt_to_page(buf)));
+		e2e_set_result("copied=%llu chunks=%llu\n", bytes, chunks);
 	pci_p2pmem_free(provider, buf, E2E_CHUNK);
 	return ret;
 }
