@@ -561,6 +561,41 @@ static const struct path_case path_cases[] = {
 	  "nvme_b", BUS, 3 },
 };
 
+/* Make @pdev a provider, unpublished, undone by p2pdma_test_exit(). */
+static struct pci_p2pdma *fake_register(struct kunit *test,
+					struct pci_dev *pdev)
+{
+	struct fake_providers *fp = test->priv;
+	struct pci_p2pdma *p2p;
+	int err;
+
+	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
+	p2p->pdev = pdev;
+	/* Whole, if empty: anyone may find it while it is published. */
+	p2p->pool = p2pdma_pool_create(NUMA_NO_NODE);
+	KUNIT_ASSERT_NOT_NULL(test, p2p->pool);
+	err = p2pdma_stats_init(p2p);
+	if (err)
+		p2pdma_pool_destroy(p2p->pool);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
+	mutex_init(&p2p->publish_lock);
+	INIT_LIST_HEAD(&p2p->published_node);
+	INIT_LIST_HEAD(&p2p->watchers);
+	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
+	fp->p2p[fp->n++] = p2p;
+	return p2p;
+}
+
+/* Make @pdev a published provider, undone by p2pdma_test_exit(). */
+static void fake_publish(struct kunit *test, struct pci_dev *pdev)
+{
+	fake_register(test, pdev);
+	pci_p2pmem_publish(pdev, true);
+}
+
 static void path_case_desc(const struct path_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
@@ -576,6 +611,7 @@ static void p2pdma_test_path(struct kunit *test)
 	struct pci_dev *client = fake_pdev(t, c->client);
 	struct device *dev = &client->dev;
 	struct p2pdma_path path;
+	struct pci_p2pdma *p2p;
 
 	/* On AMD Zen every root complex routes P2P: the table is for others. */
 	if (p2pdma_cpu_routes_p2p() && c->reason && strcmp(c->reason, ACS_REFUSED) &&
@@ -599,7 +635,16 @@ static void p2pdma_test_path(struct kunit *test)
 		KUNIT_EXPECT_NULL(test, path.where);
 	}
 
-	/* The exported API agrees with the rule. */
+	/*
+	 * The exported API, against the table too: once the fake provider is
+	 * registered (not published: no real caller may pick it), the first
+	 * call works the path out and caches it, the second reads the cache.
+	 */
+	p2p = fake_register(test, provider);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(provider, dev, false),
+			c->distance);
+	KUNIT_EXPECT_NOT_NULL(test, xa_load(&p2p->paths,
+					    p2pdma_client_key(client)));
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance(provider, dev, false),
 			c->distance);
 }
@@ -635,33 +680,6 @@ static void p2pdma_test_mixed_clients(struct kunit *test)
 	/* Sum over compatible clients; any refused client refuses the set. */
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(a, clients, 2, false), 6);
 	KUNIT_EXPECT_EQ(test, pci_p2pdma_distance_many(a, clients, 3, false), -1);
-}
-
-/* Make @pdev a published provider, undone by p2pdma_test_exit(). */
-static void fake_publish(struct kunit *test, struct pci_dev *pdev)
-{
-	struct fake_providers *fp = test->priv;
-	struct pci_p2pdma *p2p;
-	int err;
-
-	KUNIT_ASSERT_LT(test, fp->n, (int)ARRAY_SIZE(fp->p2p));
-	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p2p);
-	p2p->pdev = pdev;
-	/* Whole, if empty: anyone may find it while it is published. */
-	p2p->pool = p2pdma_pool_create(NUMA_NO_NODE);
-	KUNIT_ASSERT_NOT_NULL(test, p2p->pool);
-	err = p2pdma_stats_init(p2p);
-	if (err)
-		p2pdma_pool_destroy(p2p->pool);
-	KUNIT_ASSERT_EQ(test, err, 0);
-	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
-	mutex_init(&p2p->publish_lock);
-	INIT_LIST_HEAD(&p2p->published_node);
-	INIT_LIST_HEAD(&p2p->watchers);
-	KUNIT_ASSERT_EQ(test, p2pdma_register(p2p), 0);
-	fp->p2p[fp->n++] = p2p;
-	pci_p2pmem_publish(pdev, true);
 }
 
 static bool allowed(u16 vendor, u16 device, unsigned int *flags)
