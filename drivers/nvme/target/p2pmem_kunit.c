@@ -265,23 +265,28 @@ static void nvmet_p2p_test_enable_ns(struct kunit *test,
 	subsys->nr_namespaces = 1;
 	subsys->max_nsid = TEST_NSID;
 	t->ns.enabled = true;
+	/* What the disable's namespace-changed log needs of the controller. */
+	mutex_init(&t->ctrl.lock);
+	t->ctrl.changed_ns_list = kunit_kcalloc(test, NVME_MAX_CHANGED_NAMESPACES,
+						sizeof(__le32), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->ctrl.changed_ns_list);
 	list_add_tail(&t->ctrl.subsys_entry, &subsys->ctrls);
 }
 
 /*
- * The namespace is disabled while a request that found its provider is in
- * flight.  The disable waits for the request, and until then the request
- * may still use what the namespace's map holds: the provider reference
- * (and the map itself) must outlive every request of the namespace.
+ * The namespace is disabled while requests that found it are in flight.
+ * The disable waits for them, and until then they get the namespace's
+ * p2pmem as before: a request that found the namespace finds its map, and
+ * the provider reference outlives every request of the namespace.
  */
 static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 {
 	struct nvmet_p2p_test *t = nvmet_p2p_test_or_skip(test);
+	struct nvmet_req req, late;
 	struct nvmet_subsys *subsys;
 	struct task_struct *task;
-	struct nvmet_req req;
 	unsigned int refs, ms;
-	void *map = NULL;
+	void *ns = t;
 
 	nvmet_p2p_test_enable_ns(test, t);
 	subsys = t->ns.subsys;
@@ -292,29 +297,38 @@ static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 	percpu_ref_get(&t->ns.ref);
 	KUNIT_ASSERT_EQ(test, nvmet_p2p_test_req(t, &req), 0);
 	KUNIT_EXPECT_TRUE(test, nvmet_p2p_test_in_p2pmem(test, &req));
+	/* And one that found the namespace just before the disable. */
+	percpu_ref_get(&t->ns.ref);
 	refs = kref_read(&t->pdev->dev.kobj.kref);
 
 	task = kthread_run(nvmet_p2p_test_disabler, t, "nvmet-p2p-disable");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	for (ms = 0; ms < 5000; ms += 20) {
-		mutex_lock(&subsys->lock);
-		map = nvmet_p2p_test_map(t);
-		if (!map)	/* taken out of the lookups: waiting for us now */
-			list_del_init(&t->ctrl.subsys_entry);
-		mutex_unlock(&subsys->lock);
-		if (!map)
-			break;
+	for (ms = 0; ms < 5000 && ns; ms += 20) {
 		msleep(20);
+		mutex_lock(&subsys->lock);
+		ns = xa_load(&subsys->namespaces, TEST_NSID);
+		mutex_unlock(&subsys->lock);
 	}
-	KUNIT_EXPECT_NULL(test, map);
+	/* Out of the lookups, the disable waits for the two requests. */
+	KUNIT_EXPECT_NULL(test, ns);
+	msleep(100);
 	KUNIT_EXPECT_FALSE(test, completion_done(&t->disabled));
+
+	/* The late one still gets the namespace's p2pmem, not system memory. */
+	KUNIT_EXPECT_NOT_NULL(test, nvmet_p2p_test_map(t));
+	KUNIT_ASSERT_EQ(test, nvmet_p2p_test_req(t, &late), 0);
+	KUNIT_EXPECT_TRUE(test, nvmet_p2p_test_in_p2pmem(test, &late));
+	KUNIT_EXPECT_PTR_EQ(test, late.p2p_dev, t->pdev);
 	KUNIT_EXPECT_EQ(test, kref_read(&t->pdev->dev.kobj.kref), refs);
 
-	/* The request completes; then the disable finishes, and lets go. */
+	/* The requests complete; then the disable finishes, and lets go. */
+	nvmet_req_free_sgls(&late);
+	percpu_ref_put(&t->ns.ref);
 	nvmet_req_free_sgls(&req);
 	percpu_ref_put(&t->ns.ref);
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&t->disabled, 10 * HZ),
 			0UL);
+	KUNIT_EXPECT_NULL(test, nvmet_p2p_test_map(t));
 	KUNIT_EXPECT_EQ(test, kref_read(&t->pdev->dev.kobj.kref), refs - 1);
 }
 
