@@ -5,7 +5,8 @@
 echo "== KUnit suites built into this kernel =="
 for r in /sys/kernel/debug/kunit/p2pdma*/results \
 	 /sys/kernel/debug/kunit/cxgb4_p2pmem/results \
-	 /sys/kernel/debug/kunit/nvmet_p2pmem/results; do
+	 /sys/kernel/debug/kunit/nvmet_p2pmem/results \
+	 /sys/kernel/debug/kunit/nvmet_rdma_p2p/results; do
 	suite=$(basename "$(dirname "$r")")
 	check "KUnit suite $suite passes on the QEMU kernel" \
 		grep -qE "^ok [0-9]+ (- )?$suite\$" "$r"
@@ -19,6 +20,9 @@ check "KUnit case cxgb4_p2pmem_test_register ran on ivshmem" \
 check "KUnit case nvmet_p2p_test_removed_while_in_use ran on ivshmem" \
 	grep -qE "^ +ok [0-9]+ nvmet_p2p_test_removed_while_in_use$" \
 	/sys/kernel/debug/kunit/nvmet_p2pmem/results
+check "KUnit case nvmet_rdma_test_pci_nic ran on ivshmem" \
+	grep -qE "^ +ok [0-9]+ nvmet_rdma_test_pci_nic$" \
+	/sys/kernel/debug/kunit/nvmet_rdma_p2p/results
 
 check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	grep -qE "^ +ok [0-9]+ p2pdma_test_qemu_topology$" \
