@@ -82,15 +82,13 @@ static size_t core_size(struct pci_dev *pdev)
 	return p2p ? p2pdma_mem_size(p2p) : 0;
 }
 
-/* Allocations of @pdev's that found no memory, on all CPUs. */
-static u64 core_failed_allocs(struct pci_dev *pdev)
+/* @pdev's statistics, as debugfs shows them. */
+static struct p2pdma_stats core_stats(struct pci_dev *pdev)
 {
-	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
-	u64 sum = 0;
-	int cpu;
+	struct p2pdma_stats sum;
 
-	for_each_possible_cpu(cpu)
-		sum += per_cpu_ptr(p2p->stats, cpu)->failed_allocs;
+	/* Pinned: the case registered the memory, as its driver would. */
+	p2pdma_stats_sum(p2pdma_of_pinned(pdev), &sum);
 	return sum;
 }
 
@@ -201,18 +199,6 @@ static void core_test_alloc_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
-static u64 core_freed_bytes(struct pci_dev *pdev)
-{
-	/* Pinned: the case registered the memory, as its driver would. */
-	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
-	u64 sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += per_cpu_ptr(p2p->stats, cpu)->free_bytes;
-	return sum;
-}
-
 /* A second free of the same memory is refused, and counts for nothing. */
 static void core_test_double_free(struct kunit *test)
 {
@@ -223,10 +209,10 @@ static void core_test_double_free(struct kunit *test)
 	buf = pci_p2pmem_alloc(pdev, SZ_8K);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	pci_p2pmem_free(pdev, buf, SZ_8K);
-	KUNIT_EXPECT_EQ(test, core_freed_bytes(pdev), (u64)SZ_8K);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).free_bytes, (u64)SZ_8K);
 
 	pci_p2pmem_free(pdev, buf, SZ_8K);
-	KUNIT_EXPECT_EQ(test, core_freed_bytes(pdev), (u64)SZ_8K);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).free_bytes, (u64)SZ_8K);
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
@@ -243,10 +229,10 @@ static void core_test_exhaustion(struct kunit *test)
 		KUNIT_EXPECT_NOT_NULL(test, chunk[i]);
 	}
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), 0);
-	failed = core_failed_allocs(pdev);
+	failed = core_stats(pdev).failed_allocs;
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
 	/* One call, one failure, whatever the allocator tried inside. */
-	KUNIT_EXPECT_EQ(test, core_failed_allocs(pdev), failed + 1);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).failed_allocs, failed + 1);
 
 	/* Freeing one chunk makes exactly that much allocatable again. */
 	pci_p2pmem_free(pdev, chunk[7], SZ_1M);

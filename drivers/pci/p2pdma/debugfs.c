@@ -56,7 +56,12 @@ void p2pdma_stats_free(struct pci_p2pdma *p2p)
 	p2p->stats = NULL;
 }
 
-static void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
+/**
+ * p2pdma_stats_sum - a provider's counters, summed over all CPUs
+ * @p2p: the provider
+ * @sum: filled in
+ */
+void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 {
 	int cpu;
 

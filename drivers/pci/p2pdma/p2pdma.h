@@ -216,6 +216,7 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
 /* debugfs.c */
 int p2pdma_stats_init(struct pci_p2pdma *p2p);
 void p2pdma_stats_free(struct pci_p2pdma *p2p);
+void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum);
 void p2pdma_debugfs_add(struct pci_p2pdma *p2p);
 void p2pdma_debugfs_remove(struct pci_p2pdma *p2p);
 
