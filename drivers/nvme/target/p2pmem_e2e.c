@@ -69,7 +69,7 @@ static struct {
 	struct nvmet_port *port;	/* the borrowed configfs port */
 	struct pci_dev *client;		/* our "transport's" DMA device */
 	struct nvmet_ctrl *ctrl;	/* compared with, never dereferenced */
-	struct nvmet_ctrl *doomed;	/* set by nvmet, without the lock */
+	struct nvmet_ctrl *doomed;	/* set by nvmet without the lock */
 	u16 cntlid;
 	struct e2e_queue admin, io;
 	struct e2e_io_result last;
@@ -88,12 +88,13 @@ static void e2e_queue_response(struct nvmet_req *req)
 /*
  * nvmet asks us to drop a controller (its subsystem was unlinked from the
  * port, or removed) with the subsystem's lock held; the teardown takes that
- * lock, so it runs from a work item.
+ * lock, so it runs from a work item.  On nvmet_wq, which the port's release
+ * flushes: the port must outlive the controller that points to it.
  */
 static void e2e_delete_ctrl(struct nvmet_ctrl *ctrl)
 {
 	WRITE_ONCE(e2e.doomed, ctrl);
-	schedule_work(&e2e.delete_work);
+	queue_work(nvmet_wq, &e2e.delete_work);
 }
 
 static const struct nvmet_fabrics_ops e2e_ops = {
@@ -221,6 +222,7 @@ static void e2e_disconnect(void)
 	e2e.io.live = false;
 	e2e.admin.live = false;
 	e2e.ctrl = NULL;
+	WRITE_ONCE(e2e.doomed, NULL);
 	e2e.port = NULL;
 	pci_dev_put(e2e.client);
 	e2e.client = NULL;
@@ -369,7 +371,8 @@ static int e2e_io(u8 opcode, u32 nsid, u64 offset, u32 bytes, u64 seed,
 	void *pattern, *buf = NULL;
 	u16 status;
 
-	if (!e2e.client)
+	/* Once nvmet wants the controller gone, its port may go too. */
+	if (!e2e.client || READ_ONCE(e2e.doomed) == e2e.ctrl)
 		return -ENOTCONN;
 	if (!e2e_io_args_valid(offset, bytes, count))
 		return -EINVAL;
