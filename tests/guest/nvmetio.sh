@@ -61,6 +61,8 @@ dmesg_has() {
 # data checked on NVMe B and read back; with P2P 1 it sat in PROVIDER's
 # p2pmem and crossed its BAR, with P2P 0 none of it did.
 io_checks() {
+	# Else "missing" would count as 0, and 0 bytes is a valid answer.
+	check "$1: $2 has statistics" test -r "/sys/kernel/debug/p2pdma/$2/stats"
 	for bytes in 4096 65536 1048576; do
 		what="$1: $((bytes >> 10)) KiB" off=$((BASE + bytes))
 		seed=$((bytes + $3))
@@ -129,7 +131,8 @@ check "connect with NVMe B" connect "$B"
 toggler=$!
 done=0 p2p=0 bad=
 while kill -0 $toggler 2>/dev/null; do
-	r=$(io write $BASE 65536 9 4)
+	# One command a time: the result keeps the status of one only.
+	r=$(io write $BASE 65536 9 1)
 	set -- $r
 	d=${1#done=} p=${2#p2p=} s=${3#status=}
 	done=$((done + d)) p2p=$((p2p + p))
