@@ -6,7 +6,8 @@
 #
 # Sets REPO (the checkout) and the environment every script wants, and
 # defines apt_install, step and the harness's counting: guest_checks,
-# kunit_results and results_summary (scripts/harness-selftest tests them).
+# guest_pair_checks, guest_count, kunit_results and results_summary
+# (scripts/harness-selftest tests them).
 
 # Debian's tools first: the kernel's python scripts need its python3 modules.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -36,19 +37,35 @@ step() {
 }
 
 # guest_checks RESULTS NAME TOPOLOGY TEST - boot the debug kernel on
-# tests/topologies/TOPOLOGY.topo, run tests/guest/TEST.sh and append its
-# checks to RESULTS as "PASS|FAIL NAME: ...", then whether the kernel
-# stayed clean.  A guest test that failed without a failed check ended
-# early: that fails too.
+# tests/topologies/TOPOLOGY.topo, run tests/guest/TEST.sh and count its
+# checks into RESULTS (guest_count).
 guest_checks() {
-	local results=$1 name=$2 rc log=$REPO/build/qemu/$4.log
+	local rc=0
 	"$REPO/scripts/qemu-run" -q -t 600 "$REPO/tests/topologies/$3.topo" \
-		"$REPO/build/kernel-debug" "$4"
-	rc=$?
+		"$REPO/build/kernel-debug" "$4" || rc=$?
+	guest_count "$1" "$2" "$4" "$rc"
+}
+
+# guest_pair_checks RESULTS NAME TOPOLOGY_A TEST_A TOPOLOGY_B TEST_B - the
+# same for two guests on one virtual network (scripts/qemu-pair), each
+# counted as "NAME TEST".
+guest_pair_checks() {
+	"$REPO/scripts/qemu-pair" -t 900 "$REPO/build/kernel-debug" \
+		"$REPO/tests/topologies/$3.topo" "$4" "$REPO/tests/topologies/$5.topo" "$6"
+	guest_count "$1" "$2 $4" "$4" "$(cat "$REPO/build/qemu/$4.rc" 2>/dev/null || echo 2)"
+	guest_count "$1" "$2 $6" "$6" "$(cat "$REPO/build/qemu/$6.rc" 2>/dev/null || echo 2)"
+}
+
+# guest_count RESULTS NAME TEST RC - append the checks of guest test TEST
+# (its console log) to RESULTS as "PASS|FAIL NAME: ...", then whether the
+# kernel stayed clean, from qemu-run's exit status RC.  A guest test that
+# failed without a failed check ended early: that fails too.
+guest_count() {
+	local results=$1 name=$2 rc=$4 log=$REPO/build/qemu/$3.log
 	grep -E '^P2PDMA-CHECK (PASS|FAIL)' "$log" | sed "s/^P2PDMA-CHECK /  $name: /"
 	sed -n "s/^P2PDMA-CHECK \(PASS\|FAIL\) /\1 $name: /p" "$log" >> "$results"
 	if [ "$rc" = 1 ] && ! grep -q '^P2PDMA-CHECK FAIL' "$log"; then
-		echo "FAIL $name: test '$4' failed without a failed check (ended early?), see $log" >> "$results"
+		echo "FAIL $name: test '$3' failed without a failed check (ended early?), see $log" >> "$results"
 	fi
 	if [ "$rc" -le 1 ]; then
 		echo "PASS $name: kernel clean (no oops/WARN/KASAN/lockdep/hang)" >> "$results"

@@ -58,6 +58,18 @@ nvme_blk() {
 	return 1
 }
 
+# fabrics_blk NQN - block device node of the namespace of the fabrics
+# controller connected to subsystem NQN.
+fabrics_blk() {
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$1" ] || continue
+		for ns in "$c"/nvme*n*; do
+			[ -e "$ns" ] && echo "/dev/$(basename "$ns")" && return 0
+		done
+	done
+	return 1
+}
+
 # p2p_distance PROVIDER CLIENT - "distance=N map=TYPE [reason=...]"
 p2p_distance() {
 	echo "$1 $2" > /sys/kernel/debug/p2pdma_e2e/distance &&

@@ -57,14 +57,7 @@ check "port 1 listens on rdma $ADDR:4420" ln -s "$SUB" "$PORT/subsystems/$NQN"
 echo "== host: nvme connect -t rdma =="
 check "nvme connect over rdma" \
 	nvme connect -t rdma -a $ADDR -s 4420 -n $NQN
-# The fabrics namespace: the controller whose subsysnqn is ours.
-FAB=
-for c in /sys/class/nvme/nvme*; do
-	[ "$(cat "$c/subsysnqn" 2>/dev/null)" = $NQN ] || continue
-	for ns in "$c"/nvme*n*; do
-		[ -e "$ns" ] && FAB=/dev/$(basename "$ns")
-	done
-done
+FAB=$(fabrics_blk $NQN)
 check "the remote namespace appears ($FAB)" test -b "$FAB"
 
 check "nvmet-rdma says why rxe0 cannot use p2pmem" \
