@@ -15,6 +15,17 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Paths below the checkout are hashed relative to it, so a fresh clone
 # elsewhere (CI) still hits the cache of earlier builds.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
+
+# The upstream tree: KERNEL_VERSION picks one line of scripts/kernel.pin.
+# The overlay is shared; each tree has its series (KPATCHES/series) and
+# its build directory KBUILD: the tree (linux/), its kernels, KUnit and
+# guest logs.  6.1 keeps the top of build/, where it always was.
+export KERNEL_VERSION=${KERNEL_VERSION:-6.1}
+case $KERNEL_VERSION in
+6.1) KBUILD=$REPO/build KPATCHES=$REPO/patches ;;
+6.12) KBUILD=$REPO/build/6.12 KPATCHES=$REPO/patches/6.12 ;;
+*) echo "KERNEL_VERSION=$KERNEL_VERSION: pick 6.1 or 6.12" >&2; exit 2 ;;
+esac
 lib_start=$(date +%s)
 
 # apt_install PACKAGE... - install Debian packages as root (or through
@@ -42,7 +53,7 @@ step() {
 guest_checks() {
 	local rc=0
 	"$REPO/scripts/qemu-run" -q -t 600 "$REPO/tests/topologies/$3.topo" \
-		"$REPO/build/kernel-debug" "$4" || rc=$?
+		"$KBUILD/kernel-debug" "$4" || rc=$?
 	guest_count "$1" "$2" "$4" "$rc"
 }
 
@@ -50,10 +61,10 @@ guest_checks() {
 # same for two guests on one virtual network (scripts/qemu-pair), each
 # counted as "NAME TEST".
 guest_pair_checks() {
-	"$REPO/scripts/qemu-pair" -t 900 "$REPO/build/kernel-debug" \
+	"$REPO/scripts/qemu-pair" -t 900 "$KBUILD/kernel-debug" \
 		"$REPO/tests/topologies/$3.topo" "$4" "$REPO/tests/topologies/$5.topo" "$6"
-	guest_count "$1" "$2 $4" "$4" "$(cat "$REPO/build/qemu/$4.rc" 2>/dev/null || echo 2)"
-	guest_count "$1" "$2 $6" "$6" "$(cat "$REPO/build/qemu/$6.rc" 2>/dev/null || echo 2)"
+	guest_count "$1" "$2 $4" "$4" "$(cat "$KBUILD/qemu/$4.rc" 2>/dev/null || echo 2)"
+	guest_count "$1" "$2 $6" "$6" "$(cat "$KBUILD/qemu/$6.rc" 2>/dev/null || echo 2)"
 }
 
 # guest_count RESULTS NAME TEST RC - append the checks of guest test TEST
@@ -61,7 +72,7 @@ guest_pair_checks() {
 # kernel stayed clean, from qemu-run's exit status RC.  A guest test that
 # failed without a failed check ended early: that fails too.
 guest_count() {
-	local results=$1 name=$2 rc=$4 log=$REPO/build/qemu/$3.log
+	local results=$1 name=$2 rc=$4 log=$KBUILD/qemu/$3.log
 	grep -E '^P2PDMA-CHECK (PASS|FAIL)' "$log" | sed "s/^P2PDMA-CHECK /  $name: /"
 	sed -n "s/^P2PDMA-CHECK \(PASS\|FAIL\) /\1 $name: /p" "$log" >> "$results"
 	if [ "$rc" = 1 ] && ! grep -q '^P2PDMA-CHECK FAIL' "$log"; then
