@@ -221,7 +221,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	}
 
 	/* Growing the mapping later could only fault. */
-	vma->vm_flags |= VM_DONTEXPAND;
+	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &p2pdma_vm_ops;
 	/*
 	 * memremap_pages() maps P2PDMA memory uncached in the kernel; an
