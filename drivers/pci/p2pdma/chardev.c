@@ -65,21 +65,35 @@ static const struct file_operations p2pmem_fops = {
 	.owner = THIS_MODULE,
 	.open = p2pmem_open,
 	.mmap = p2pmem_mmap,
-	.llseek = no_llseek,
+	/* No .llseek: with nonseekable_open(), lseek() fails with ESPIPE. */
 };
 
 /* udev finds the provider without following the "device" link. */
-static int p2pmem_uevent(struct device *dev, struct kobj_uevent_env *env)
+static int p2pmem_uevent(const struct device *dev, struct kobj_uevent_env *env)
 {
-	struct p2pmem_chardev *cd = container_of(dev, struct p2pmem_chardev, dev);
+	const struct p2pmem_chardev *cd =
+		container_of(dev, struct p2pmem_chardev, dev);
 
 	return add_uevent_var(env, "PCI_SLOT_NAME=%s", pci_name(cd->pdev));
 }
 
+/* The same, for kernels before 6.3, whose class callback takes no const. */
+static int __maybe_unused p2pmem_uevent_nonconst(struct device *dev,
+						 struct kobj_uevent_env *env)
+{
+	return p2pmem_uevent(dev, env);
+}
+
+/* The overlay builds for 6.1 and 6.12: pick by the callback's type. */
+#define P2PMEM_UEVENT							\
+	__builtin_choose_expr(__builtin_types_compatible_p(		\
+		typeof(((struct class *)NULL)->dev_uevent),		\
+		typeof(p2pmem_uevent) *),				\
+		p2pmem_uevent, p2pmem_uevent_nonconst)
+
 static struct class p2pmem_class = {
 	.name = "p2pmem",
-	.owner = THIS_MODULE,
-	.dev_uevent = p2pmem_uevent,
+	.dev_uevent = P2PMEM_UEVENT,
 };
 
 static void p2pmem_chardev_release(struct device *dev)

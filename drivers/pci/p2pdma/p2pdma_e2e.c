@@ -22,6 +22,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/debugfs.h>
+#include <linux/fs.h>
 #include <linux/memremap.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -173,10 +174,31 @@ static int e2e_copy_through(struct pci_dev *provider, struct block_device *src,
 	return ret;
 }
 
+/*
+ * A block device by path, through a file that holds it open: the same
+ * calls on every kernel the overlay builds for (the blkdev_get_by_path()
+ * family changed its signature twice since 6.1).
+ */
+static struct file *e2e_open_bdev(const char *path, int flags,
+				  struct block_device **bdev)
+{
+	struct file *file = filp_open(path, flags, 0);
+
+	if (IS_ERR(file))
+		return file;
+	if (!S_ISBLK(file_inode(file)->i_mode)) {
+		filp_close(file, NULL);
+		return ERR_PTR(-ENOTBLK);
+	}
+	*bdev = I_BDEV(file->f_mapping->host);
+	return file;
+}
+
 static int e2e_copy(const char *prov_name, const char *src_path,
 		    const char *dst_path, u64 bytes)
 {
 	struct block_device *src, *dst;
+	struct file *src_file, *dst_file;
 	struct pci_dev *provider;
 	int ret;
 
@@ -186,22 +208,22 @@ static int e2e_copy(const char *prov_name, const char *src_path,
 	if (!provider)
 		return -ENODEV;
 
-	src = blkdev_get_by_path(src_path, FMODE_READ, NULL);
-	if (IS_ERR(src)) {
-		ret = PTR_ERR(src);
+	src_file = e2e_open_bdev(src_path, O_RDONLY, &src);
+	if (IS_ERR(src_file)) {
+		ret = PTR_ERR(src_file);
 		goto put_provider;
 	}
-	dst = blkdev_get_by_path(dst_path, FMODE_WRITE, NULL);
-	if (IS_ERR(dst)) {
-		ret = PTR_ERR(dst);
+	dst_file = e2e_open_bdev(dst_path, O_WRONLY, &dst);
+	if (IS_ERR(dst_file)) {
+		ret = PTR_ERR(dst_file);
 		goto put_src;
 	}
 
 	ret = e2e_copy_through(provider, src, dst, bytes);
 
-	blkdev_put(dst, FMODE_WRITE);
+	filp_close(dst_file, NULL);
 put_src:
-	blkdev_put(src, FMODE_READ);
+	filp_close(src_file, NULL);
 put_provider:
 	pci_dev_put(provider);
 	return ret;
