@@ -1060,6 +1060,29 @@ static void p2pdma_test_find_refuses_unreachable(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 0));
 }
 
+/* debugfs names a cached path's client as pci_name() would, in full. */
+static void p2pdma_test_client_key_name(struct kunit *test)
+{
+	static const struct {
+		unsigned long domain;
+		u8 bus, devfn;
+		const char *name;
+	} cases[] = {
+		{ 0, 3, PCI_DEVFN(0, 0), "0000:03:00.0" },
+		{ 0x10000, 0xe1, PCI_DEVFN(0x1f, 7), "10000:e1:1f.7" },
+		{ 0xffffffff, 0xff, PCI_DEVFN(0x1f, 7), "ffffffff:ff:1f.7" },
+	};
+	char name[P2PDMA_CLIENT_NAME_LEN];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		p2pdma_client_key_name(cases[i].domain << 16 |
+				       cases[i].bus << 8 | cases[i].devfn,
+				       name, sizeof(name));
+		KUNIT_EXPECT_STREQ(test, name, cases[i].name);
+	}
+}
+
 /*
  * On the project's QEMU topology kernel: the real x3130 switch.  Of the
  * three NVMe functions two share the switch (bus address, 4 hops) and the
@@ -1112,6 +1135,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_find_holds_reference),
 	KUNIT_CASE(p2pdma_test_find_refuses_unreachable),
 	KUNIT_CASE(p2pdma_test_cache_removal_during_calc),
+	KUNIT_CASE(p2pdma_test_client_key_name),
 	KUNIT_CASE(p2pdma_test_qemu_topology),
 	{ }
 };

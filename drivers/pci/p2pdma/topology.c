@@ -489,11 +489,16 @@ static unsigned long p2pdma_client_key(struct pci_dev *client)
 	       pci_dev_id(client);
 }
 
+/* Room for a client's name: pci_name() of a 32-bit domain. */
+#define P2PDMA_CLIENT_NAME_LEN	sizeof("ffffffff:ff:1f.7")
+
 /* The client a key stands for, as pci_name() would print it. */
 static void p2pdma_client_key_name(unsigned long key, char *buf, size_t size)
 {
-	snprintf(buf, size, "%04lx:%02lx:%02lx.%lx", key >> 16,
-		 (key >> 8) & 0xff, PCI_SLOT(key & 0xff), PCI_FUNC(key & 0xff));
+	u8 devfn = key & 0xff;
+
+	snprintf(buf, size, "%04x:%02x:%02x.%x", (u32)(key >> 16),
+		 (u8)(key >> 8), PCI_SLOT(devfn), PCI_FUNC(devfn));
 }
 
 /* A path as a cache entry, an xarray value (so bit 63 stays clear). */
@@ -652,8 +657,8 @@ void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 {
 	unsigned long gen = p2pdma_paths_gen_now();
 	struct p2pdma_path path;
+	char name[P2PDMA_CLIENT_NAME_LEN];
 	unsigned long key;
-	char name[16];
 	void *entry;
 
 	xa_for_each(&p2p->paths, key, entry) {
