@@ -37,6 +37,7 @@
 #include <linux/blkdev.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/memremap.h>
 #include <linux/module.h>
@@ -357,9 +358,29 @@ static int copy_pass(struct block_device *in, struct block_device *out,
 	return ret;
 }
 
+/*
+ * A block device by path, held open by a file: the same calls on 6.1 and
+ * 6.12, between which blkdev_get_by_path() changed twice and went away.
+ */
+static struct file *bench_open_bdev(const char *path, int flags,
+				    struct block_device **bdev)
+{
+	struct file *file = filp_open(path, flags, 0);
+
+	if (IS_ERR(file))
+		return file;
+	if (!S_ISBLK(file_inode(file)->i_mode)) {
+		filp_close(file, NULL);
+		return ERR_PTR(-ENOTBLK);
+	}
+	*bdev = I_BDEV(file->f_mapping->host);
+	return file;
+}
+
 static void bench_copy(struct pci_dev *prov, const char *kind)
 {
 	struct block_device *in, *out;
+	struct file *in_file, *out_file;
 	struct page **buf;
 	void *p2p = NULL;
 	u64 sysmem = 0, bytes = (u64)copy_mb * SZ_1M, mbps[COPY_RUNS];
@@ -369,16 +390,16 @@ static void bench_copy(struct pci_dev *prov, const char *kind)
 	buf = kcalloc(COPY_PAGES, sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return;
-	in = blkdev_get_by_path(src, FMODE_READ, THIS_MODULE);
-	if (IS_ERR(in)) {
-		pr_warn("copy: cannot open %s: %ld\n", src, PTR_ERR(in));
+	in_file = bench_open_bdev(src, O_RDONLY, &in);
+	if (IS_ERR(in_file)) {
+		pr_warn("copy: cannot open %s: %ld\n", src, PTR_ERR(in_file));
 		kfree(buf);
 		return;
 	}
-	out = blkdev_get_by_path(dst, FMODE_WRITE, THIS_MODULE);
-	if (IS_ERR(out)) {
-		pr_warn("copy: cannot open %s: %ld\n", dst, PTR_ERR(out));
-		blkdev_put(in, FMODE_READ);
+	out_file = bench_open_bdev(dst, O_WRONLY, &out);
+	if (IS_ERR(out_file)) {
+		pr_warn("copy: cannot open %s: %ld\n", dst, PTR_ERR(out_file));
+		filp_close(in_file, NULL);
 		kfree(buf);
 		return;
 	}
@@ -421,8 +442,8 @@ out:
 		for (i = 0; i < COPY_PAGES; i++)
 			if (buf[i])
 				__free_page(buf[i]);
-	blkdev_put(out, FMODE_WRITE);
-	blkdev_put(in, FMODE_READ);
+	filp_close(out_file, NULL);
+	filp_close(in_file, NULL);
 	kfree(buf);
 }
 
