@@ -1,22 +1,34 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# PCI P2PDMA framework: a kernel-tree overlay plus a patch series against
-# Debian's linux-source-6.1.  The two commands of the README:
+# PCI P2PDMA framework: a kernel-tree overlay plus a patch series for each
+# of two Debian kernel sources, linux-source-6.1 and linux-source-6.12
+# (KERNEL_VERSION=6.1|6.12 picks one, scripts/lib.sh).  The two commands of
+# the README:
 #
 #   make demo    build, boot the default QEMU topology, copy through p2pmem
-#   make check   every test: KUnit, static checks, QEMU end-to-end
+#   make check   every test: KUnit, static checks, QEMU end-to-end, on
+#                both trees unless KERNEL_VERSION names one
 #
 # Figures: make bench, this framework against upstream's p2pdma.c (CSV and
-# PNG in build/bench/).
+# PNG in KBUILD/bench/).
 #
-# Work targets: prepare (apply overlay + series to build/linux), refresh
-# (turn edits made in build/linux back into the repo), kernel, kernel-debug,
-# kunit, static, initramfs, qemu TEST=name [TOPO=file] [KERNEL=test|debug].
-# For review: series (the mailed series, patches/mail/) and bisect-check.
+# KBUILD is the tree's build directory: build/ for 6.1, build/6.12/ for
+# 6.12, with the tree itself in KBUILD/linux.  Work targets: prepare (apply
+# overlay + series to KBUILD/linux), refresh (turn edits made there back
+# into the repo), kernel, kernel-debug, kunit, static, initramfs,
+# qemu TEST=name [TOPO=file] [KERNEL=test|debug].  For review (6.1): series
+# (the mailed series, patches/mail/) and bisect-check.
 
 TOPO	?= tests/topologies/default.topo
 KERNEL	?= test
 TEST	?= demo
+# The scripts' answer, so that make and they never disagree.
+# (make before 4.4 runs $(shell) without command-line variables: pass it.)
+KBUILD	:= $(shell KERNEL_VERSION='$(KERNEL_VERSION)' bash -c \
+		'. scripts/lib.sh && echo "$$KBUILD"')
+ifeq ($(KBUILD),)
+$(error KERNEL_VERSION=$(KERNEL_VERSION): pick 6.1 or 6.12)
+endif
 
 .PHONY: help demo check bench deps fetch prepare refresh series bisect-check \
 	status kernel \
@@ -32,19 +44,19 @@ demo: deps ## build, boot the default topology, copy through p2pmem
 check: deps ## every test: KUnit, static checks, QEMU end-to-end
 	@scripts/check
 
-bench: deps ## this framework against upstream p2pdma.c (build/bench/)
+bench: deps ## this framework against upstream p2pdma.c (KBUILD/bench/)
 	@scripts/bench
 
 deps: ## install the Debian packages the build needs
 	@scripts/deps
 
-fetch: deps ## extract the pinned kernel source into build/linux
+fetch: deps ## extract the pinned kernel source into KBUILD/linux
 	@scripts/ktree fetch
 
-prepare: fetch ## apply overlay and series to build/linux
+prepare: fetch ## apply overlay and series to KBUILD/linux
 	@scripts/ktree prepare
 
-refresh: ## turn edits made in build/linux back into the repo
+refresh: ## turn edits made in KBUILD/linux back into the repo
 	@scripts/ktree refresh
 
 series: prepare ## the series to mail, from the overlay (build/series/)
@@ -53,7 +65,7 @@ series: prepare ## the series to mail, from the overlay (build/series/)
 bisect-check: prepare ## build every commit of the series (long: see README)
 	@scripts/series bisect-check
 
-status: ## what prepare would do, and the state of build/linux
+status: ## what prepare would do, and the state of KBUILD/linux
 	@scripts/ktree status
 
 kernel: prepare ## build the test kernel
@@ -66,17 +78,17 @@ kunit: prepare ## run the KUnit suites under QEMU
 	@scripts/kunit
 
 static: prepare ## checkpatch, kernel-doc, sparse and W=1
-	@scripts/static-checks /dev/stdout $(CURDIR)/build/kernel-$(KERNEL)
+	@scripts/static-checks /dev/stdout $(KBUILD)/kernel-$(KERNEL)
 
 initramfs: ## build the QEMU guest initramfs
 	@scripts/mkinitramfs
 
 qemu: initramfs ## boot TEST=name [TOPO=file] [KERNEL=test|debug]
-	@scripts/qemu-run $(TOPO) build/kernel-$(KERNEL) $(TEST)
+	@scripts/qemu-run $(TOPO) $(KBUILD)/kernel-$(KERNEL) $(TEST)
 
-clean: ## remove results and guest images, keep kernel builds
-	rm -rf build/qemu build/initramfs build/initramfs.cpio.gz build/results.txt \
-		build/bench
+clean: ## remove results and guest images of both trees, keep kernel builds
+	rm -rf build/results*.txt $(foreach d,build build/6.12,$(d)/qemu \
+		$(d)/initramfs $(d)/initramfs.cpio.gz $(d)/bench)
 
 distclean: ## remove build/ altogether
 	rm -rf build
