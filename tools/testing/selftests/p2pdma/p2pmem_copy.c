@@ -247,7 +247,9 @@ static void *copy_chunks(void *arg)
 	return NULL;
 }
 
-static int read_available(const char *bdf, unsigned long long *val)
+/* @when names the moment in errors: a run's checks differ by moment. */
+static int read_available(const char *bdf, unsigned long long *val,
+			  const char *when)
 {
 	char path[256], buf[64], *end;
 	ssize_t len;
@@ -257,19 +259,20 @@ static int read_available(const char *bdf, unsigned long long *val)
 		 bdf);
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s %s: %s\n", path, when, strerror(errno));
 		return -1;
 	}
 	len = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (len < 0) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s %s: %s\n", path, when, strerror(errno));
 		return -1;
 	}
 	buf[len] = '\0';
 	*val = strtoull(buf, &end, 10);
 	if (end == buf || strcmp(end, "\n")) {
-		fprintf(stderr, "%s: not a number: '%s'\n", path, buf);
+		fprintf(stderr, "%s %s: not a number: '%s'\n", path, when,
+			buf);
 		return -1;
 	}
 	return 0;
@@ -280,7 +283,7 @@ static int check_available(const char *bdf, unsigned long long want,
 {
 	unsigned long long avail;
 
-	if (read_available(bdf, &avail))
+	if (read_available(bdf, &avail, when))
 		return -1;
 	if (avail != want) {
 		fprintf(stderr, "available is %llu %s, expected %llu\n", avail,
@@ -385,7 +388,7 @@ int main(int argc, char **argv)
 	int bad = 0;
 
 	parse_args(argc, argv, &job);
-	if (read_available(job.bdf, &before))
+	if (read_available(job.bdf, &before, "before the copy"))
 		return 1;
 	if (open_devices(&job) == 0) {
 		mapped = map_buffers(&job, workers);
