@@ -11,14 +11,15 @@
  *
  *   RESULT <metric> <parameter> <cpus> <median> <p99> <samples> <unit>
  *
- *   alloc      4K, 64K, 1M     alloc+free pairs on 1, 2 and 4 CPUs at once
+ *   alloc      4K, 64K, 1M     alloc+free pairs on 1 and 2 CPUs at once
+ *                              (alloc_cpus=N: on N only, and nothing else)
  *   find       2, 8 clients    pci_p2pmem_find_many(), first call (cold,
- *                              one sample) and repeated (cached).  A
- *                              warm-up call on the provider and the
- *                              bridge above it comes first; the 2-client
- *                              set (provider, client) is looked up
- *                              before the 8-client one, which holds the
- *                              same two and six more
+ *                              one sample) and repeated (cached).
+ *                              Warm-up calls with bridges as clients
+ *                              come first (bench_find_warm_up());
+ *                              the 2-client set (provider, client) is
+ *                              looked up before the 8-client one, which
+ *                              holds the same two and six more
  *   dma_map    256             dma_map_sgtable() of 256 one-page p2pmem
  *                              segments, per segment
  *   copy       p2p, sysmem     NVMe src -> buffer -> NVMe dst in 1 MiB
@@ -84,6 +85,9 @@ MODULE_PARM_DESC(copy_mb, "MiB per copy run");
 static bool copy_only;
 module_param(copy_only, bool, 0444);
 MODULE_PARM_DESC(copy_only, "only the copies (to read provider statistics around them)");
+static unsigned int alloc_cpus;
+module_param(alloc_cpus, uint, 0444);
+MODULE_PARM_DESC(alloc_cpus, "only allocation, on this many CPUs at once (0: all figures, allocation on 1 and 2)");
 
 #define COPY_CHUNK	SZ_1M
 #define COPY_PAGES	(COPY_CHUNK / PAGE_SIZE)
@@ -195,11 +199,20 @@ static void bench_alloc_all(struct pci_dev *pdev)
 	static const struct { size_t size; const char *name; } sizes[] = {
 		{ SZ_4K, "4K" }, { SZ_64K, "64K" }, { SZ_1M, "1M" },
 	};
-	int i, cpus;
+	unsigned int cpus, first = 1, last = 2;
+	int i;
 
-	/* 1, 2 and 4 threads, each on a CPU of its own, as the guest has. */
-	for (cpus = 1; cpus <= min(BENCH_MAX_CPUS, num_online_cpus());
-	     cpus *= 2)
+	/*
+	 * Each thread on a CPU of its own.  More CPUs than the host has
+	 * cores would slow every other figure, so scripts/bench boots a
+	 * guest of its own for them (alloc_cpus=4).
+	 */
+	if (alloc_cpus) {
+		first = alloc_cpus;
+		last = alloc_cpus;
+	}
+	for (cpus = first;
+	     cpus <= min3(last, BENCH_MAX_CPUS, num_online_cpus()); cpus *= 2)
 		for (i = 0; i < ARRAY_SIZE(sizes); i++)
 			bench_alloc_size(pdev, sizes[i].size, sizes[i].name, cpus);
 }
@@ -224,17 +237,43 @@ static int pick_clients(struct device **clients, int n)
 	return got;
 }
 
+/* A root port with @pdev not below it: the way to another hierarchy. */
+static struct pci_dev *other_root_port(struct pci_dev *pdev)
+{
+	struct pci_dev *rp = NULL, *up;
+
+	for_each_pci_dev(rp) {
+		if (pci_pcie_type(rp) != PCI_EXP_TYPE_ROOT_PORT)
+			continue;
+		for (up = pci_upstream_bridge(pdev); up && up != rp;)
+			up = pci_upstream_bridge(up);
+		if (!up)
+			return rp;	/* with the loop's reference */
+	}
+	return NULL;
+}
+
 /*
- * Run the lookup code once, on the provider and the bridge above it (no
- * client of the measured sets), so that the first measured call does not
- * also time QEMU translating that code.
+ * Run the lookup code once on the kinds of path the measured sets hold,
+ * so that the first measured call does not also time QEMU translating
+ * that code: the provider and the bridge above it (a path below a
+ * switch), then the provider and a root port of another hierarchy (a path
+ * through the root complex, refused on QEMU's).  Bridges, which no
+ * measured set holds, so that none of their pairs is cached.
  */
 static void bench_find_warm_up(struct device *prov_dev)
 {
-	struct pci_dev *up = pci_upstream_bridge(to_pci_dev(prov_dev));
+	struct pci_dev *prov = to_pci_dev(prov_dev);
+	struct pci_dev *up = pci_upstream_bridge(prov);
+	struct pci_dev *rp = other_root_port(prov);
 	struct device *clients[2] = { prov_dev, up ? &up->dev : prov_dev };
 
 	pci_dev_put(pci_p2pmem_find_many(clients, 2));
+	if (rp) {
+		clients[1] = &rp->dev;
+		pci_dev_put(pci_p2pmem_find_many(clients, 2));
+		pci_dev_put(rp);
+	}
 }
 
 static void bench_find(struct device *prov_dev, struct device *dma_dev, int n)
@@ -473,7 +512,9 @@ static int __init p2pdma_bench_init(void)
 	pr_info("kernel %s, provider %s, client %s, %u CPUs\n", BENCH_KERNEL,
 		provider, client, num_online_cpus());
 
-	if (!copy_only) {
+	if (alloc_cpus) {
+		bench_alloc_all(prov);
+	} else if (!copy_only) {
 		bench_alloc_all(prov);
 		bench_find_warm_up(prov_dev);
 		bench_find(prov_dev, dma_dev, 2);
