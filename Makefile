@@ -2,8 +2,8 @@
 #
 # PCI P2PDMA framework: a kernel-tree overlay plus a patch series for each
 # of two Debian kernel sources, linux-source-6.1 and linux-source-6.12
-# (KERNEL_VERSION=6.1|6.12 picks one, scripts/lib.sh).  The two commands of
-# the README:
+# (KERNEL_VERSION=6.1|6.12 picks one, 6.12 by default: scripts/lib.sh).
+# The two commands of the README:
 #
 #   make demo    build, boot the default QEMU topology, copy through p2pmem
 #   make check   every test: KUnit, static checks, QEMU end-to-end, on
@@ -59,10 +59,11 @@ prepare: fetch ## apply overlay and series to KBUILD/linux
 refresh: ## turn edits made in KBUILD/linux back into the repo
 	@scripts/ktree refresh
 
-series: prepare ## the series to mail, from the overlay (build/series/)
+# The mailed series is against 6.1: scripts/series prepares that tree.
+series: deps ## the 6.1 series to mail, from the overlay (build/series/)
 	@scripts/series export
 
-bisect-check: prepare ## build every commit of the series (long: see README)
+bisect-check: deps ## build every commit of the series (long: see README)
 	@scripts/series bisect-check
 
 status: ## what prepare would do, and the state of KBUILD/linux

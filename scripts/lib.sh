@@ -19,8 +19,9 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 # The upstream tree: KERNEL_VERSION picks one line of scripts/kernel.pin.
 # The overlay is shared; each tree has its series (KPATCHES/series) and
 # its build directory KBUILD: the tree (linux/), its kernels, KUnit and
-# guest logs.  6.1 keeps the top of build/, where it always was.
-export KERNEL_VERSION=${KERNEL_VERSION:-6.1}
+# guest logs.  6.1 keeps the top of build/, where it always was.  6.12
+# LTS, the kernel distributions ship now, is the default.
+export KERNEL_VERSION=${KERNEL_VERSION:-6.12}
 case $KERNEL_VERSION in
 6.1) KBUILD=$REPO/build KPATCHES=$REPO/patches ;;
 6.12) KBUILD=$REPO/build/6.12 KPATCHES=$REPO/patches/6.12 ;;
