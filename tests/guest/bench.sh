@@ -10,16 +10,29 @@ MB=32
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB)
 BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB)
 STATS=/sys/kernel/debug/p2pdma/$A/stats
-# Only this framework has per-provider statistics, dma_mapped_bytes among
-# them: on it, a missing figure is a failure, not a reason to skip.
-FRAMEWORK=0 KIND=upstream KO=bench-base.ko
-if [ -d "/sys/kernel/debug/p2pdma/$A" ]; then
-	FRAMEWORK=1 KIND=framework KO=bench.ko
-fi
+# scripts/bench says which kernel this is (p2pbench=bench|bench-base on
+# the command line); the module built against its tree is the one to
+# load: the other may load too, since this framework keeps upstream's
+# names, but it would measure upstream's calls.  The module says which it
+# is.  Only this framework has per-provider statistics, dma_mapped_bytes
+# among them: on it, a missing figure is a failure, not a reason to skip.
+V=$(sed -n 's/.*p2pbench=\([a-z-]*\).*/\1/p' /proc/cmdline)
+case $V in
+bench) FRAMEWORK=1 KIND=framework ;;
+bench-base) FRAMEWORK=0 KIND=upstream ;;
+*) echo "no p2pbench= on the command line"; FRAMEWORK=0 KIND=none ;;
+esac
+KO=$V.ko
+check "the kernel is the one scripts/bench booted ($KIND)" \
+	test "$KIND" != none -a \
+	"$([ -d "/sys/kernel/debug/p2pdma/$A" ] && echo 1 || echo 0)" = "$FRAMEWORK"
+# TCG's TSC can look unstable to the clocksource watchdog, and the HPET
+# reads that replace it cost microseconds: scripts/bench insists on it.
+clocksource() {
+	echo "P2PDMA-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+}
+clocksource
 
-# The module built against this kernel's tree (scripts/bench): the other
-# one may load too, since this framework keeps upstream's names, but it
-# would measure upstream's calls.  It says which it is.
 bench() {
 	insmod "/usr/lib/p2pdma-bench/$KO" provider="$A" client="$B" "$@" &&
 		dmesg | grep -q "p2pdma_bench: kernel $KIND, "
@@ -36,6 +49,7 @@ if [ "$(nproc)" -ge 4 ]; then
 	check "allocation on 4 CPUs gave figures" \
 		sh -c "dmesg | grep -q 'RESULT alloc 4K 4 '"
 	dmesg | sed -n 's/.*p2pdma_bench: RESULT /P2PDMA-BENCH /p'
+	clocksource
 	finish
 fi
 dd if=/dev/urandom of="$BLK_A" bs=1M count=$MB oflag=direct 2>/dev/null
@@ -80,13 +94,13 @@ fi
 # p2pdma/p2pmem_map_cost.c): both kernels take and map the memory in
 # mmap(), this framework also clears it first.
 map_cost() {
-	size=$1 rounds=$2
-	line=$(p2pmem_map_cost "$A" "$size" "$rounds") || return 1
-	set -- $(echo "$line" | sed -n \
+	mc_size=$1 mc_rounds=$2
+	mc_line=$(p2pmem_map_cost "$A" "$mc_size" "$mc_rounds") || return 1
+	set -- $(echo "$mc_line" | sed -n \
 		's/^mmap_ns=\([0-9]*\) mmap_p99=\([0-9]*\) munmap_ns=\([0-9]*\) munmap_p99=\([0-9]*\) rounds=[0-9]*$/\1 \2 \3 \4/p')
 	[ $# -eq 4 ] || return 1
-	echo "P2PDMA-BENCH user_mmap $size 1 $1 $2 $rounds ns"
-	echo "P2PDMA-BENCH user_munmap $size 1 $3 $4 $rounds ns"
+	echo "P2PDMA-BENCH user_mmap $mc_size 1 $1 $2 $mc_rounds ns"
+	echo "P2PDMA-BENCH user_munmap $mc_size 1 $3 $4 $mc_rounds ns"
 }
 if [ -e "/sys/bus/pci/devices/$A/p2pmem/allocate" ]; then
 	for size in 4K 64K 1M; do
@@ -109,4 +123,5 @@ if [ "$FRAMEWORK" = 1 ]; then
 	expect_eq "the provider mapped exactly twice each p2p copy for DMA" \
 		"$((${after:-0} - ${before:-0}))" "$((PASSES * 2 * MB << 20))"
 fi
+clocksource
 finish

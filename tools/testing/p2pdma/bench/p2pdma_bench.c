@@ -155,7 +155,7 @@ static void bench_alloc_size(struct pci_dev *pdev, size_t size,
 	unsigned int n = 0, i;
 	u64 *all;
 
-	all = vmalloc(array_size(cpus * iters, sizeof(u64)));
+	all = vmalloc(array3_size(cpus, iters, sizeof(u64)));
 	if (!all)
 		return;
 	for (i = 0; i < cpus; i++) {
@@ -256,24 +256,26 @@ static struct pci_dev *other_root_port(struct pci_dev *pdev)
 /*
  * Run the lookup code once on the kinds of path the measured sets hold,
  * so that the first measured call does not also time QEMU translating
- * that code: the provider and the bridge above it (a path below a
- * switch), then the provider and a root port of another hierarchy (a path
- * through the root complex, refused on QEMU's).  Bridges, which no
- * measured set holds, so that none of their pairs is cached.
+ * that code: the bridge above the provider (a path below a switch) and a
+ * root port of another hierarchy (a path through the root complex,
+ * refused on QEMU's).  Only bridges, which no measured set holds, so that
+ * none of the measured pairs is cached.
  */
 static void bench_find_warm_up(struct device *prov_dev)
 {
 	struct pci_dev *prov = to_pci_dev(prov_dev);
 	struct pci_dev *up = pci_upstream_bridge(prov);
 	struct pci_dev *rp = other_root_port(prov);
-	struct device *clients[2] = { prov_dev, up ? &up->dev : prov_dev };
+	struct device *clients[2];
 
-	pci_dev_put(pci_p2pmem_find_many(clients, 2));
-	if (rp) {
+	if (up && rp) {
+		clients[0] = &up->dev;
 		clients[1] = &rp->dev;
 		pci_dev_put(pci_p2pmem_find_many(clients, 2));
-		pci_dev_put(rp);
+	} else {
+		pr_warn("no bridges to warm the lookup up with\n");
 	}
+	pci_dev_put(rp);
 }
 
 static void bench_find(struct device *prov_dev, struct device *dma_dev, int n)
@@ -323,12 +325,14 @@ out:
 static void bench_dma_map(struct pci_dev *prov, struct device *dma_dev)
 {
 	unsigned int i, reps = 2000, warmup = 200, n = 0;
-	void *pages[MAP_SEGS] = {};
+	/* Too big for the stack; insmod runs this once at a time. */
+	static void *pages[MAP_SEGS];
 	struct scatterlist *sg;
 	struct sg_table sgt;
 	u64 *lat, t;
 	int ret;
 
+	memset(pages, 0, sizeof(pages));
 	lat = vmalloc(array_size(reps, sizeof(u64)));
 	if (!lat || sg_alloc_table(&sgt, MAP_SEGS, GFP_KERNEL))
 		goto out_lat;
@@ -498,6 +502,11 @@ static int __init p2pdma_bench_init(void)
 
 	if (!provider || !client) {
 		pr_err("needs provider= and client=\n");
+		return -EINVAL;
+	}
+	if (alloc_cpus > min(BENCH_MAX_CPUS, num_online_cpus())) {
+		pr_err("alloc_cpus=%u: at most %u here\n", alloc_cpus,
+		       min(BENCH_MAX_CPUS, num_online_cpus()));
 		return -EINVAL;
 	}
 	prov_dev = bus_find_device_by_name(&pci_bus_type, NULL, provider);
