@@ -111,6 +111,8 @@ IV_STATS=/sys/kernel/debug/p2pdma/$IV/stats
 p2p_distance "$IV" "$A" > /dev/null
 check "the ivshmem provider has a cached path to NVMe A" \
 	grep -q "^client $A " "$IV_STATS"
+# What NVMe A's driver holds of its CMB (its queues) when the copies start.
+held=$(p2p_stat "$A" in_use)
 # While 4 threads copy B -> A's CMB -> B with O_DIRECT, again and again.
 tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
 	while p2pmem_copy -t 4 $A $BLK_B $BLK_B 16M 256K; do :; done \
@@ -126,13 +128,22 @@ tap 6 "hot-unplug" p2pmem_mmap_test "$A" gone "
 	[ ! -e /sys/bus/pci/devices/$A ]"
 # The unplug lands inside a copy (an I/O or the mmap fails: "error=-N"),
 # or between a copy's last I/O and its check that munmap gave the memory
-# back (the provider is detached by then, so "available" reads 0 or is
-# gone), or between two copies.  Any other last line is a bug.
+# back, or between two copies.  Any other last line is a bug.
 unplug_copy_end() {
 	last=$(tail -n 1 /tmp/unplug-copy.out)
 	case "$last" in
 	error=-[0-9]*) echo "error" ;;
+	# The provider was detached by the check: its pool reads 0.
 	"available is 0 after munmap, expected "[0-9]*) echo "error" ;;
+	# NVMe A's remove() had freed its queues, not yet its pool: more is
+	# free than before the copy, by no more than the driver held.
+	"available is "[0-9]*" after munmap, expected "[0-9]*)
+		set -- $last
+		if [ "$3" -gt "$7" ] && [ $(($3 - $7)) -le "$held" ]; then
+			echo "error"
+		else
+			echo "$last"
+		fi ;;
 	# The device left between a run's last I/O and its final check, or
 	# between two runs; the files of a departed device are gone (or, if
 	# open at that moment, say so), any other error is a real one.
@@ -144,6 +155,7 @@ unplug_copy_end() {
 	*) echo "$last" ;;
 	esac
 }
+echo "   the copies' last line: $(tail -n 1 /tmp/unplug-copy.out)"
 expect_eq "copies in flight at the unplug ran, then stopped with an error" \
 	"$(unplug_copy_end)" "error"
 check "at least one copy completed before the unplug" \
