@@ -65,14 +65,14 @@ dd if=/dev/urandom of=/tmp/tcp.dat bs=1M count=64 2>/dev/null
 
 echo "== nvme connect -t rdma $TARGET:4420 =="
 check "nvme connect over rdma (soft-RoCE)" connect rdma 4420
-FAB=$(fabrics_blk $NQN)
+FAB=$(wait_fabrics_blk $NQN)
 check "rdma: the remote namespace appears ($FAB)" test -b "$FAB"
 write_read "rdma" "$FAB" 0 /tmp/rdma.dat
 check "nvme disconnect (rdma)" disconnected
 
 echo "== nvme connect -t tcp $TARGET:4421 =="
 check "nvme connect over tcp" connect tcp 4421
-FAB=$(fabrics_blk $NQN)
+FAB=$(wait_fabrics_blk $NQN)
 check "tcp: the remote namespace appears ($FAB)" test -b "$FAB"
 read_back "tcp: the data written over rdma" "$FAB" 0 /tmp/rdma.dat
 write_read "tcp" "$FAB" $MIB64 /tmp/tcp.dat

@@ -70,6 +70,19 @@ fabrics_blk() {
 	return 1
 }
 
+# wait_fabrics_blk NQN - fabrics_blk, once the namespace is there: nvme
+# connect returns before the host has scanned the controller's namespaces
+# (its scan work asks the target over the network), so give it 30 s.
+wait_fabrics_blk() {
+	i=0
+	until blk=$(fabrics_blk "$1") && [ -b "$blk" ]; do
+		[ $i -ge 300 ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$blk"
+}
+
 # p2p_distance PROVIDER CLIENT - "distance=N map=TYPE [reason=...]"
 p2p_distance() {
 	echo "$1 $2" > /sys/kernel/debug/p2pdma_e2e/distance &&

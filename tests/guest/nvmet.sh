@@ -57,7 +57,7 @@ check "port 1 listens on rdma $ADDR:4420" ln -s "$SUB" "$PORT/subsystems/$NQN"
 echo "== host: nvme connect -t rdma =="
 check "nvme connect over rdma" \
 	nvme connect -t rdma -a $ADDR -s 4420 -n $NQN
-FAB=$(fabrics_blk $NQN)
+FAB=$(wait_fabrics_blk $NQN)
 check "the remote namespace appears ($FAB)" test -b "$FAB"
 
 check "nvmet-rdma says why rxe0 cannot use p2pmem" \
