@@ -16,9 +16,10 @@ SUB=$CFG/subsystems/$NQN
 NS=$SUB/namespaces/1
 IP=/usr/sbin/ip
 MIB64=$((64 << 20))
-# Bounded well inside scripts/qemu-pair's timeout, so that a host that
-# never reports fails a check here rather than the whole guest.
-REPORT_WAIT=420
+# Bounded inside the pair's 900 s (guest_pair_checks in scripts/lib.sh),
+# so that a host that never reports fails a check here rather than the
+# whole guest; an unloaded host reports after about 200 s.
+REPORT_WAIT=720
 
 # nic - the interface with the MAC scripts/qemu-pair gave this guest.
 nic() {
@@ -81,12 +82,15 @@ expect_eq "NVMe B holds the 64 MiB the host wrote over tcp" \
 	"$(region_md5 $MIB64 $MIB64)" "${tcp_md5:-none}"
 
 echo "== why no p2pmem =="
-expect_eq "the host made two controllers, one per transport" \
-	"$(dmesg_count "nvmet: creating nvm controller [0-9]+ for subsystem $NQN ")" 2
+# A host starved of CPU may time out and reconnect: a controller more.
+ctrls=$(dmesg_count "nvmet: creating nvm controller [0-9]+ for subsystem $NQN ")
+check "the host made a controller per transport ($ctrls in all)" \
+	test "$ctrls" -ge 2
 check "nvmet-rdma says why rxe0 cannot use p2pmem" \
 	sh -c "dmesg | grep -q 'nvmet_rdma: rxe0 cannot DMA to PCI peer memory (software RDMA device)'"
-expect_eq "nvmet says, for both controllers, that nsid 1 uses system memory" \
-	"$(dmesg_count 'nvmet: ctrl [0-9]+: transport device cannot use p2pmem: nsid 1 uses system memory')" 2
+expect_eq "nvmet says, for every controller, that nsid 1 uses system memory" \
+	"$(dmesg_count 'nvmet: ctrl [0-9]+: transport device cannot use p2pmem: nsid 1 uses system memory')" \
+	"$ctrls"
 expect_eq "no byte went through NVMe A's BAR" \
 	"$(($(p2p_stat "$A" dma_mapped_bytes) - dma_before))" 0
 
