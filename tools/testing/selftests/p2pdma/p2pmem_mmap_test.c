@@ -73,6 +73,8 @@
 #define __printf(a, b)	__attribute__((__format__(printf, a, b)))
 
 #define HANG_TIMEOUT	60	/* seconds before unbind/bind counts as hung */
+/* "gone": CMD also waits for a copy and for pciehp's 5 s button delay */
+#define GONE_TIMEOUT	180
 #define REBIND_POLLS	100	/* times 100 ms to wait for p2pmem after bind */
 #define DIRECT_IO_SIZE	4096
 #define LARGE_IO_SIZE	(2048 * 1024 + 4096)	/* more than one bio */
@@ -662,16 +664,17 @@ static int writer_start(struct sysfs_writer *w, const char *path,
 	return 0;
 }
 
-/* Let the writer go and check that its write succeeds within the timeout. */
-static int writer_finish(struct sysfs_writer *w, const char *what)
+/* Let the writer go and check that its write succeeds within @timeout s. */
+static int writer_finish(struct sysfs_writer *w, const char *what,
+			 unsigned int timeout)
 {
 	pid_t pid;
 	int status;
 
 	snprintf(alarm_msg, sizeof(alarm_msg),
-		 "not ok - %s: still blocked after %d s\n", what, HANG_TIMEOUT);
+		 "not ok - %s: still blocked after %u s\n", what, timeout);
 	signal(SIGALRM, on_alarm);
-	alarm(HANG_TIMEOUT);
+	alarm(timeout);
 	if (write(w->go_fd, "g", 1) != 1)
 		perror("write to sysfs writer");
 	do {
@@ -995,7 +998,8 @@ static void check_rebound(unsigned long long size_before,
  * names it), then check that the mapping was revoked.  The writer is
  * started before the mapping exists, so that it never shares it.
  */
-static int check_revoked(struct sysfs_writer *remover, const char *how)
+static int check_revoked(struct sysfs_writer *remover, const char *how,
+			 unsigned int timeout)
 {
 	const size_t len = 2 * page_size;
 	unsigned char *map;
@@ -1009,7 +1013,7 @@ static int check_revoked(struct sysfs_writer *remover, const char *how)
 	check_pattern(map, len, 3, "pattern read back from 2 pages");
 
 	snprintf(what, sizeof(what), "%s returned", how);
-	if (writer_finish(remover, what))
+	if (writer_finish(remover, what, timeout))
 		return -1;
 	if (map_file) {
 		struct stat st;
@@ -1038,7 +1042,7 @@ static void test_gone(const char *cmd)
 	struct sysfs_writer remover;
 
 	if (!writer_start(&remover, NULL, cmd))
-		check_revoked(&remover, "removal");
+		check_revoked(&remover, "removal", GONE_TIMEOUT);
 }
 
 static void test_unbind(const char *driver)
@@ -1052,12 +1056,12 @@ static void test_unbind(const char *driver)
 		return;
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
 	if (writer_start(&unbind, path, bdf) ||
-	    check_revoked(&unbind, "unbind"))
+	    check_revoked(&unbind, "unbind", HANG_TIMEOUT))
 		return;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
 	if (writer_start(&bind, path, bdf) ||
-	    writer_finish(&bind, "bind returned"))
+	    writer_finish(&bind, "bind returned", HANG_TIMEOUT))
 		return;
 	check_rebound(size, avail);
 }
