@@ -661,8 +661,12 @@ static void core_test_slow_revocation_is_local(struct kunit *test)
 	msleep(100);
 	KUNIT_EXPECT_FALSE(test, completion_done(&ctx.unpublished));
 	task = kthread_run(stall_find_fn, &ctx, "p2pdma_find");
+	/*
+	 * Generous, as built-in suites run while devices still probe: a find
+	 * that waits for the revocation does not end before up_read() below.
+	 */
 	found_meanwhile = !IS_ERR(task) &&
-			  wait_for_completion_timeout(&ctx.found, HZ);
+			  wait_for_completion_timeout(&ctx.found, 30 * HZ);
 	up_read(&p2p->user_sem);
 
 	KUNIT_EXPECT_TRUE_MSG(test, found_meanwhile,
