@@ -74,9 +74,13 @@ fabrics_blk() {
 # connect returns before the host has scanned the controller's namespaces
 # (its scan work asks the target over the network), so give it 30 s.
 wait_fabrics_blk() {
-	i=0
+	local i=0 blk
+
 	until blk=$(fabrics_blk "$1") && [ -b "$blk" ]; do
-		[ $i -ge 300 ] && return 1
+		if [ $i -ge 300 ]; then
+			echo "$blk"
+			return 1
+		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
