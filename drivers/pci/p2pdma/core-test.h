@@ -642,6 +642,7 @@ static void core_test_slow_revocation_is_local(struct kunit *test)
 	struct task_struct *task;
 	struct pci_p2pdma *p2p;
 	bool found_meanwhile;
+	unsigned int ms;
 
 	init_completion(&ctx.unpublished);
 	init_completion(&ctx.found);
@@ -658,7 +659,10 @@ static void core_test_slow_revocation_is_local(struct kunit *test)
 		return;
 	}
 	/* Let the unpublish reach the revocation, which waits for us. */
-	msleep(100);
+	for (ms = 0; ms < 30000 && !rwsem_is_contended(&p2p->user_sem); ms += 20)
+		msleep(20);
+	KUNIT_EXPECT_TRUE_MSG(test, rwsem_is_contended(&p2p->user_sem),
+			      "the unpublish never waited for user_sem");
 	KUNIT_EXPECT_FALSE(test, completion_done(&ctx.unpublished));
 	task = kthread_run(stall_find_fn, &ctx, "p2pdma_find");
 	/*
