@@ -1,23 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # PCI P2PDMA framework: a kernel-tree overlay plus a patch series for each
-# of two Debian kernel sources, linux-source-6.1 and linux-source-6.12
-# (KERNEL_VERSION=6.1|6.12 picks one, 6.12 by default: scripts/lib.sh).
-# The two commands of the README:
+# pinned Debian kernel source of scripts/kernel.pin (KERNEL_VERSION picks
+# one, 6.12 by default: scripts/lib.sh).  The two commands of the README:
 #
 #   make demo    build, boot the default QEMU topology, copy through p2pmem
 #   make check   every test: KUnit, static checks, QEMU end-to-end, on
-#                both trees unless KERNEL_VERSION names one (6.1's QEMU
-#                checks only in make check-all)
+#                every tree unless KERNEL_VERSION names one
 #
 # Figures: make bench, this framework against upstream's p2pdma.c (CSV and
 # PNG in KBUILD/bench/).
 #
-# KBUILD is the tree's build directory: build/ for 6.1, build/6.12/ for
-# 6.12, with the tree itself in KBUILD/linux.  Work targets: prepare (apply
-# overlay + series to KBUILD/linux), refresh (turn edits made there back
-# into the repo), kernel, kernel-debug, kunit, static, initramfs,
-# qemu TEST=name [TOPO=file] [KERNEL=test|debug].  For review (6.1): series
+# KBUILD is the tree's build directory, build/VERSION/ (build/6.12/), with
+# the tree itself in KBUILD/linux.  Work targets: prepare (apply overlay +
+# series to KBUILD/linux), refresh (turn edits made there back into the
+# repo), kernel, kernel-debug, kunit, static, initramfs,
+# qemu TEST=name [TOPO=file] [KERNEL=test|debug].  For review (6.12): series
 # (the mailed series, patches/mail/) and bisect-check.
 
 TOPO	?= tests/topologies/default.topo
@@ -28,10 +26,10 @@ TEST	?= demo
 KBUILD	:= $(shell KERNEL_VERSION='$(KERNEL_VERSION)' bash -c \
 		'. scripts/lib.sh && echo "$$KBUILD"')
 ifeq ($(KBUILD),)
-$(error KERNEL_VERSION=$(KERNEL_VERSION): pick 6.1 or 6.12)
+$(error KERNEL_VERSION=$(KERNEL_VERSION): not a tree of scripts/kernel.pin)
 endif
 
-.PHONY: help demo check check-all bench deps fetch prepare refresh series bisect-check \
+.PHONY: help demo check bench deps fetch prepare refresh series bisect-check \
 	status kernel \
 	kernel-debug kunit static initramfs qemu clean distclean
 
@@ -44,9 +42,6 @@ demo: deps ## build, boot the default topology, copy through p2pmem
 
 check: deps ## every test: KUnit, static checks, QEMU end-to-end
 	@scripts/check
-
-check-all: deps ## make check, with 6.1's QEMU end-to-end checks too
-	@CHECK_ALL=1 scripts/check
 
 bench: deps ## this framework against upstream p2pdma.c (KBUILD/bench/)
 	@scripts/bench
@@ -63,8 +58,8 @@ prepare: fetch ## apply overlay and series to KBUILD/linux
 refresh: ## turn edits made in KBUILD/linux back into the repo
 	@scripts/ktree refresh
 
-# The mailed series is against 6.1: scripts/series prepares that tree.
-series: deps ## the 6.1 series to mail, from the overlay (build/series/)
+# The mailed series is against 6.12: scripts/series prepares that tree.
+series: deps ## the 6.12 series to mail, from the overlay (build/6.12/series/)
 	@scripts/series export
 
 bisect-check: deps ## build every commit of the series (long: see README)
@@ -91,9 +86,9 @@ initramfs: ## build the QEMU guest initramfs
 qemu: initramfs ## boot TEST=name [TOPO=file] [KERNEL=test|debug]
 	@scripts/qemu-run $(TOPO) $(KBUILD)/kernel-$(KERNEL) $(TEST)
 
-clean: ## remove results and guest images of both trees, keep kernel builds
-	rm -rf build/results*.txt $(foreach d,build build/6.12,$(d)/qemu \
-		$(d)/initramfs $(d)/initramfs.cpio.gz $(d)/bench)
+clean: ## remove results and guest images of every tree, keep kernel builds
+	rm -rf build/results*.txt $(foreach d,$(wildcard build/*/),$(d)qemu \
+		$(d)initramfs $(d)initramfs.cpio.gz $(d)bench)
 
 distclean: ## remove build/ altogether
 	rm -rf build

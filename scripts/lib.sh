@@ -17,16 +17,22 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 
 # The upstream tree: KERNEL_VERSION picks one line of scripts/kernel.pin.
-# The overlay is shared; each tree has its series (KPATCHES/series) and
-# its build directory KBUILD: the tree (linux/), its kernels, KUnit and
-# guest logs.  6.1 keeps the top of build/, where it always was.  6.12
-# LTS, the kernel distributions ship now, is the default.
+# The overlay is shared; each tree has its series (KPATCHES/series, that
+# is patches/VERSION/series) and its build directory KBUILD, build/VERSION/:
+# the tree (linux/), its kernels, KUnit and guest logs.  A tree is its line
+# of scripts/kernel.pin, its line below and patches/VERSION/.  6.12 LTS,
+# the kernel distributions ship now, is the default.
 export KERNEL_VERSION=${KERNEL_VERSION:-6.12}
 case $KERNEL_VERSION in
-6.1) KBUILD=$REPO/build KPATCHES=$REPO/patches ;;
-6.12) KBUILD=$REPO/build/6.12 KPATCHES=$REPO/patches/6.12 ;;
-*) echo "KERNEL_VERSION=$KERNEL_VERSION: pick 6.1 or 6.12" >&2; exit 2 ;;
+6.12) ;;
+*)
+	echo "KERNEL_VERSION=$KERNEL_VERSION: pick one of the trees of scripts/kernel.pin:" \
+		"$(awk '$1 ~ /^[0-9]/ { printf "%s%s", s, $1; s = ", " }' "$REPO/scripts/kernel.pin")" >&2
+	exit 2
+	;;
 esac
+KBUILD=$REPO/build/$KERNEL_VERSION
+KPATCHES=$REPO/patches/$KERNEL_VERSION
 lib_start=$(date +%s)
 
 # apt_install PACKAGE... - install Debian packages as root (or through

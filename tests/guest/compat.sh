@@ -1,5 +1,5 @@
 #!/bin/sh
-# A driver written for upstream 6.1's P2PDMA API (tools/testing/p2pdma/
+# A driver written for upstream's P2PDMA API (tools/testing/p2pdma/
 # compat/), built out of tree with M= against this kernel: it loads, binds
 # to the ivshmem device, passes its checks of every upstream entry point,
 # and its own mmap() of pci_alloc_p2pmem() memory carries an O_DIRECT copy.
@@ -23,7 +23,7 @@ unbind() {
 	echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
 }
 
-echo "== an out-of-tree driver of upstream 6.1's P2PDMA API =="
+echo "== an out-of-tree driver of upstream's P2PDMA API =="
 check "the module was built for this kernel (scripts/build-compat)" test -e "$KO"
 [ -e "$KO" ] || finish
 check "ivshmem leaves p2pmem_pci" unbind "$IV"

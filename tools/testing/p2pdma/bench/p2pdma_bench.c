@@ -407,8 +407,8 @@ static int copy_pass(struct block_device *in, struct block_device *out,
 }
 
 /*
- * A block device by path, held open by a file: the same calls on 6.1 and
- * 6.12, between which blkdev_get_by_path() changed twice and went away.
+ * A block device by path, held open by a file: calls that every kernel
+ * has, while the blkdev_get_by_path() family keeps changing.
  */
 static struct file *bench_open_bdev(const char *path, int flags,
 				    struct block_device **bdev)

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * p2pdma_compat - an out-of-tree driver written for upstream's P2PDMA API
- * (6.1 and 6.12 alike), built with M= against the test kernel: every
- * P2PDMA call below uses upstream's spelling only, so that this file
- * builds unchanged against upstream 6.1 and 6.12 as well.  Like any
- * out-of-tree driver of that age, it carries a shim for an mm change of
- * 6.3 (compat_vm_flags_set()).
+ * p2pdma_compat - an out-of-tree driver written for upstream's P2PDMA API,
+ * built with M= against the test kernel: every P2PDMA call below uses
+ * upstream's spelling only, so that this file builds unchanged against
+ * the upstream kernel of each pinned tree as well.
  *
  * It binds to a device the administrator names (driver_override), registers
  * and publishes a BAR, and checks upstream's entry points one by one,
@@ -27,17 +25,6 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
-#include <linux/version.h>
-
-/* 6.3 made vm_flags read-only to drivers. */
-static void compat_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	vm_flags_set(vma, flags);
-#else
-	vma->vm_flags |= flags;
-#endif
-}
 
 static int bar = 2;
 module_param(bar, int, 0444);
@@ -227,7 +214,7 @@ static int compat_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (!map->buf)
 		goto fail;
 	memset(map->buf, 0, map->len);
-	compat_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	ret = compat_map_pages(vma, map);
 	if (ret) {
@@ -315,5 +302,5 @@ static void __exit compat_exit(void)
 }
 module_exit(compat_exit);
 
-MODULE_DESCRIPTION("A driver of upstream 6.1's P2PDMA API, for compatibility tests");
+MODULE_DESCRIPTION("A driver of upstream's P2PDMA API, for compatibility tests");
 MODULE_LICENSE("GPL");
