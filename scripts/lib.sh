@@ -25,6 +25,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 export KERNEL_VERSION=${KERNEL_VERSION:-6.12}
 case $KERNEL_VERSION in
 6.12) ;;
+7.3) ;;
 *)
 	echo "KERNEL_VERSION=$KERNEL_VERSION: pick one of the trees of scripts/kernel.pin:" \
 		"$(awk '$1 ~ /^[0-9]/ { printf "%s%s", s, $1; s = ", " }' "$REPO/scripts/kernel.pin")" >&2
