@@ -113,6 +113,34 @@ walk(data, "")
 PY
 }
 
+# guest_kunit_results LOG RESULTS - one "PASS|FAIL|SKIP kunit:suite.case"
+# line per case of the KUnit suites whose KTAP a guest printed to LOG
+# (tests/guest/check.sh: its debugfs results file, one per suite, between
+# P2PDMA-KTAP-BEGIN and -END), each parsed by kunit.py as "make kunit"
+# parses its own run.  No suite at all is a failure.
+guest_kunit_results() {
+	local dir n=0 f
+	dir=$(mktemp -d)
+	tr -d '\r' < "$1" | awk -v dir="$dir" '
+		/^P2PDMA-KTAP-BEGIN / { out = dir "/" $2 ".ktap"; next }
+		/^P2PDMA-KTAP-END / { out = ""; next }
+		out != "" && sub(/^P2PDMA-KTAP /, "") { print > out }'
+	for f in "$dir"/*.ktap; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		# Its status says whether the cases passed: the JSON says more.
+		(cd "$KBUILD/linux" && python3 tools/testing/kunit/kunit.py \
+			parse --json="${f%.ktap}.json" "$f") > /dev/null
+		if [ ! -s "${f%.ktap}.json" ]; then
+			echo "FAIL kunit:$(basename "$f" .ktap) (its KTAP does not parse)" >> "$2"
+			continue
+		fi
+		kunit_results "${f%.ktap}.json" "$2"
+	done
+	[ "$n" -gt 0 ] || echo "FAIL kunit: no suite's results from the guest, see $1" >> "$2"
+	rm -rf "$dir"
+}
+
 # results_summary RESULTS - list the failed and skipped checks, print
 # "N passed, N failed, N skipped"; true only with no failure and at least
 # one pass.
