@@ -23,6 +23,23 @@ unbind() {
 	echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
 }
 
+# module_checks MODULE LABEL FILE WHAT N - keep MODULE's lines of dmesg in
+# FILE, report each of its "ok - " and "not ok - " lines as a check named
+# "LABEL: ...", then whether it made all N (WHAT names that check).
+module_checks() {
+	dmesg | grep -F "$1: " > "$3"
+	while read -r line; do
+		case $line in
+		*"$1: ok - "*)
+			echo "P2PDMA-CHECK PASS $2: ${line#*"$1: ok - "}" ;;
+		*"$1: not ok - "*)
+			echo "P2PDMA-CHECK FAIL $2: ${line#*"$1: not ok - "}"
+			FAILED=$((FAILED + 1)) ;;
+		esac
+	done < "$3"
+	expect_eq "$4" "$(grep -c "$1: ok - " "$3")" "$5"
+}
+
 echo "== an out-of-tree driver of upstream's P2PDMA API =="
 check "the module was built for this kernel (scripts/build-compat)" test -e "$KO"
 [ -e "$KO" ] || finish
@@ -31,19 +48,8 @@ dmesg -c > /dev/null
 check "insmod p2pdma_compat.ko" insmod "$KO"
 check "it binds to ivshmem through driver_override" bind_to "$IV" p2pdma_compat
 
-# Each of its checks, as this script's.
-dmesg | grep -E 'p2pdma_compat: (not )?ok - ' > /tmp/compat.out
-while read -r line; do
-	case $line in
-	*"p2pdma_compat: ok - "*)
-		echo "P2PDMA-CHECK PASS compat: ${line#*p2pdma_compat: ok - }" ;;
-	*"p2pdma_compat: not ok - "*)
-		echo "P2PDMA-CHECK FAIL compat: ${line#*p2pdma_compat: not ok - }"
-		FAILED=$((FAILED + 1)) ;;
-	esac
-done < /tmp/compat.out
-expect_eq "the module made all its $CHECKS checks" \
-	"$(grep -c 'p2pdma_compat: ok - ' /tmp/compat.out)" "$CHECKS"
+module_checks p2pdma_compat compat /tmp/compat.out \
+	"the module made all its $CHECKS checks" "$CHECKS"
 expect_eq "its memory is published, as the framework's own files say" \
 	"$(cat "$P2P/published" 2>&1)" 1
 
@@ -86,18 +92,8 @@ case $(uname -r) in
 	dmesg -c > /dev/null
 	check "insmod p2pdma_bar.ko" insmod "$BAR_KO"
 	check "it binds to ivshmem through driver_override" bind_to "$IV" p2pdma_bar
-	dmesg | grep -E 'p2pdma_bar: ' > /tmp/bar.out
-	while read -r line; do
-		case $line in
-		*"p2pdma_bar: ok - "*)
-			echo "P2PDMA-CHECK PASS p2pdma_bar: ${line#*p2pdma_bar: ok - }" ;;
-		*"p2pdma_bar: not ok - "*)
-			echo "P2PDMA-CHECK FAIL p2pdma_bar: ${line#*p2pdma_bar: not ok - }"
-			FAILED=$((FAILED + 1)) ;;
-		esac
-	done < /tmp/bar.out
-	expect_eq "the 7.3-API module made all its $BAR_CHECKS checks" \
-		"$(grep -c 'p2pdma_bar: ok - ' /tmp/bar.out)" "$BAR_CHECKS"
+	module_checks p2pdma_bar p2pdma_bar /tmp/bar.out \
+		"the 7.3-API module made all its $BAR_CHECKS checks" "$BAR_CHECKS"
 	# The switch carries NVMe A and B; NVMe C is behind another root port
 	# of a host bridge nobody vouched for.
 	for n in A:bus B:bus C:refused; do
