@@ -77,23 +77,9 @@ static int p2pmem_uevent(const struct device *dev, struct kobj_uevent_env *env)
 	return add_uevent_var(env, "PCI_SLOT_NAME=%s", pci_name(cd->pdev));
 }
 
-/* The same, for kernels before 6.3, whose class callback takes no const. */
-static int __maybe_unused p2pmem_uevent_nonconst(struct device *dev,
-						 struct kobj_uevent_env *env)
-{
-	return p2pmem_uevent(dev, env);
-}
-
-/* The overlay builds for 6.1 and 6.12: pick by the callback's type. */
-#define P2PMEM_UEVENT							\
-	__builtin_choose_expr(__builtin_types_compatible_p(		\
-		typeof(((struct class *)NULL)->dev_uevent),		\
-		typeof(p2pmem_uevent) *),				\
-		p2pmem_uevent, p2pmem_uevent_nonconst)
-
 static struct class p2pmem_class = {
 	.name = "p2pmem",
-	.dev_uevent = P2PMEM_UEVENT,
+	.dev_uevent = p2pmem_uevent,
 };
 
 static void p2pmem_chardev_release(struct device *dev)
