@@ -26,6 +26,7 @@ struct nvmet_p2p_test {
 	void *group;			/* the provider's registration */
 	struct completion removed;
 	struct completion disabled;
+	struct nvmet_subsys subsys;
 	struct nvmet_ctrl ctrl;
 	struct nvmet_ns ns;
 	struct nvmet_sq sq;
@@ -58,6 +59,10 @@ static int nvmet_p2p_test_init(struct kunit *test)
 	pci_p2pmem_publish(pdev, true);
 	devres_close_group(&pdev->dev, t->group);
 
+	mutex_init(&t->subsys.lock);
+	xa_init(&t->subsys.namespaces);
+	INIT_LIST_HEAD(&t->subsys.ctrls);
+	t->ctrl.subsys = &t->subsys;
 	INIT_RADIX_TREE(&t->ctrl.p2p_ns_map, GFP_KERNEL);
 	t->ctrl.cntlid = 7;
 	t->ctrl.p2p_client = get_device(&pdev->dev);
@@ -76,8 +81,13 @@ static void nvmet_p2p_test_exit(struct kunit *test)
 
 	if (!t->pdev)
 		return;
-	if (t->ctrl.p2p_client)
+	if (t->ctrl.p2p_client) {
+		mutex_lock(&t->subsys.lock);
 		nvmet_release_p2p_ns_map(&t->ctrl);
+		mutex_unlock(&t->subsys.lock);
+	}
+	/* A namespace disabled on 7.3 is still in the array: free its node. */
+	xa_destroy(&t->subsys.namespaces);
 	if (t->group)
 		devres_release_group(&t->pdev->dev, t->group);
 	pci_dev_put(t->ns.p2p_dev);
@@ -113,6 +123,14 @@ static bool nvmet_p2p_test_in_p2pmem(struct kunit *test, struct nvmet_req *req)
 		p2p += is_pci_p2pdma_page(sg_page(sg));
 	KUNIT_EXPECT_TRUE(test, p2p == 0 || p2p == req->sg_cnt);
 	return p2p;
+}
+
+/* The namespace's p2pmem for the controller, as a connect sets it up. */
+static void nvmet_p2p_test_add_p2p(struct nvmet_p2p_test *t)
+{
+	mutex_lock(&t->subsys.lock);
+	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	mutex_unlock(&t->subsys.lock);
 }
 
 static struct nvmet_p2p_map *nvmet_p2p_test_map(struct nvmet_p2p_test *t)
@@ -161,7 +179,7 @@ static void nvmet_p2p_test_removed_while_in_use(struct kunit *test)
 	struct nvmet_p2p_map *map;
 	bool done;
 
-	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	nvmet_p2p_test_add_p2p(t);
 	map = nvmet_p2p_test_map(t);
 	KUNIT_ASSERT_NOT_NULL(test, map);
 	KUNIT_EXPECT_PTR_EQ(test, map->p2p_dev, t->pdev);
@@ -202,7 +220,7 @@ static void nvmet_p2p_test_removed_idle(struct kunit *test)
 	struct nvmet_p2p_map *map;
 	struct nvmet_req req;
 
-	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	nvmet_p2p_test_add_p2p(t);
 	map = nvmet_p2p_test_map(t);
 	KUNIT_ASSERT_NOT_NULL(test, map);
 	KUNIT_ASSERT_EQ(test, nvmet_p2p_test_req(t, &req), 0);
@@ -228,7 +246,7 @@ static void nvmet_p2p_test_ns_disabled_first(struct kunit *test)
 {
 	struct nvmet_p2p_test *t = nvmet_p2p_test_or_skip(test);
 
-	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	nvmet_p2p_test_add_p2p(t);
 	KUNIT_ASSERT_NOT_NULL(test, nvmet_p2p_test_map(t));
 	nvmet_p2p_map_free(radix_tree_delete(&t->ctrl.p2p_ns_map, TEST_NSID));
 
@@ -246,17 +264,23 @@ static int nvmet_p2p_test_disabler(void *data)
 	return 0;
 }
 
-/* Make t->ns an enabled namespace of a subsystem with t->ctrl in it. */
+/* Can a request of the namespace still find it? */
+static bool nvmet_p2p_test_ns_found(struct nvmet_p2p_test *t)
+{
+	bool found;
+
+	mutex_lock(&t->subsys.lock);
+	found = xa_load(&t->subsys.namespaces, TEST_NSID);
+	mutex_unlock(&t->subsys.lock);
+	return found;
+}
+
+/* Make t->ns an enabled namespace of t->subsys, which t->ctrl is in. */
 static void nvmet_p2p_test_enable_ns(struct kunit *test,
 				     struct nvmet_p2p_test *t)
 {
-	struct nvmet_subsys *subsys = kunit_kzalloc(test, sizeof(*subsys),
-						    GFP_KERNEL);
+	struct nvmet_subsys *subsys = &t->subsys;
 
-	KUNIT_ASSERT_NOT_NULL(test, subsys);
-	mutex_init(&subsys->lock);
-	xa_init(&subsys->namespaces);
-	INIT_LIST_HEAD(&subsys->ctrls);
 	t->ns.subsys = subsys;
 	init_completion(&t->ns.disable_done);
 	KUNIT_ASSERT_EQ(test, percpu_ref_init(&t->ns.ref, nvmet_destroy_namespace,
@@ -284,14 +308,12 @@ static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 {
 	struct nvmet_p2p_test *t = nvmet_p2p_test_or_skip(test);
 	struct nvmet_req req, late;
-	struct nvmet_subsys *subsys;
 	struct task_struct *task;
 	unsigned int refs, ms;
-	void *ns = t;
+	bool found = true;
 
 	nvmet_p2p_test_enable_ns(test, t);
-	subsys = t->ns.subsys;
-	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	nvmet_p2p_test_add_p2p(t);
 	KUNIT_ASSERT_NOT_NULL(test, nvmet_p2p_test_map(t));
 
 	/* A request in flight: it holds the namespace, and p2pmem. */
@@ -304,14 +326,12 @@ static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 
 	task = kthread_run(nvmet_p2p_test_disabler, t, "nvmet-p2p-disable");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	for (ms = 0; ms < 30000 && ns; ms += 20) {
+	for (ms = 0; ms < 30000 && found; ms += 20) {
 		msleep(20);
-		mutex_lock(&subsys->lock);
-		ns = xa_load(&subsys->namespaces, TEST_NSID);
-		mutex_unlock(&subsys->lock);
+		found = nvmet_p2p_test_ns_found(t);
 	}
 	/* Out of the lookups, the disable waits for the two requests. */
-	KUNIT_EXPECT_NULL(test, ns);
+	KUNIT_EXPECT_FALSE(test, found);
 	msleep(100);
 	KUNIT_EXPECT_FALSE(test, completion_done(&t->disabled));
 
@@ -341,7 +361,7 @@ static void nvmet_p2p_test_provider_already_gone(struct kunit *test)
 
 	devres_release_group(&t->pdev->dev, t->group);
 	t->group = NULL;
-	nvmet_p2pmem_ns_add_p2p(&t->ctrl, &t->ns);
+	nvmet_p2p_test_add_p2p(t);
 	KUNIT_EXPECT_NULL(test, nvmet_p2p_test_map(t));
 
 	KUNIT_ASSERT_EQ(test, nvmet_p2p_test_req(t, &req), 0);
