@@ -86,7 +86,8 @@ expect_eq "NVMe B holds the 64 MiB the host wrote over tcp" \
 
 echo "== why no p2pmem =="
 # A host starved of CPU may time out and reconnect: a controller more.
-ctrls=$(dmesg_count "nvmet: creating nvm controller [0-9]+ for subsystem $NQN ")
+# 6.12 says "creating nvm controller N", 7.3 "Created nvm controller N".
+ctrls=$(dmesg_count "nvmet: [Cc]reat(ing|ed) nvm controller [0-9]+ for subsystem $NQN ")
 check "the host made a controller per transport ($ctrls in all)" \
 	test "$ctrls" -ge 2
 check "nvmet-rdma says why rxe0 cannot use p2pmem" \
