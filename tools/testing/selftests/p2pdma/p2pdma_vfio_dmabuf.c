@@ -13,12 +13,14 @@
  * arrive in the BAR, as read through EXPORTER's own vfio mapping of it.
  * Then it revokes the dma-buf (memory decoding off, then closing
  * EXPORTER): a revoked dma-buf cannot be mapped again, and DMA to its old
- * mapping must not reach the BAR.  One "ok - " or "not ok - " line per
+ * mapping must not reach the BAR, even once decoding is back on.  One
+ * "ok - " or "not ok - " line per
  * check; exits 0 only if every check passed.
  *
  * A kernel whose uapi has no vfio dma-buf gets a program that says so and
  * exits 4.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -31,8 +33,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <linux/iommufd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #ifndef VFIO_DEVICE_FEATURE_DMA_BUF
@@ -66,7 +68,8 @@ int main(void)
 
 static int failed;
 
-static void report(int ok, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+report(int ok, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,6 +109,8 @@ static int open_vfio_cdev(const char *bdf)
 		break;
 	}
 	closedir(dir);
+	if (fd < 0 && !de)
+		errno = ENOENT;
 	return fd;
 }
 
@@ -162,10 +167,10 @@ static void command_bits(struct vdev *v, uint16_t set, uint16_t clear)
 	struct vfio_region_info cfg = region(v, VFIO_PCI_CONFIG_REGION_INDEX);
 	uint16_t cmd;
 
-	if (pread(v->fd, &cmd, 2, cfg.offset + 4) != 2)
+	if (pread(v->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
 		die("read the command register");
 	cmd = (cmd | set) & ~clear;
-	if (pwrite(v->fd, &cmd, 2, cfg.offset + 4) != 2)
+	if (pwrite(v->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
 		die("write the command register");
 }
 
@@ -331,7 +336,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)(info.size / MIB));
 	bar = map_region(&exp, idx, MIB);
 	edu = map_region(&dev, VFIO_PCI_BAR0_REGION_INDEX, MIB);
-	command_bits(&dev, 0x4, 0);	/* bus master */
+	command_bits(&dev, PCI_COMMAND_MASTER, 0);
 	memset(bar, 0, MIB);
 
 	/* What vfio refuses before anything is exported. */
@@ -352,7 +357,7 @@ int main(int argc, char **argv)
 	       (long long)size);
 	snprintf(path, sizeof(path), "/sys/kernel/debug/p2pdma/%s", exp.bdf);
 	report(!stat(path, &st) && S_ISDIR(st.st_mode),
-	       "the exporter's BAR is a P2PDMA provider (%s)", path);
+	       "vfio-pci made the exporter a P2PDMA provider (%s)", path);
 	report(!map_file(iommufd, alloc.out_ioas_id, buf, MIB, IOVA_BAR),
 	       "iommufd maps the dma-buf into the IOAS");
 
@@ -393,20 +398,25 @@ int main(int argc, char **argv)
 	       zero(ram + XFER, PAGE - XFER),
 	       "the DMA device reads the BAR's data through the dma-buf");
 
-	/* Memory decoding off revokes the dma-buf and its mapping. */
-	command_bits(&exp, 0, 0x2);
+	/*
+	 * Memory decoding off revokes the dma-buf and unmaps it from the
+	 * IOAS.  Decoding back on un-revokes the dma-buf but not the old
+	 * mapping: a DMA there, which would reach the BAR now, must fault.
+	 */
+	command_bits(&exp, 0, PCI_COMMAND_MEMORY);
 	expect_errno(map_file(iommufd, alloc.out_ioas_id, buf, MIB,
 			      IOVA_BAR_AGAIN), ENODEV,
 		     "a revoked dma-buf cannot be mapped");
+	command_bits(&exp, PCI_COMMAND_MEMORY, 0);
 	fill(ram, PAGE, 0x33);
+	/* A precondition: the engine finishes, whatever the IOMMU says. */
 	report(!edu_dma(edu, IOVA_RAM, XFER, 0) &&
 	       !edu_dma(edu, IOVA_BAR + 5 * PAGE, XFER, 1),
 	       "the DMA device's write to the revoked mapping completes");
-	command_bits(&exp, 0x2, 0);
 	report(zero(bar + 5 * PAGE, PAGE),
-	       "the revoked mapping did not reach the BAR");
+	       "the revoked mapping does not reach the BAR, decoding on or not");
 
-	/* Decoding back on: the dma-buf maps again, the old mapping is gone. */
+	/* A new mapping of the dma-buf reaches the BAR again. */
 	report(!unmap(iommufd, alloc.out_ioas_id, IOVA_BAR, MIB) &&
 	       !map_file(iommufd, alloc.out_ioas_id, buf, MIB, IOVA_BAR_AGAIN),
 	       "once decoding is back, the dma-buf maps again");
