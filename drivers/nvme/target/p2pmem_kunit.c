@@ -133,6 +133,14 @@ static void nvmet_p2p_test_add_p2p(struct nvmet_p2p_test *t)
 	mutex_unlock(&t->subsys.lock);
 }
 
+/* The namespace's map goes, as nvmet_ns_disable() drops it. */
+static void nvmet_p2p_test_drop_map(struct nvmet_p2p_test *t)
+{
+	mutex_lock(&t->subsys.lock);
+	nvmet_p2p_map_free(radix_tree_delete(&t->ctrl.p2p_ns_map, TEST_NSID));
+	mutex_unlock(&t->subsys.lock);
+}
+
 static struct nvmet_p2p_map *nvmet_p2p_test_map(struct nvmet_p2p_test *t)
 {
 	return radix_tree_lookup(&t->ctrl.p2p_ns_map, TEST_NSID);
@@ -209,7 +217,7 @@ static void nvmet_p2p_test_removed_while_in_use(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(t->pdev->p2pdma));
 
 	/* Disabling the namespace afterwards is as usual. */
-	nvmet_p2p_map_free(radix_tree_delete(&t->ctrl.p2p_ns_map, TEST_NSID));
+	nvmet_p2p_test_drop_map(t);
 	KUNIT_EXPECT_NULL(test, nvmet_p2p_test_map(t));
 }
 
@@ -248,7 +256,7 @@ static void nvmet_p2p_test_ns_disabled_first(struct kunit *test)
 
 	nvmet_p2p_test_add_p2p(t);
 	KUNIT_ASSERT_NOT_NULL(test, nvmet_p2p_test_map(t));
-	nvmet_p2p_map_free(radix_tree_delete(&t->ctrl.p2p_ns_map, TEST_NSID));
+	nvmet_p2p_test_drop_map(t);
 
 	devres_release_group(&t->pdev->dev, t->group);
 	t->group = NULL;
@@ -310,7 +318,7 @@ static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 	struct nvmet_req req, late;
 	struct task_struct *task;
 	unsigned int refs, ms;
-	bool found = true;
+	bool found = true, done;
 
 	nvmet_p2p_test_enable_ns(test, t);
 	nvmet_p2p_test_add_p2p(t);
@@ -347,8 +355,10 @@ static void nvmet_p2p_test_ns_disabled_in_use(struct kunit *test)
 	percpu_ref_put(&t->ns.ref);
 	nvmet_req_free_sgls(&req);
 	percpu_ref_put(&t->ns.ref);
-	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&t->disabled, 10 * HZ),
-			0UL);
+	done = wait_for_completion_timeout(&t->disabled, 10 * HZ);
+	KUNIT_EXPECT_TRUE(test, done);
+	if (!done)
+		wait_for_completion(&t->disabled);	/* t must outlive it */
 	KUNIT_EXPECT_NULL(test, nvmet_p2p_test_map(t));
 	KUNIT_EXPECT_EQ(test, kref_read(&t->pdev->dev.kobj.kref), refs - 1);
 }

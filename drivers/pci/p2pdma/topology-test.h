@@ -1049,12 +1049,14 @@ static void p2pdma_test_find_refuses_unreachable(struct kunit *test)
 	struct device *clients[] = {
 		&fake_pdev(t, "client1")->dev, &fake_pdev(other, "lonely")->dev,
 	};
+	struct pci_dev *found;
 
 	fake_publish(test, fake_pdev(t, "near1"));
 	fake_publish(test, fake_pdev(t, "far"));
-	KUNIT_EXPECT_PTR_EQ(test, pci_p2pmem_find_many(clients, 1),
-			    fake_pdev(t, "near1"));
-	pci_dev_put(fake_pdev(t, "near1"));
+	found = pci_p2pmem_find_many(clients, 1);
+	KUNIT_EXPECT_PTR_EQ(test, found, fake_pdev(t, "near1"));
+	/* Only what the find took: a miss must not drop the device's last. */
+	pci_dev_put(found);
 	/* A client no provider reaches (another domain) leaves none. */
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 2));
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_find_many(clients, 0));
