@@ -41,9 +41,13 @@ sh /tests/demo.sh || FAILED=$((FAILED + 1))
 sh /tests/providers.sh || FAILED=$((FAILED + 1))
 sh /tests/compat.sh || FAILED=$((FAILED + 1))
 sh /tests/faults.sh || FAILED=$((FAILED + 1))
-sh /tests/nvmet.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmetio.sh || FAILED=$((FAILED + 1))
 sh /tests/topo.sh || FAILED=$((FAILED + 1))
-# Last: it ends by hot-unplugging NVMe A.
+# It ends by hot-unplugging NVMe A, which makes lockdep report pciehp's
+# lock order and stop (tests/known-kernel-reports).
 sh /tests/userspace.sh || FAILED=$((FAILED + 1))
+# Last, after lockdep has checked the rest: on 7.3, removing its
+# nvmet-rdma port may make lockdep report an upstream lock order and stop.
+# It needs NVMe B only.
+sh /tests/nvmet.sh || FAILED=$((FAILED + 1))
 finish
