@@ -9,6 +9,7 @@
 #include <linux/atomic.h>
 #include <linux/ratelimit.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 
 #include "p2pdma.h"
@@ -238,18 +239,36 @@ struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients)
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_find_many);
 
+/*
+ * The words upstream's kstrtobool() takes by their first letters, whole
+ * and in any case, and "auto" and "none".  Whole words: a typo of a PCI
+ * address ("0000:zz:00.0") or a stray word is refused, not read as its
+ * first letter.
+ */
 static const char * const p2pdma_on_words[] = {
-	"auto", "1", "y", "yes", "on", "true", NULL
+	"auto", "1", "y", "yes", "t", "true", "on", "e", "enable", "enabled",
+	NULL
 };
 
 static const char * const p2pdma_off_words[] = {
-	"off", "none", "0", "n", "no", "false", NULL
+	"0", "n", "no", "f", "false", "off", "d", "disable", "disabled", "none",
+	NULL
 };
+
+/* sysfs_streq(), but in any case. */
+static bool p2pdma_word_is(const char *page, const char *word)
+{
+	size_t len = strlen(word);
+
+	if (strncasecmp(page, word, len))
+		return false;
+	return !page[len] || (page[len] == '\n' && !page[len + 1]);
+}
 
 static bool p2pdma_match_word(const char *page, const char * const *words)
 {
 	for (; *words; words++)
-		if (sysfs_streq(page, *words))
+		if (p2pdma_word_is(page, *words))
 			return true;
 	return false;
 }
@@ -262,14 +281,16 @@ static int p2pdma_match_name(struct device *dev, const void *name)
 /**
  * pci_p2pdma_enable_store - parse a "use p2pmem" configuration value
  * @page: the text written: a PCI device name (e.g. 0000:01:00.0), "auto",
- *        "off", or a boolean word (1/y/yes/on/true meaning auto)
+ *        "none", or a boolean word (1/y/yes/t/true/on/e/enable meaning
+ *        auto, 0/n/no/f/false/off/d/disable meaning none), in any case
  * @p2p_dev: set to the named device with a reference held, or to NULL
  * @use_p2pdma: set to whether p2pmem should be used
  *
  * Meant for configfs/sysfs store methods such as nvmet's per-namespace
  * p2pmem attribute.  On error the outputs are left untouched.  The errors
- * are upstream's; unlike upstream, words are matched whole ("yellow" is
- * not "y"), and "auto", "off" and "none" are accepted too.
+ * are upstream's, and so are the words, which upstream's kstrtobool()
+ * reads by their first letters; here they are matched whole ("yellow" is
+ * not "y"), and "auto" and "none" are accepted too.
  *
  * Return: 0, or -ENODEV if a named device has no published p2pmem or the
  * text is neither a PCI device name, a keyword nor a boolean.

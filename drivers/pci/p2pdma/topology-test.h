@@ -813,6 +813,37 @@ static void p2pdma_test_enable_store(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, use);
 }
 
+/* Every word upstream's kstrtobool() takes, in any case, means the same. */
+static void p2pdma_test_enable_store_booleans(struct kunit *test)
+{
+	static const char * const on[] = {
+		"Y", "yes", "YES\n", "t", "True", "On", "ON\n", "e", "Enable",
+		"enabled",
+	};
+	static const char * const off[] = {
+		"N", "no", "NO\n", "f", "False", "Off", "OFF\n", "d", "Disable",
+		"disabled", "None",
+	};
+	struct pci_dev *p2p_dev;
+	unsigned int i;
+	bool use;
+
+	for (i = 0; i < ARRAY_SIZE(on); i++) {
+		use = false;
+		KUNIT_EXPECT_EQ_MSG(test, pci_p2pdma_enable_store(on[i], &p2p_dev,
+								  &use), 0,
+				    "'%s'", on[i]);
+		KUNIT_EXPECT_TRUE_MSG(test, use, "'%s'", on[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(off); i++) {
+		use = true;
+		KUNIT_EXPECT_EQ_MSG(test, pci_p2pdma_enable_store(off[i], &p2p_dev,
+								  &use), 0,
+				    "'%s'", off[i]);
+		KUNIT_EXPECT_FALSE_MSG(test, use, "'%s'", off[i]);
+	}
+}
+
 /* What upstream shows, byte for byte. */
 static void p2pdma_test_enable_show(struct kunit *test)
 {
@@ -1130,6 +1161,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_host_bridges_param),
 	KUNIT_CASE(p2pdma_test_host_bridges_param_bad),
 	KUNIT_CASE(p2pdma_test_enable_store),
+	KUNIT_CASE(p2pdma_test_enable_store_booleans),
 	KUNIT_CASE(p2pdma_test_enable_show),
 	KUNIT_CASE(p2pdma_test_refusal_text),
 	KUNIT_CASE(p2pdma_test_unreadable_not_cached),
