@@ -80,10 +80,11 @@ kunit: prepare ## run the KUnit suites under QEMU
 static: prepare ## checkpatch, kernel-doc, sparse and W=1
 	@scripts/static-checks /dev/stdout $(KBUILD)/kernel-$(KERNEL)
 
-initramfs: ## build the QEMU guest initramfs
+# The guest's programs are built against the prepared tree's uapi headers.
+initramfs: prepare ## build the QEMU guest initramfs
 	@scripts/mkinitramfs
 
-qemu: initramfs ## boot TEST=name [TOPO=file] [KERNEL=test|debug]
+qemu: initramfs ## boot TEST=name [TOPO=file] [KERNEL=demo|test|debug]
 	@scripts/qemu-run $(TOPO) $(KBUILD)/kernel-$(KERNEL) $(TEST)
 
 clean: ## remove results and guest images of every tree, keep kernel builds
