@@ -2,7 +2,7 @@
 #
 # PCI P2PDMA framework: a kernel-tree overlay plus a patch series for each
 # pinned Debian kernel source of scripts/kernel.pin (KERNEL_VERSION picks
-# one, 6.12 by default: scripts/lib.sh).  The two commands of the README:
+# one, 7.3 by default: scripts/lib.sh).  The two commands of the README:
 #
 #   make demo    build, boot the default QEMU topology, copy through p2pmem
 #   make check   every test: KUnit, static checks, QEMU end-to-end, on
@@ -11,11 +11,11 @@
 # Figures: make bench, this framework against upstream's p2pdma.c (CSV and
 # PNG in KBUILD/bench/).
 #
-# KBUILD is the tree's build directory, build/VERSION/ (build/6.12/), with
+# KBUILD is the tree's build directory, build/VERSION/ (build/7.3/), with
 # the tree itself in KBUILD/linux.  Work targets: prepare (apply overlay +
 # series to KBUILD/linux), refresh (turn edits made there back into the
 # repo), kernel, kernel-debug, kunit, static, initramfs,
-# qemu TEST=name [TOPO=file] [KERNEL=test|debug].  For review (6.12): series
+# qemu TEST=name [TOPO=file] [KERNEL=demo|test|debug].  For review (6.12): series
 # (the mailed series, patches/mail/) and bisect-check.
 
 TOPO	?= tests/topologies/default.topo

@@ -20,9 +20,9 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 # The overlay is shared; each tree has its series (KPATCHES/series, that
 # is patches/VERSION/series) and its build directory KBUILD, build/VERSION/:
 # the tree (linux/), its kernels, KUnit and guest logs.  A tree is its line
-# of scripts/kernel.pin, its line below and patches/VERSION/.  6.12 LTS,
-# the kernel distributions ship now, is the default.
-export KERNEL_VERSION=${KERNEL_VERSION:-6.12}
+# of scripts/kernel.pin, its line below and patches/VERSION/.  7.3, where
+# upstream's P2PDMA is today, is the default; 6.12 LTS is the backport.
+export KERNEL_VERSION=${KERNEL_VERSION:-7.3}
 case $KERNEL_VERSION in
 6.12) ;;
 7.3) ;;
