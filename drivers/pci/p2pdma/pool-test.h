@@ -443,6 +443,74 @@ static void pool_test_kill(struct kunit *test)
 	expect_all_free(test);
 }
 
+/* CPUs whose cache holds a block now; the test runs alone on its pool. */
+static unsigned int cpus_caching(struct p2pdma_pool *pool)
+{
+	unsigned int n = 0, o;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+
+		for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++)
+			if (pcp->stack[o].count) {
+				n++;
+				break;
+			}
+	}
+	return n;
+}
+
+/*
+ * A failed allocation locks a CPU's cache to drain it only when the cache
+ * holds something, and each cache once per call, however many sizes
+ * p2pdma_pool_alloc_upto() tries: a remote host that keeps a pool
+ * exhausted must not make every later request lock every cache, again and
+ * again, with interrupts off.
+ */
+static void pool_test_drain_bounded(struct kunit *test)
+{
+	static const u32 pages[] = { 64 };
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	unsigned long addr[64], drains, a;
+	unsigned int cached;
+	u32 i, nr;
+
+	for (i = 0; i < 64; i++) {
+		addr[i] = checked_alloc(test, 1);
+		KUNIT_ASSERT_NE(test, addr[i], 0);
+	}
+	KUNIT_ASSERT_EQ(test, cpus_caching(t->pool), 0);
+
+	/* Exhausted, nothing cached anywhere: no cache is locked at all. */
+	drains = t->pool->cache_drains;
+	nr = 64;
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc_upto(t->pool, &nr), 0);
+	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, 0);
+	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
+	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, 0);
+
+	/* Fragmented: every other page free, the last ones freed cached. */
+	for (i = 0; i < 64; i += 2)
+		checked_free(test, addr[i], 1);
+	cached = cpus_caching(t->pool);
+	KUNIT_ASSERT_GT(test, cached, 0);
+	drains = t->pool->cache_drains;
+	nr = 64;
+	a = p2pdma_pool_alloc_upto(t->pool, &nr);
+	KUNIT_EXPECT_NE(test, a, 0);
+	KUNIT_EXPECT_EQ(test, nr, 1);
+	/* 64 pages failed, then 32 down to 2: one drain for all seven tries. */
+	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, cached);
+	if (a) {
+		KUNIT_EXPECT_TRUE(test, shadow_mark(t, a, 1, true));
+		checked_free(test, a, 1);
+	}
+	for (i = 1; i < 64; i += 2)
+		checked_free(test, addr[i], 1);
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -468,6 +536,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_random),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_kill),
+	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
 	{}
 };

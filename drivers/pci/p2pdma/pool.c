@@ -104,6 +104,7 @@ struct p2pdma_pool {
 	unsigned long nr_pages;		/* in all arenas, under @lock */
 	atomic_long_t in_use;		/* pages handed out, not yet freed */
 	atomic_long_t peak;		/* highest @in_use seen */
+	unsigned long cache_drains;	/* CPU caches drained, under @lock */
 	bool dying;			/* set once by p2pdma_pool_kill() */
 };
 
@@ -442,6 +443,7 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 
 	spin_lock_irqsave(&pcp->lock, flags);
 	spin_lock(&pool->lock);
+	pool->cache_drains++;
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
 		struct p2pdma_pcp_stack *st = &pcp->stack[o];
 
@@ -454,14 +456,47 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 	return drained;
 }
 
-/* Return every per-CPU cached block to the arenas; true if there was one. */
-static bool pool_drain(struct p2pdma_pool *pool)
+/* Return every per-CPU cached block to the arenas. */
+static void pool_drain(struct p2pdma_pool *pool)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		pool_drain_cpu(pool, cpu);
+}
+
+/*
+ * Whether @cpu's cache holds a block, read without its lock.  A block
+ * cached by a free that raced with this check is missed, as it would be
+ * by a drain that had just passed that CPU.
+ */
+static bool pool_cpu_caches(struct p2pdma_pool *pool, int cpu)
+{
+	struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+	unsigned int o;
+
+	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
+		/* A hint, racing with that CPU's pushes and pops: see above. */
+		if (data_race(pcp->stack[o].count))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Drain the caches that hold something, for an allocation that found the
+ * arenas short; true if a block came back.  A pool kept exhausted (by a
+ * remote host filling a namespace's CMB, say) has nothing cached, and
+ * then no cache is locked, nor are interrupts turned off, at all.
+ */
+static bool pool_drain_cached(struct p2pdma_pool *pool)
 {
 	bool drained = false;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		drained |= pool_drain_cpu(pool, cpu);
+		if (pool_cpu_caches(pool, cpu))
+			drained |= pool_drain_cpu(pool, cpu);
 	return drained;
 }
 
@@ -675,6 +710,34 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
 		;
 }
 
+/*
+ * Allocate @nr pages.  Free pages may sit in CPU caches: when the arenas
+ * are short, drain those and try again, unless @drained says this call
+ * did so already.
+ */
+static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
+				bool *drained)
+{
+	unsigned long addr = 0;
+
+	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
+	rcu_read_lock();
+	if (!READ_ONCE(pool->dying)) {
+		addr = pool_take_any(pool, nr);
+		if (!addr && !*drained) {
+			*drained = true;
+			if (pool_drain_cached(pool))
+				addr = pool_take_any(pool, nr);
+		}
+		if (addr) {
+			pool_hand_out(pool, addr, nr);
+			pool_count_in_use(pool, nr);
+		}
+	}
+	rcu_read_unlock();
+	return addr;
+}
+
 /**
  * p2pdma_pool_alloc - allocate contiguous pages
  * @pool: the pool
@@ -686,27 +749,11 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
  */
 unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
 {
-	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	unsigned long addr = 0;
+	bool drained = false;
 
 	if (!size || size > (size_t)P2PDMA_NIL << PAGE_SHIFT)
-		goto out;
-
-	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
-	rcu_read_lock();
-	if (!READ_ONCE(pool->dying)) {
-		addr = pool_take_any(pool, nr);
-		/* Free pages may sit in other CPUs' caches: fetch, try again. */
-		if (!addr && pool_drain(pool))
-			addr = pool_take_any(pool, nr);
-		if (addr) {
-			pool_hand_out(pool, addr, nr);
-			pool_count_in_use(pool, nr);
-		}
-	}
-	rcu_read_unlock();
-out:
-	return addr;
+		return 0;
+	return pool_alloc(pool, DIV_ROUND_UP(size, PAGE_SIZE), &drained);
 }
 
 /**
@@ -722,11 +769,15 @@ out:
  */
 unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
 {
-	unsigned long addr = p2pdma_pool_alloc(pool, (size_t)*nr << PAGE_SHIFT);
 	u32 try = *nr > 1 ? rounddown_pow_of_two(*nr - 1) : 0;
+	unsigned long addr = 0;
+	bool drained = false;
 
+	if (*nr)
+		addr = pool_alloc(pool, *nr, &drained);
+	/* One drain serves every size: what it brought back is in the arenas. */
 	for (; !addr && try; try /= 2) {
-		addr = p2pdma_pool_alloc(pool, (size_t)try << PAGE_SHIFT);
+		addr = pool_alloc(pool, try, &drained);
 		if (addr)
 			*nr = try;
 	}
