@@ -32,6 +32,13 @@ check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	grep -qE "^ +ok [0-9]+ p2pdma_test_qemu_topology$" \
 	/sys/kernel/debug/kunit/p2pdma_topology/results
 
+# The allocator suite frees pages twice and outside its arenas on
+# purpose; the reports name pages of an arena, never a kernel address.
+check "the allocator's bad-free reports name arena pages, not addresses" \
+	sh -c "dmesg | grep -q 'p2pdma: freeing .*double free?' &&
+	       dmesg | grep -q 'p2pdma: freeing .*a wrong address?' &&
+	       ! dmesg | grep 'p2pdma: freeing' | grep -q '0x'"
+
 # The topology suite's fake devices (PCI domains 7ffe and 7fff) asked real
 # providers for paths; its exit must leave no trace of them there.
 fake=$(grep -l '^client 7ff[ef]:' /sys/kernel/debug/p2pdma/*/stats 2>/dev/null)

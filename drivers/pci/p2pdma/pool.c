@@ -163,8 +163,8 @@ static void arena_free_run(struct p2pdma_arena *arena, u32 idx, u32 nr)
 			     (unsigned int)P2PDMA_MAX_ORDER);
 		/* Only catches some double frees, but costs nothing. */
 		if (WARN_ONCE(arena->blocks[idx].free,
-			      "p2pdma: page %u of arena %#lx freed twice\n",
-			      idx, arena->base))
+			      "p2pdma: page %u of a %u-page arena freed twice\n",
+			      idx, arena->nr_pages))
 			return;
 		arena_free_block(arena, idx, order);
 		arena->nr_free += 1U << order;
@@ -319,7 +319,7 @@ static void pool_give_locked(struct p2pdma_pool *pool, unsigned long addr,
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 
-	if (WARN_ONCE(!arena, "p2pdma: freeing %#lx, not in the pool\n", addr))
+	if (WARN_ONCE(!arena, "p2pdma: freeing pages not in the pool\n"))
 		return;
 	arena_free_run(arena, arena_index(arena, addr), nr);
 }
@@ -621,8 +621,11 @@ static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 
-	WARN_ONCE(arena_hand_out(arena, arena_index(arena, addr), nr),
-		  "p2pdma: pages at %#lx handed out twice\n", addr);
+	u32 idx = arena_index(arena, addr);
+
+	WARN_ONCE(arena_hand_out(arena, idx, nr),
+		  "p2pdma: page %u of a %u-page arena handed out twice\n",
+		  idx, arena->nr_pages);
 }
 
 /* Give back the pages of one bitmap word's @bits, from page @base on. */
@@ -687,16 +690,25 @@ static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
 	}
 }
 
-/* A caller's bug, not the allocator's: say so with its stack, once a while. */
-static void pool_report_bad_free(unsigned long addr, u32 nr, u32 freed)
+/*
+ * A caller's bug, not the allocator's: say so with its stack, once a while.
+ * Where in its arena, never the address: that is a kernel virtual address,
+ * which dmesg must not give away.
+ */
+static void pool_report_bad_free(struct p2pdma_arena *arena, unsigned long addr,
+				 u32 nr, u32 freed)
 {
 	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
 				      DEFAULT_RATELIMIT_BURST);
 
 	if (!__ratelimit(&rs))
 		return;
-	pr_err("p2pdma: freeing %u pages at %#lx, of which %u were allocated: double free?\n",
-	       nr, addr, freed);
+	if (arena)
+		pr_err("p2pdma: freeing %u pages from page %u of a %u-page arena, of which %u were allocated: double free?\n",
+		       nr, arena_index(arena, addr), arena->nr_pages, freed);
+	else
+		pr_err("p2pdma: freeing %u pages outside every arena: a wrong address?\n",
+		       nr);
 	dump_stack();
 }
 
@@ -805,7 +817,7 @@ u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 	bool given;
 
 	if (!arena) {
-		pool_report_bad_free(addr, nr, 0);
+		pool_report_bad_free(NULL, addr, nr, 0);
 		return 0;
 	}
 	idx = arena_index(arena, addr);
@@ -813,7 +825,7 @@ u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 	freed = pool_claim(pool, arena, idx, min(nr, arena->nr_pages - idx),
 			   &given);
 	if (freed != nr)
-		pool_report_bad_free(addr, nr, freed);
+		pool_report_bad_free(arena, addr, nr, freed);
 	if (!given)
 		pool_give(pool, addr, freed);
 	/*
