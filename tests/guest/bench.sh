@@ -55,6 +55,15 @@ fi
 dd if=/dev/urandom of="$BLK_A" bs=1M count=$MB oflag=direct 2>/dev/null
 
 check "the control-path benchmarks ran" bench
+check "allocation on an exhausted pool gave a figure" \
+	sh -c "dmesg | grep -q 'RESULT alloc_fail 4K 1 '"
+# Only this framework on 7.3 lets a module ask a provider's map type.
+case $FRAMEWORK.$(uname -r) in
+1.7.*)
+	check "the provider's map type gave a figure" \
+		sh -c "dmesg | grep -q 'RESULT map_type provider 1 '"
+	;;
+esac
 rmmod p2pdma_bench
 before=$(mapped)
 check "the copy benchmarks ran" bench copy_only=1 src="$BLK_A" dst="$BLK_B" copy_mb=$MB

@@ -13,6 +13,9 @@
  *
  *   alloc      4K, 64K, 1M     alloc+free pairs on 1 and 2 CPUs at once
  *                              (alloc_cpus=N: on N only, and nothing else)
+ *   alloc_fail 4K              a page asked of a pool with none left
+ *                              (all of it taken first, in 1 MiB pieces
+ *                              then pages), per failed call
  *   find       2, 8 clients    pci_p2pmem_find_many(), first call (cold,
  *                              one sample) and repeated (cached).
  *                              Warm-up calls with bridges as clients
@@ -22,6 +25,11 @@
  *                              holds the same two and six more
  *   dma_map    256             dma_map_sgtable() of 256 one-page p2pmem
  *                              segments, per segment
+ *   map_type   provider        pci_p2pdma_map_type() of a BAR's provider
+ *                              and the DMA client, per call, where a
+ *                              module may call it (this framework on
+ *                              7.3; upstream does not export it): what
+ *                              the pageless mapping paths pay per lookup
  *   copy       p2p, sysmem     NVMe src -> buffer -> NVMe dst in 1 MiB
  *                              bios: MB/s of 5 runs after a warm-up one
  *                              (median and worst), and the bytes of bio
@@ -217,6 +225,61 @@ static void bench_alloc_all(struct pci_dev *pdev)
 			bench_alloc_size(pdev, sizes[i].size, sizes[i].name, cpus);
 }
 
+/* The most allocations held to exhaust a pool: 256 MiB in pages. */
+#define EXHAUST_MAX	SZ_64K
+
+/* Allocate @size until the pool says no; the number of @held entries. */
+static unsigned int bench_take_all(struct pci_dev *pdev, void **held,
+				   unsigned int n, size_t size)
+{
+	void *p;
+
+	while (n < EXHAUST_MAX && (p = bench_alloc(pdev, size)))
+		held[n++] = p;
+	return n;
+}
+
+/*
+ * What a request costs once the pool is exhausted, as it is when a remote
+ * host keeps a namespace's CMB full: every later request first fails its
+ * p2pmem allocation, then falls back to system memory.
+ */
+static void bench_alloc_exhausted(struct pci_dev *pdev)
+{
+	unsigned int i, big, n, reps = 2000, done = 0;
+	void **held = vmalloc(array_size(EXHAUST_MAX, sizeof(*held)));
+	u64 *lat = vmalloc(array_size(reps, sizeof(u64)));
+	void *p;
+	u64 t;
+
+	if (!held || !lat)
+		goto out;
+	big = bench_take_all(pdev, held, 0, SZ_1M);
+	n = bench_take_all(pdev, held, big, PAGE_SIZE);
+	if (n == EXHAUST_MAX) {
+		pr_warn("alloc_fail: the pool outlasted %u allocations\n", n);
+		goto out_free;
+	}
+	for (i = 0; i < reps; i++) {
+		t = ktime_get_ns();
+		p = bench_alloc(pdev, PAGE_SIZE);
+		t = ktime_get_ns() - t;
+		if (p) {
+			pr_warn("alloc_fail: a page came free meanwhile\n");
+			bench_free(pdev, p, PAGE_SIZE);
+			goto out_free;
+		}
+		lat[done++] = t;
+	}
+	report("alloc_fail", "4K", 1, lat, done, "ns");
+out_free:
+	for (i = 0; i < n; i++)
+		bench_free(pdev, held[i], i < big ? SZ_1M : PAGE_SIZE);
+out:
+	vfree(lat);
+	vfree(held);
+}
+
 /* --- provider lookup ------------------------------------------------- */
 
 /* The first @n PCI functions that are not bridges, in bus order. */
@@ -363,6 +426,55 @@ out:
 out_lat:
 	vfree(lat);
 }
+
+#ifdef P2PDMA_BENCH_PROVIDER
+/*
+ * The provider of the first memory BAR: every BAR's verdict is the
+ * device's.  Not the bound driver's call to make, but the bench only reads
+ * the provider while NVMe A stays bound.
+ */
+static struct p2pdma_provider *bench_first_provider(struct pci_dev *prov)
+{
+	int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++)
+		if (pci_resource_flags(prov, bar) & IORESOURCE_MEM)
+			return pcim_p2pdma_provider(prov, bar);
+	return NULL;
+}
+
+static void bench_map_type(struct pci_dev *prov, struct device *dma_dev)
+{
+	struct p2pdma_provider *mem = bench_first_provider(prov);
+	unsigned int i, reps = 2000;
+	enum pci_p2pdma_map_type type;
+	u64 *lat, t;
+
+	if (!mem) {
+		pr_warn("map_type: no provider for %s\n", pci_name(prov));
+		return;
+	}
+	lat = vmalloc(array_size(reps, sizeof(u64)));
+	if (!lat)
+		return;
+	for (i = 0; i < reps; i++) {
+		t = ktime_get_ns();
+		type = pci_p2pdma_map_type(mem, dma_dev);
+		lat[i] = ktime_get_ns() - t;
+		if (type != PCI_P2PDMA_MAP_BUS_ADDR) {
+			pr_warn("map_type: %d, not a bus address\n", type);
+			goto out;
+		}
+	}
+	report("map_type", "provider", 1, lat, reps, "ns");
+out:
+	vfree(lat);
+}
+#else
+static void bench_map_type(struct pci_dev *prov, struct device *dma_dev)
+{
+}
+#endif
 
 /* --- copy through a buffer --------------------------------------------- */
 
@@ -525,10 +637,12 @@ static int __init p2pdma_bench_init(void)
 		bench_alloc_all(prov);
 	} else if (!copy_only) {
 		bench_alloc_all(prov);
+		bench_alloc_exhausted(prov);
 		bench_find_warm_up(prov_dev);
 		bench_find(prov_dev, dma_dev, 2);
 		bench_find(prov_dev, dma_dev, 8);
 		bench_dma_map(prov, dma_dev);
+		bench_map_type(prov, dma_dev);
 	}
 	if (src && dst) {
 		bench_copy(prov, "p2p");
