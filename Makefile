@@ -29,7 +29,7 @@ ifeq ($(KBUILD),)
 $(error KERNEL_VERSION=$(KERNEL_VERSION): not a tree of scripts/kernel.pin)
 endif
 
-.PHONY: help demo check bench deps fetch prepare refresh series bisect-check \
+.PHONY: help demo check bench deb deps fetch prepare refresh series bisect-check \
 	status kernel \
 	kernel-debug kunit static initramfs qemu clean distclean
 
@@ -45,6 +45,9 @@ check: deps ## every test: KUnit, static checks, QEMU end-to-end
 
 bench: deps ## this framework against upstream p2pdma.c (KBUILD/bench/)
 	@scripts/bench
+
+deb: deps ## Debian packages of the framework's kernel (KBUILD/deb/)
+	@scripts/deb
 
 deps: ## install the Debian packages the build needs
 	@scripts/deps
