@@ -463,8 +463,8 @@ static unsigned int cpus_caching(struct p2pdma_pool *pool)
 
 /*
  * A failed allocation locks a CPU's cache to drain it only when the cache
- * holds something, and each cache once per call, however many sizes
- * p2pdma_pool_alloc_upto() tries: a remote host that keeps a pool
+ * holds something, and looks at the caches once per call, however many
+ * sizes p2pdma_pool_alloc_upto() tries: a remote host that keeps a pool
  * exhausted must not make every later request lock every cache, again and
  * again, with interrupts off.
  */
@@ -472,7 +472,7 @@ static void pool_test_drain_bounded(struct kunit *test)
 {
 	static const u32 pages[] = { 64 };
 	struct pool_test *t = pool_test_setup(test, pages, 1);
-	unsigned long addr[64], drains, a;
+	unsigned long addr[64], drains, passes, a;
 	unsigned int cached;
 	u32 i, nr;
 
@@ -482,12 +482,14 @@ static void pool_test_drain_bounded(struct kunit *test)
 	}
 	KUNIT_ASSERT_EQ(test, cpus_caching(t->pool), 0);
 
-	/* Exhausted, nothing cached anywhere: no cache is locked at all. */
+	/* Exhausted, nothing cached anywhere: no cache is drained at all. */
 	drains = t->pool->cache_drains;
+	passes = atomic_long_read(&t->pool->drain_passes);
 	nr = 64;
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc_upto(t->pool, &nr), 0);
-	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes) - passes, 1);
 	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes) - passes, 2);
 	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, 0);
 
 	/* Fragmented: every other page free, the last ones freed cached. */
@@ -496,11 +498,13 @@ static void pool_test_drain_bounded(struct kunit *test)
 	cached = cpus_caching(t->pool);
 	KUNIT_ASSERT_GT(test, cached, 0);
 	drains = t->pool->cache_drains;
+	passes = atomic_long_read(&t->pool->drain_passes);
 	nr = 64;
 	a = p2pdma_pool_alloc_upto(t->pool, &nr);
 	KUNIT_EXPECT_NE(test, a, 0);
 	KUNIT_EXPECT_EQ(test, nr, 1);
-	/* 64 pages failed, then 32 down to 2: one drain for all seven tries. */
+	/* 64 pages failed, then 32 down to 2: one pass for all six. */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes) - passes, 1);
 	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, cached);
 	if (a) {
 		KUNIT_EXPECT_TRUE(test, shadow_mark(t, a, 1, true));

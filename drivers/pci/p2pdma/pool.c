@@ -104,7 +104,9 @@ struct p2pdma_pool {
 	unsigned long nr_pages;		/* in all arenas, under @lock */
 	atomic_long_t in_use;		/* pages handed out, not yet freed */
 	atomic_long_t peak;		/* highest @in_use seen */
+	/* What failed allocations cost, for the KUnit suite: */
 	unsigned long cache_drains;	/* CPU caches drained, under @lock */
+	atomic_long_t drain_passes;	/* pool_drain_cached() calls */
 	bool dying;			/* set once by p2pdma_pool_kill() */
 };
 
@@ -487,13 +489,14 @@ static bool pool_cpu_caches(struct p2pdma_pool *pool, int cpu)
  * Drain the caches that hold something, for an allocation that found the
  * arenas short; true if a block came back.  A pool kept exhausted (by a
  * remote host filling a namespace's CMB, say) has nothing cached, and
- * then no cache is locked, nor are interrupts turned off, at all.
+ * then no other CPU's cache is locked at all.
  */
 static bool pool_drain_cached(struct p2pdma_pool *pool)
 {
 	bool drained = false;
 	int cpu;
 
+	atomic_long_inc(&pool->drain_passes);
 	for_each_possible_cpu(cpu)
 		if (pool_cpu_caches(pool, cpu))
 			drained |= pool_drain_cpu(pool, cpu);
@@ -620,7 +623,6 @@ static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr)
 static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
-
 	u32 idx = arena_index(arena, addr);
 
 	WARN_ONCE(arena_hand_out(arena, idx, nr),
