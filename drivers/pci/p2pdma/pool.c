@@ -725,6 +725,18 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
 }
 
 /*
+ * Whether @nr pages may be free at all, counting those in CPU caches:
+ * false when the pool is exhausted, as a remote host can keep it, and
+ * the allocation then fails without a lock.  Read without one, so a page
+ * freed meanwhile may be missed, as by an allocation just before the free.
+ */
+static bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
+{
+	return (unsigned long)atomic_long_read(&pool->in_use) + nr <=
+	       READ_ONCE(pool->nr_pages);
+}
+
+/*
  * Allocate @nr pages.  Free pages may sit in CPU caches: when the arenas
  * are short, drain those and try again, unless @drained says this call
  * did so already.
@@ -736,7 +748,7 @@ static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
 
 	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
 	rcu_read_lock();
-	if (!READ_ONCE(pool->dying)) {
+	if (!READ_ONCE(pool->dying) && pool_may_fit(pool, nr)) {
 		addr = pool_take_any(pool, nr);
 		if (!addr && !*drained) {
 			*drained = true;
