@@ -36,6 +36,16 @@ KBUILD=$REPO/build/$KERNEL_VERSION
 KPATCHES=$REPO/patches/$KERNEL_VERSION
 lib_start=$(date +%s)
 
+# apt_missing PACKAGE... - print those of the Debian packages that are not
+# installed.
+apt_missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			echo "$p"
+	done
+}
+
 # apt_install PACKAGE... - install Debian packages as root (or through
 # sudo), package lists refreshed first: on a new machine they are stale.
 apt_install() {
