@@ -22,7 +22,11 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 # the tree (linux/), its kernels, KUnit and guest logs.  A tree is its line
 # of scripts/kernel.pin, its line below and patches/VERSION/.  7.3, where
 # upstream's P2PDMA is today, is the default; 6.12 LTS is the backport.
+# The overlay is written for OVERLAY_VERSION; the series of another tree
+# also carries backports, patches that change overlay files for that tree
+# (scripts/ktree refresh keeps them there).
 export KERNEL_VERSION=${KERNEL_VERSION:-7.3}
+OVERLAY_VERSION=7.3
 case $KERNEL_VERSION in
 6.12) ;;
 7.3) ;;

@@ -13,10 +13,64 @@
 #ifndef _LINUX_PCI_P2PDMA_H
 #define _LINUX_PCI_P2PDMA_H
 
+#include <linux/memremap.h>
 #include <linux/pci.h>
 
 struct block_device;
+struct page;
 struct scatterlist;
+
+/**
+ * struct p2pdma_provider - one BAR of a device, as a source of P2P DMA
+ * @owner: the PCI function whose BAR it is
+ * @bus_offset: PCI bus address minus CPU physical address, for the BAR
+ *
+ * One per memory BAR, owned by the P2PDMA core and valid while the driver
+ * that asked for it (pcim_p2pdma_provider()) stays bound.  Memory with
+ * struct pages (pci_p2pdma_add_resource()) and memory without (a BAR a
+ * driver exports through dma-buf) share it, and so share the rules and the
+ * cache of pci_p2pdma_map_type().
+ */
+struct p2pdma_provider {
+	struct device *owner;
+	u64 bus_offset;
+};
+
+/**
+ * enum pci_p2pdma_map_type - how a device reaches a provider's memory
+ * @PCI_P2PDMA_MAP_UNKNOWN: not worked out yet; never returned by the API
+ * @PCI_P2PDMA_MAP_NONE: not P2PDMA memory at all
+ * @PCI_P2PDMA_MAP_NOT_SUPPORTED: the path cannot carry P2P traffic (it
+ *	crosses a host bridge that is not known to route it, say): the DMA
+ *	mapping must fail
+ * @PCI_P2PDMA_MAP_BUS_ADDR: the two meet below a switch: program the PCI
+ *	bus address, with no IOMMU translation
+ * @PCI_P2PDMA_MAP_THRU_HOST_BRIDGE: the path crosses an allowed host
+ *	bridge: map like system memory (CPU physical address or IOVA)
+ */
+enum pci_p2pdma_map_type {
+	PCI_P2PDMA_MAP_UNKNOWN = 0,
+	PCI_P2PDMA_MAP_NONE,
+	PCI_P2PDMA_MAP_NOT_SUPPORTED,
+	PCI_P2PDMA_MAP_BUS_ADDR,
+	PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
+};
+
+/**
+ * struct pci_p2pdma_map_state - a mapping call's last P2PDMA provider
+ * @mem: the provider of the last P2PDMA page seen, or NULL
+ * @map: how the device maps @mem
+ * @bytes: bytes of @mem's pages mapped so far and not yet counted in its
+ *	statistics (pci_p2pdma_map_bytes(), pci_p2pdma_map_done())
+ *
+ * Zeroed by the caller before the first page; pci_p2pdma_state() looks
+ * the provider up again only when a page of another one comes.
+ */
+struct pci_p2pdma_map_state {
+	struct p2pdma_provider *mem;
+	enum pci_p2pdma_map_type map;
+	u64 bytes;
+};
 
 /**
  * struct pci_p2pdma_watcher - a client's interest in a provider's removal
@@ -31,6 +85,14 @@ struct pci_p2pdma_watcher {
 };
 
 #ifdef CONFIG_PCI_P2PDMA
+int pcim_p2pdma_init(struct pci_dev *pdev);
+struct p2pdma_provider *pcim_p2pdma_provider(struct pci_dev *pdev, int bar);
+enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
+					     struct device *dev);
+void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
+			       struct device *dev, struct page *page);
+void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state);
+
 int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 			    u64 offset);
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish);
@@ -57,6 +119,33 @@ int pci_p2pdma_enable_store(const char *page, struct pci_dev **p2p_dev,
 ssize_t pci_p2pdma_enable_show(char *page, struct pci_dev *p2p_dev,
 			       bool use_p2pdma);
 #else /* CONFIG_PCI_P2PDMA */
+static inline int pcim_p2pdma_init(struct pci_dev *pdev)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct p2pdma_provider *pcim_p2pdma_provider(struct pci_dev *pdev,
+							   int bar)
+{
+	return NULL;
+}
+
+static inline enum pci_p2pdma_map_type
+pci_p2pdma_map_type(struct p2pdma_provider *provider, struct device *dev)
+{
+	return PCI_P2PDMA_MAP_NOT_SUPPORTED;
+}
+
+static inline void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
+					     struct device *dev,
+					     struct page *page)
+{
+}
+
+static inline void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
+{
+}
+
 static inline int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar,
 					  size_t size, u64 offset)
 {
@@ -175,6 +264,73 @@ static inline int pci_p2pdma_distance(struct pci_dev *provider,
 static inline struct pci_dev *pci_p2pmem_find(struct device *client)
 {
 	return pci_p2pmem_find_many(&client, 1);
+}
+
+/**
+ * pci_p2pdma_state - how a device maps a page, if the page is p2pmem
+ * @state: the mapping call's state, zeroed before its first page
+ * @dev: device the mapping is for
+ * @page: page to map
+ *
+ * Cheap for pages of the provider seen last, which is what a mapping loop
+ * mostly meets: only a page of another provider costs a lookup, in the
+ * provider's path cache.
+ *
+ * Return: PCI_P2PDMA_MAP_NONE for a page that is not p2pmem, otherwise how
+ * @dev reaches the page's provider (also left in @state, with the
+ * provider for pci_p2pdma_bus_addr_map()).
+ */
+static inline enum pci_p2pdma_map_type
+pci_p2pdma_state(struct pci_p2pdma_map_state *state, struct device *dev,
+		 struct page *page)
+{
+	if (!is_pci_p2pdma_page(page))
+		return PCI_P2PDMA_MAP_NONE;
+	__pci_p2pdma_update_state(state, dev, page);
+	return state->map;
+}
+
+/**
+ * pci_p2pdma_map_bytes - note p2pmem a mapping call has mapped
+ * @state: the call's state, whose provider the bytes are of
+ * @len: bytes of one segment of @state->mem's pages, mapped
+ *
+ * For the provider's statistics (dma_mapped_bytes in debugfs): callers
+ * add the segments of P2PDMA pages they map, and call
+ * pci_p2pdma_map_done() when the call worked.
+ */
+static inline void pci_p2pdma_map_bytes(struct pci_p2pdma_map_state *state,
+					size_t len)
+{
+	state->bytes += len;
+}
+
+/**
+ * pci_p2pdma_map_done - count what a mapping call mapped of p2pmem
+ * @state: the call's state
+ *
+ * One per-CPU addition per provider and call, not one per segment.
+ */
+static inline void pci_p2pdma_map_done(struct pci_p2pdma_map_state *state)
+{
+	if (state->bytes)
+		__pci_p2pdma_map_count(state);
+}
+
+/**
+ * pci_p2pdma_bus_addr_map - the PCI bus address of a provider's memory
+ * @provider: the provider, as pci_p2pdma_state() left it in its state
+ * @paddr: CPU physical address inside the provider's BAR
+ *
+ * For PCI_P2PDMA_MAP_BUS_ADDR only: that is the address a peer below the
+ * same switch programs.
+ *
+ * Return: the bus address of @paddr.
+ */
+static inline dma_addr_t
+pci_p2pdma_bus_addr_map(struct p2pdma_provider *provider, phys_addr_t paddr)
+{
+	return paddr + provider->bus_offset;
 }
 
 #endif /* _LINUX_PCI_P2PDMA_H */

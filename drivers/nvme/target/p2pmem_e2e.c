@@ -129,7 +129,7 @@ static bool e2e_cmd_init(struct e2e_cmd *c, struct e2e_queue *q)
 	c->req.cqe = &c->cqe;
 	c->req.port = e2e.port;
 	c->req.p2p_client = &e2e.client->dev;
-	if (nvmet_req_init(&c->req, &q->cq, &q->sq, &e2e_ops))
+	if (nvmet_req_init(&c->req, &q->sq, &e2e_ops))
 		return true;
 	wait_for_completion(&c->done);
 	return false;
@@ -161,8 +161,11 @@ static u16 e2e_connect_queue(struct e2e_queue *q, u16 qid, const char *nqn,
 	u16 status = NVME_SC_INTERNAL;
 
 	memset(q, 0, sizeof(*q));
-	if (nvmet_sq_init(&q->sq))
+	nvmet_cq_init(&q->cq);
+	if (nvmet_sq_init(&q->sq, &q->cq)) {
+		nvmet_cq_put(&q->cq);
 		return status;
+	}
 	q->live = true;
 
 	c = e2e_cmd_alloc();
@@ -215,10 +218,14 @@ static u16 e2e_enable_ctrl(void)
 static void e2e_disconnect(void)
 {
 	/* The I/O queue first: it holds a reference to the controller too. */
-	if (e2e.io.live)
+	if (e2e.io.live) {
 		nvmet_sq_destroy(&e2e.io.sq);
-	if (e2e.admin.live)
+		nvmet_cq_put(&e2e.io.cq);
+	}
+	if (e2e.admin.live) {
 		nvmet_sq_destroy(&e2e.admin.sq);
+		nvmet_cq_put(&e2e.admin.cq);
+	}
 	e2e.io.live = false;
 	e2e.admin.live = false;
 	e2e.ctrl = NULL;

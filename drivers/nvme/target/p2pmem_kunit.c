@@ -272,15 +272,13 @@ static int nvmet_p2p_test_disabler(void *data)
 	return 0;
 }
 
-/* Can a request of the namespace still find it? */
+/*
+ * Can a request of the namespace still find it?  A disabled namespace
+ * stays in the subsystem's array; a lookup checks its live flag.
+ */
 static bool nvmet_p2p_test_ns_found(struct nvmet_p2p_test *t)
 {
-	bool found;
-
-	mutex_lock(&t->subsys.lock);
-	found = xa_load(&t->subsys.namespaces, TEST_NSID);
-	mutex_unlock(&t->subsys.lock);
-	return found;
+	return test_bit(NVMET_NS_IO_LIVE, &t->ns.flags);
 }
 
 /* Make t->ns an enabled namespace of t->subsys, which t->ctrl is in. */
@@ -298,6 +296,8 @@ static void nvmet_p2p_test_enable_ns(struct kunit *test,
 	subsys->nr_namespaces = 1;
 	subsys->max_nsid = TEST_NSID;
 	t->ns.enabled = true;
+	xa_set_mark(&subsys->namespaces, TEST_NSID, NVMET_NS_ENABLED);
+	set_bit(NVMET_NS_IO_LIVE, &t->ns.flags);
 	/* What the disable's namespace-changed log needs of the controller. */
 	mutex_init(&t->ctrl.lock);
 	t->ctrl.changed_ns_list = kunit_kcalloc(test, NVME_MAX_CHANGED_NAMESPACES,

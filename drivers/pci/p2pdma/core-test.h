@@ -12,6 +12,7 @@
 #ifndef _DRIVERS_PCI_P2PDMA_CORE_TEST_H
 #define _DRIVERS_PCI_P2PDMA_CORE_TEST_H
 
+#include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kernfs.h>
@@ -683,7 +684,74 @@ static void core_test_slow_revocation_is_local(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, allocate_mode(pdev), 0);
 }
 
+/*
+ * 7.3's per-BAR providers: a state made by pcim_p2pdma_init() alone has a
+ * provider per memory BAR and nothing else; pages registered later share
+ * their BAR's provider, which the mapping paths then find and count.
+ */
+static void core_test_bar_providers(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct pci_p2pdma_map_state state = {};
+	struct device *other;
+	struct p2pdma_provider *mem;
+	u64 mapped;
+	void *addr;
+
+	KUNIT_ASSERT_EQ(test, pcim_p2pdma_init(pdev), 0);
+	KUNIT_EXPECT_EQ(test, pcim_p2pdma_init(pdev), 0);
+	KUNIT_EXPECT_FALSE(test, has_p2pmem_dir(pdev));
+	pci_p2pmem_publish(pdev, true);
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(pdev));
+	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc(pdev, PAGE_SIZE));
+
+	/* BAR 1 is not implemented by ivshmem-plain. */
+	KUNIT_EXPECT_NULL(test, pcim_p2pdma_provider(pdev, 1));
+	KUNIT_EXPECT_NULL(test, pcim_p2pdma_provider(pdev, -1));
+	KUNIT_EXPECT_NULL(test, pcim_p2pdma_provider(pdev, PCI_STD_NUM_BARS));
+	mem = pcim_p2pdma_provider(pdev, IVSHMEM_BAR);
+	KUNIT_ASSERT_NOT_NULL(test, mem);
+	KUNIT_EXPECT_PTR_EQ(test, mem->owner, &pdev->dev);
+	KUNIT_EXPECT_EQ(test, mem->bus_offset,
+			(u64)(pci_bus_address(pdev, IVSHMEM_BAR) -
+			      pci_resource_start(pdev, IVSHMEM_BAR)));
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_map_type(mem, &pdev->dev),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	other = kunit_device_register(test, "p2pdma-not-pci");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(other));
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_map_type(mem, other),
+			PCI_P2PDMA_MAP_NOT_SUPPORTED);
+
+	/* Pages of the BAR come with the same provider. */
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	KUNIT_EXPECT_TRUE(test, has_p2pmem_dir(pdev));
+	KUNIT_EXPECT_PTR_EQ(test, pcim_p2pdma_provider(pdev, IVSHMEM_BAR), mem);
+	addr = pci_p2pmem_alloc(pdev, SZ_64K);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_state(&state, &pdev->dev,
+					       virt_to_page(addr)),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_PTR_EQ(test, state.mem, mem);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_bus_addr_map(state.mem,
+						      virt_to_phys(addr)),
+			(dma_addr_t)pci_p2pmem_virt_to_bus(pdev, addr));
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_state(&state, &pdev->dev,
+					       ZERO_PAGE(0)),
+			PCI_P2PDMA_MAP_NONE);
+
+	/* What a mapping call maps is counted once it is done. */
+	mapped = core_stats(pdev).dma_mapped_bytes;
+	pci_p2pdma_map_bytes(&state, SZ_64K);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes, mapped);
+	pci_p2pdma_map_done(&state);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes,
+			mapped + SZ_64K);
+	KUNIT_EXPECT_EQ(test, state.bytes, 0);
+	pci_p2pmem_free(pdev, addr, SZ_64K);
+}
+
 static struct kunit_case core_test_cases[] = {
+	KUNIT_CASE(core_test_bar_providers),
 	KUNIT_CASE(core_test_bad_registrations),
 	KUNIT_CASE(core_test_ranges),
 	KUNIT_CASE(core_test_alloc_free),

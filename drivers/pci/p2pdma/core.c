@@ -2,8 +2,10 @@
 /*
  * PCI P2PDMA core: registering BAR memory and allocating from it.
  *
- * A provider gets one struct pci_p2pdma the first time it registers a BAR
- * range.  Each range becomes ZONE_DEVICE pages, so that the memory can sit
+ * A device gets one struct pci_p2pdma the first time its driver calls
+ * pcim_p2pdma_init() or registers a BAR range: a provider per memory BAR
+ * (struct p2pdma_provider), with or without pages.  Each range becomes
+ * ZONE_DEVICE pages, so that the memory can sit
  * in scatterlists and bios like any other page, and a range of the
  * provider's allocator (pool.c).
  *
@@ -155,6 +157,21 @@ static void p2pdma_teardown(void *data)
 	p2pdma_free(p2p);
 }
 
+/* Every memory BAR is a provider, whether or not it has pages. */
+static void p2pdma_init_providers(struct pci_p2pdma *p2p)
+{
+	struct pci_dev *pdev = p2p->pdev;
+	int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
+			continue;
+		p2p->mem[bar].owner = &pdev->dev;
+		p2p->mem[bar].bus_offset = pci_bus_address(pdev, bar) -
+					   pci_resource_start(pdev, bar);
+	}
+}
+
 static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 {
 	struct pci_p2pdma *p2p;
@@ -163,6 +180,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	if (!p2p)
 		return NULL;
 	p2p->pdev = pdev;
+	p2pdma_init_providers(p2p);
 	mutex_init(&p2p->ranges_lock);
 	INIT_LIST_HEAD(&p2p->ranges);
 	mutex_init(&p2p->publish_lock);
@@ -177,40 +195,37 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	return p2p;
 }
 
-static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev)
+/*
+ * The device's state, made if it has none yet; *@created says which.  Two
+ * callers of one bound driver may race here (mlx5 sets up from an
+ * auxiliary device's probe): the one that registers second uses the
+ * first one's state.
+ */
+static struct pci_p2pdma *p2pdma_setup(struct pci_dev *pdev, bool *created)
 {
 	/* Pinned: only the bound driver registers, and tears down. */
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 	int err;
 
+	*created = false;
 	if (p2p)
 		return p2p;
 	p2p = p2pdma_alloc(pdev);
 	if (!p2p)
 		return ERR_PTR(-ENOMEM);
 
-	/*
-	 * Before pdev->p2pdma is set, so that publishing, which shows
-	 * p2pmem/allocate, finds the file set up.  An mmap() of it until
-	 * then fails, finding no state.
-	 */
-	err = p2pdma_sysfs_add(p2p);
-	if (err)
-		goto free;
 	err = p2pdma_register(p2p);
 	if (err) {
-		p2pdma_sysfs_remove(p2p);
-		goto free;
+		p2pdma_free(p2p);
+		p2p = p2pdma_of_pinned(pdev);
+		return p2p ?: ERR_PTR(err);
 	}
+	*created = true;
 	p2pdma_debugfs_add(p2p);
 
 	/* On failure this runs p2pdma_teardown(), which undoes all of the above. */
 	err = devm_add_action_or_reset(&pdev->dev, p2pdma_teardown, pdev);
 	return err ? ERR_PTR(err) : p2p;
-
-free:
-	p2pdma_free(p2p);
-	return ERR_PTR(err);
 }
 
 static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
@@ -232,6 +247,10 @@ static int p2pdma_check_range(struct pci_dev *pdev, int bar, size_t *size,
 		pci_err(pdev, "offset %#llx is beyond BAR %d (%pa bytes)\n",
 			offset, bar, &len);
 		return -EINVAL;
+	}
+	if (pdev->non_mappable_bars) {
+		pci_err(pdev, "peers cannot map the BARs of this device: no p2pmem\n");
+		return -EOPNOTSUPP;
 	}
 	if (!*size)
 		*size = len - offset;
@@ -281,8 +300,8 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 		return ERR_PTR(-ENOMEM);
 	range->provider = pdev;
 	range->p2p = p2p;
-	range->bus_offset = pci_bus_address(pdev, bar) -
-			    pci_resource_start(pdev, bar);
+	range->mem = &p2p->mem[bar];
+	range->bus_offset = range->mem->bus_offset;
 	range->pgmap.type = MEMORY_DEVICE_PCI_P2PDMA;
 	range->pgmap.ops = &p2pdma_pgmap_ops;
 	range->pgmap.range.start = pci_resource_start(pdev, bar) + offset;
@@ -332,34 +351,46 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 {
 	struct p2pdma_range *range;
 	struct pci_p2pdma *p2p;
-	bool empty;
+	bool fresh;
 	int err;
 
 	err = p2pdma_check_range(pdev, bar, &size, offset);
 	if (err)
 		return err;
 
-	p2p = p2pdma_setup(pdev);
+	p2p = p2pdma_setup(pdev, &fresh);
 	if (IS_ERR(p2p))
 		return PTR_ERR(p2p);
 
 	mutex_lock(&p2p->ranges_lock);
-	if (p2pdma_range_registered(p2p, pci_resource_start(pdev, bar) + offset,
-				    size)) {
+	/*
+	 * p2pmem/ comes with the first range, before it, so that publishing,
+	 * which shows p2pmem/allocate, finds the file set up.
+	 */
+	err = p2p->has_pages ? 0 : p2pdma_sysfs_add(p2p);
+	if (err) {
+		range = ERR_PTR(err);
+	} else if (p2pdma_range_registered(p2p,
+					   pci_resource_start(pdev, bar) + offset,
+					   size)) {
 		pci_err(pdev, "BAR %d range %#llx+%#zx is already registered\n",
 			bar, offset, size);
 		range = ERR_PTR(-EBUSY);
 	} else {
 		range = p2pdma_range_create(pdev, p2p, bar, size, offset);
 	}
-	if (!IS_ERR(range))
+	if (!IS_ERR(range)) {
 		list_add_tail(&range->node, &p2p->ranges);
-	empty = list_empty(&p2p->ranges);
+		/* After p2pmem/allocate exists: publishing shows it. */
+		smp_store_release(&p2p->has_pages, true);
+	}
+	if (!p2p->has_pages)
+		p2pdma_sysfs_remove(p2p);
 	mutex_unlock(&p2p->ranges_lock);
 
 	if (IS_ERR(range)) {
-		/* Leave no empty provider behind a failed first registration. */
-		if (empty)
+		/* Leave no state behind a failed registration that made it. */
+		if (fresh)
 			devm_release_action(&pdev->dev, p2pdma_teardown, pdev);
 		return PTR_ERR(range);
 	}
@@ -368,6 +399,61 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_add_resource);
+
+/**
+ * pcim_p2pdma_init - set up the P2PDMA state of a device's BARs
+ * @pdev: the device, bound to the calling driver
+ *
+ * Makes every memory BAR of @pdev a provider for pcim_p2pdma_provider(),
+ * without struct pages: for a driver that exports BAR memory itself (as a
+ * dma-buf, say) and needs to know how other devices reach it.  Nothing is
+ * offered through p2pmem/ or pci_p2pmem_find_many().  Calling it again, or
+ * after pci_p2pdma_add_resource(), does nothing.  Undone when the driver
+ * unbinds.
+ *
+ * Return: 0, -EOPNOTSUPP if @pdev's BARs cannot be mapped by peers, or
+ * -ENOMEM.
+ */
+int pcim_p2pdma_init(struct pci_dev *pdev)
+{
+	struct pci_p2pdma *p2p;
+	bool created;
+
+	if (pdev->non_mappable_bars)
+		return -EOPNOTSUPP;
+	p2p = p2pdma_setup(pdev, &created);
+	return PTR_ERR_OR_ZERO(p2p);
+}
+EXPORT_SYMBOL_GPL(pcim_p2pdma_init);
+
+/**
+ * pcim_p2pdma_provider - the provider of one BAR of a device
+ * @pdev: the device, bound to the calling driver, after pcim_p2pdma_init()
+ * @bar: index of a memory BAR of @pdev
+ *
+ * The provider is valid until the driver unbinds.  The driver must have
+ * revoked every use of it by other devices (DMA mappings of the BAR, the
+ * dma-buf attachments it handed out) before its remove() returns.
+ *
+ * Return: the provider, or NULL for a BAR that is not memory, a device
+ * whose BARs peers cannot map, or one without pcim_p2pdma_init() (which
+ * also warns).
+ */
+struct p2pdma_provider *pcim_p2pdma_provider(struct pci_dev *pdev, int bar)
+{
+	struct pci_p2pdma *p2p;
+
+	if (bar < 0 || bar >= PCI_STD_NUM_BARS ||
+	    !(pci_resource_flags(pdev, bar) & IORESOURCE_MEM) ||
+	    pdev->non_mappable_bars)
+		return NULL;
+	/* Pinned: the caller is the bound driver. */
+	p2p = p2pdma_of_pinned(pdev);
+	if (WARN_ON_ONCE(!p2p))
+		return NULL;
+	return &p2p->mem[bar];
+}
+EXPORT_SYMBOL_GPL(pcim_p2pdma_provider);
 
 /**
  * pci_has_p2pmem - does a device offer peer-to-peer memory to others
@@ -485,7 +571,7 @@ pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 	if (!is_pci_p2pdma_page(page))
 		return 0;
 	/* Pinned by the allocation @addr is in, if it is @pdev's at all. */
-	range = to_p2pdma_range(page->pgmap);
+	range = to_p2pdma_range(page_pgmap(page));
 	if (range->provider != pdev)
 		return 0;
 	return virt_to_phys(addr) + range->bus_offset;

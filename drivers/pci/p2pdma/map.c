@@ -1,50 +1,89 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI P2PDMA mapping: what dma-direct and dma-iommu ask when a scatterlist
- * segment is p2pmem.
+ * PCI P2PDMA mapping: how a device reaches a provider, asked by every
+ * DMA-mapping path (dma-direct, dma-iommu, the block layer's request
+ * mapping, hmm, dma-buf exporters).
  *
- * They ask pci_p2pdma_map_segment(), inline in <linux/dma-map-ops.h>: a
- * segment whose provider and DMA device meet below a switch is given its
- * PCI bus address and flagged so that unmapping leaves it alone; a
- * segment whose path crosses an allowed host bridge is left to the normal
- * mapping code (CPU physical address or IOVA).  The per-pair answer comes
- * from the provider's path cache, looked up here once per run of one
- * provider's segments and kept in the caller's map state.
+ * Page-backed p2pmem is looked up through pci_p2pdma_state(), inline in
+ * <linux/pci-p2pdma.h>: a mapping loop pays for a lookup only when a page
+ * of another provider comes, in __pci_p2pdma_update_state().  BARs without
+ * pages ask pci_p2pdma_map_type() with their provider directly.  Both end
+ * in the provider's path cache (topology.c), so a pair is worked out once
+ * whichever way it is asked.
  */
+#define pr_fmt(fmt) "p2pdma: " fmt
+
 #include <linux/pci-p2pdma.h>
 
 #include "p2pdma.h"
 
 /**
- * pci_p2pdma_map_provider - prepare a map state for another provider's pages
- * @state: map state of the mapping call
- * @dev: device the scatterlist is mapped for
- * @pgmap: page map of the segment that starts the provider's run
+ * pci_p2pdma_map_type - how a device reaches a provider's BAR
+ * @provider: the provider, from pcim_p2pdma_provider() or a p2pmem page
+ * @dev: device that will DMA to or from the BAR
  *
- * The slow path of pci_p2pdma_map_segment(), which is inline in
- * <linux/dma-map-ops.h> so that the segments after a provider's first
- * cost the mapping loop no call.  It counts what @state collected for the
- * provider before, then finds how @dev reaches the new one, in its path
- * cache.
+ * The caller keeps @provider valid: it is the provider's driver, or it
+ * holds p2pmem of it.  A refused pair is logged with its reason, a few
+ * times a second at most.  Does not sleep.
+ *
+ * Return: PCI_P2PDMA_MAP_BUS_ADDR, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, or
+ * PCI_P2PDMA_MAP_NOT_SUPPORTED (always for a @dev that is not PCI).
  */
-void pci_p2pdma_map_provider(struct pci_p2pdma_map_state *state,
-			     struct device *dev, struct dev_pagemap *pgmap)
+enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
+					     struct device *dev)
 {
-	/*
-	 * The segment's page is allocated, which pins its range and provider
-	 * state for as long as the mapping call runs.
-	 */
-	struct p2pdma_range *range = to_p2pdma_range(pgmap);
+	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	struct pci_dev *pdev = to_pci_dev(provider->owner);
+	struct pci_p2pdma *p2p;
+	bool known;
 
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(pdev);
+	known = p2p;
+	if (p2p && dev_is_pci(dev))
+		map = p2pdma_path_cached(p2p, to_pci_dev(dev), NULL);
+	rcu_read_unlock();
+	/* The caller fails the mapping: say why, unless the BAR is going. */
+	if (known && map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		p2pdma_explain_refusal(pdev, dev);
+	return map;
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_map_type);
+
+/**
+ * __pci_p2pdma_update_state - the slow path of pci_p2pdma_state()
+ * @state: the mapping call's state
+ * @dev: device the mapping is for
+ * @page: a p2pmem page, allocated, which keeps its provider alive
+ *
+ * Looks the page's provider up only when it is not the one in @state.
+ */
+void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
+			       struct device *dev, struct page *page)
+{
+	struct p2pdma_provider *mem = to_p2pdma_range(page_pgmap(page))->mem;
+
+	if (state->mem == mem)
+		return;
 	/* The bytes of the provider before, as if the call worked. */
 	pci_p2pdma_map_done(state);
-	state->pgmap = pgmap;
-	state->map = dev_is_pci(dev) ?
-		     p2pdma_path_cached(range->p2p, to_pci_dev(dev), NULL) :
-		     PCI_P2PDMA_MAP_NOT_SUPPORTED;
-	state->bus_off = range->bus_offset;
-	state->mapped_bytes = &range->p2p->stats->dma_mapped_bytes;
-	/* The caller fails with EREMOTEIO: say why, once per call. */
-	if (state->map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		p2pdma_explain_refusal(range->provider, dev);
+	state->mem = mem;
+	state->map = pci_p2pdma_map_type(mem, dev);
 }
+EXPORT_SYMBOL_GPL(__pci_p2pdma_update_state);
+
+/**
+ * __pci_p2pdma_map_count - the slow path of pci_p2pdma_map_done()
+ * @state: a mapping call's state with bytes of its provider's pages
+ *
+ * The pages are allocated, which keeps their provider's state alive.
+ */
+void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
+{
+	struct pci_dev *pdev = to_pci_dev(state->mem->owner);
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
+
+	this_cpu_add(p2p->stats->dma_mapped_bytes, state->bytes);
+	state->bytes = 0;
+}
+EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);

@@ -5,13 +5,13 @@
  * much p2pmem and maps it.  Both exist while the provider is published:
  * memory its driver keeps to itself is not userspace's either.
  *
- * The refcount rule: a free p2pmem page has a count of one, owned by the
- * allocator.  Mapping a page hands that reference to its page table entry;
- * GUP (with FOLL_PCI_P2PDMA) may take more.  When the last one goes, by
- * munmap(), exit, or revocation (below),
- * mm/memremap.c calls p2pdma_page_free(), which restores the allocator's
- * reference and frees the page.  Pages of kernel allocations are never
- * mapped, so their count stays one and they never come through here.
+ * The refcount rule: a free p2pmem page has a count of zero, as the memory
+ * map starts it.  Mapping a page gives it one reference, owned by its page
+ * table entry; GUP (with FOLL_PCI_P2PDMA) may take more.  When the last one
+ * goes, by munmap(), exit, or revocation (below), mm/memremap.c calls
+ * p2pdma_folio_free(), which gives the page back to the allocator.  Pages
+ * of kernel allocations are never mapped, so their count stays zero and
+ * they never come through here.
  *
  * Pages are cleared before they are mapped: they may hold what another
  * process, or a kernel user such as nvmet, left in them.
@@ -45,20 +45,20 @@
 
 #include "p2pdma.h"
 
-static void p2pdma_page_free(struct page *page)
+static void p2pdma_folio_free(struct folio *folio)
 {
 	/* The page was allocated, so its range and provider are alive. */
-	struct pci_p2pdma *p2p = to_p2pdma_range(page->pgmap)->p2p;
+	struct pci_p2pdma *p2p = to_p2pdma_range(folio->pgmap)->p2p;
 
-	set_page_count(page, 1);
 	/* Set by writes through a mapping; nothing writes p2pmem back. */
-	ClearPageDirty(page);
+	folio_clear_dirty(folio);
 	atomic_long_dec(&p2p->user_pages);
-	p2pdma_free_pages(p2p, (unsigned long)page_to_virt(page), PAGE_SIZE);
+	p2pdma_free_pages(p2p, (unsigned long)folio_address(folio),
+			  folio_size(folio));
 }
 
 const struct dev_pagemap_ops p2pdma_pgmap_ops = {
-	.page_free = p2pdma_page_free,
+	.folio_free = p2pdma_folio_free,
 };
 
 /*
@@ -92,8 +92,13 @@ static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 	for (i = 0; i < nr; i++) {
 		struct page *page = virt_to_page((void *)addr + i * PAGE_SIZE);
 
+		/* Free pages have no reference: take one to insert with. */
+		VM_WARN_ON_ONCE_PAGE(page_ref_count(page), page);
+		set_page_count(page, 1);
 		err = vm_insert_page(vma, uaddr + i * PAGE_SIZE, page);
 		if (err) {
+			/* Back to free without p2pdma_folio_free(). */
+			set_page_count(page, 0);
 			p2pdma_free_pages(p2p, addr + i * PAGE_SIZE,
 					  (nr - i) << PAGE_SHIFT);
 			return err;

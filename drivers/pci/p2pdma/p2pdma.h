@@ -12,7 +12,7 @@
  *   chardev.c   /dev/p2pmemN, another way to the same mappings
  *   sysfs.c     /sys/bus/pci/devices/<bdf>/p2pmem/
  *   topology.c  which paths work and how far, the per-provider path cache
- *   map.c       DMA mapping of p2pmem scatterlist segments
+ *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
  *
@@ -44,6 +44,7 @@
 #include <linux/memremap.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
 #include <linux/percpu.h>
 #include <linux/rwsem.h>
 #include <linux/xarray.h>
@@ -62,15 +63,23 @@ struct p2pdma_stats {
 };
 
 /*
- * Per-provider state, hung off pdev->p2pdma by the first
- * pci_p2pdma_add_resource() and freed by the devres teardown (core.c).
+ * Per-device state, hung off pdev->p2pdma by the first pcim_p2pdma_init()
+ * or pci_p2pdma_add_resource() and freed by the devres teardown (core.c).
  */
 struct pci_p2pdma {
 	struct pci_dev *pdev;
+	/* Each memory BAR, for pcim_p2pdma_provider(); set once at setup. */
+	struct p2pdma_provider mem[PCI_STD_NUM_BARS];
 	struct p2pdma_pool *pool;
 	/* Registration of ranges; the list is only read again at teardown. */
 	struct mutex ranges_lock;
 	struct list_head ranges;	/* struct p2pdma_range, ranges_lock */
+	/*
+	 * Set (release) by the first range, once p2pmem/ exists; until then
+	 * the state only serves pcim_p2pdma_provider(), and has nothing to
+	 * publish.
+	 */
+	bool has_pages;
 	/* Cached path to each client, topology.c; lock-free, see there. */
 	struct xarray paths;
 	/* registry.c: taken around every change of @published. */
@@ -130,6 +139,7 @@ struct p2pdma_range {
 	struct list_head node;
 	struct pci_dev *provider;
 	struct pci_p2pdma *p2p;
+	struct p2pdma_provider *mem;	/* the BAR the range is in */
 	u64 bus_offset;
 };
 

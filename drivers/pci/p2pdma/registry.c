@@ -127,7 +127,8 @@ void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 	/* Pinned: only the provider's driver publishes, as upstream. */
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
-	if (!p2p)
+	/* Without pages (pcim_p2pdma_init() alone) there is nothing to offer. */
+	if (!p2p || !smp_load_acquire(&p2p->has_pages))
 		return;
 	mutex_lock(&p2p->publish_lock);
 	p2pdma_set_published(p2p, publish);

@@ -57,7 +57,7 @@ static ssize_t published_show(struct device *dev,
 static DEVICE_ATTR_RO(published);
 
 static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
-			     struct bin_attribute *attr,
+			     const struct bin_attribute *attr,
 			     struct vm_area_struct *vma)
 {
 	struct pci_dev *pdev = to_pci_dev(kobj_to_dev(kobj));
@@ -68,14 +68,14 @@ static int p2pmem_alloc_mmap(struct file *filp, struct kobject *kobj,
 	return p2p ? p2pdma_mmap(p2p, vma) : -ENODEV;
 }
 
-static struct bin_attribute p2pmem_allocate = {
+static const struct bin_attribute p2pmem_allocate = {
 	.attr = { .name = "allocate", .mode = 0660 },
 	.mmap = p2pmem_alloc_mmap,
 	/* Tools check the file size before mapping; any size may be mapped. */
 	.size = SZ_1T,
 };
 
-static struct bin_attribute *p2pmem_bin_attrs[] = {
+static const struct bin_attribute *const p2pmem_bin_attrs[] = {
 	&p2pmem_allocate,
 	NULL,
 };
@@ -94,8 +94,8 @@ static const struct attribute_group p2pmem_group = {
 };
 
 /**
- * p2pdma_sysfs_add - create a new provider's p2pmem/ directory
- * @p2p: the provider, not yet reachable from its device
+ * p2pdma_sysfs_add - create a provider's p2pmem/ directory
+ * @p2p: the provider, with no pages yet (ranges_lock held)
  *
  * p2pmem/allocate starts hidden: it shows while the memory is published,
  * see p2pdma_sysfs_show_allocate().
@@ -135,17 +135,21 @@ int p2pdma_sysfs_add(struct pci_p2pdma *p2p)
  */
 void p2pdma_sysfs_show_allocate(struct pci_p2pdma *p2p, bool show)
 {
-	kernfs_show(p2p->allocate_kn, show);
+	if (p2p->allocate_kn)
+		kernfs_show(p2p->allocate_kn, show);
 }
 
 /**
- * p2pdma_sysfs_remove - remove a provider's p2pmem/ directory
+ * p2pdma_sysfs_remove - remove a provider's p2pmem/ directory, if it has one
  * @p2p: the provider
  *
  * Waits for calls into the files under way.
  */
 void p2pdma_sysfs_remove(struct pci_p2pdma *p2p)
 {
+	/* A provider without pages never had the directory. */
+	if (!p2p->allocate_kn)
+		return;
 	sysfs_remove_group(&p2p->pdev->dev.kobj, &p2pmem_group);
 	kernfs_put(p2p->allocate_kn);
 	p2p->allocate_kn = NULL;

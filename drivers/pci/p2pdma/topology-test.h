@@ -201,7 +201,7 @@ static struct fake_dev *fake_add(struct fake_topo *t, const struct fake_node *nd
 	pdev->dev.bus = &pci_bus_type;
 	pdev->dev.init_name = nd->name;
 	/* As the PCI core marks a device it added: its verdicts are cached. */
-	pci_dev_assign_added(pdev, true);
+	pci_dev_assign_added(pdev);
 	list_add_tail(&pdev->bus_list, &pdev->bus->devices);
 
 	bridge = nd->type == PCI_EXP_TYPE_ROOT_PORT ||
@@ -575,6 +575,8 @@ static struct pci_p2pdma *fake_register(struct kunit *test,
 	p2p->pdev = pdev;
 	/* Whole, if empty: anyone may find it while it is published. */
 	p2p->pool = p2pdma_pool_create(NUMA_NO_NODE);
+	/* A provider of pages, which alone can be published. */
+	p2p->has_pages = true;
 	KUNIT_ASSERT_NOT_NULL(test, p2p->pool);
 	err = p2pdma_stats_init(p2p);
 	if (err)
@@ -699,6 +701,15 @@ static void p2pdma_test_host_bridge_allowlist(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, flags, P2PDMA_SAME_HOST_BRIDGE);
 	KUNIT_EXPECT_TRUE(test, allowed(0x8086, 0x2f00, &flags));
 	KUNIT_EXPECT_EQ(test, flags, P2PDMA_SAME_HOST_BRIDGE);
+	/* 7.3's additions: accelerators, Google SoCs by vendor, Grace. */
+	KUNIT_EXPECT_TRUE(test, allowed(0x8086, 0x0b25, &flags));
+	KUNIT_EXPECT_TRUE(test, allowed(0x8086, 0x4948, &flags));
+	KUNIT_EXPECT_EQ(test, flags, 0);
+	KUNIT_EXPECT_TRUE(test, allowed(0x1ae0, 0x0001, &flags));
+	KUNIT_EXPECT_TRUE(test, allowed(0x1ae0, 0xfffe, &flags));
+	KUNIT_EXPECT_TRUE(test, allowed(0x10de, 0x2f95, &flags));
+	KUNIT_EXPECT_TRUE(test, allowed(0x10de, 0x2f98, &flags));
+	KUNIT_EXPECT_FALSE(test, allowed(0x10de, 0x2f99, &flags));
 	KUNIT_EXPECT_FALSE(test, allowed(0x8086, 0x29c0, &flags));
 	KUNIT_EXPECT_FALSE(test, allowed(0x8086, 0x6f00, &flags));
 	KUNIT_EXPECT_FALSE(test, allowed(0x1234, 0x2030, &flags));
@@ -738,6 +749,10 @@ static void p2pdma_test_host_bridges_param(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
 	KUNIT_EXPECT_EQ(test, path.distance, 8);
 	/* The verdict cached under the old list is not used any more. */
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], c, &distance),
+			PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
+	KUNIT_EXPECT_EQ(test, distance, 8);
+	/* And the new one reads back from the cache as it was stored. */
 	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], c, &distance),
 			PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
 	KUNIT_EXPECT_EQ(test, distance, 8);

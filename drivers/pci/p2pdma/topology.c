@@ -70,9 +70,10 @@ struct p2pdma_allowed_rc {
 /*
  * Root complexes that forward P2P requests between their root ports, by the
  * vendor and device ID of the host bridge function: the first device on the
- * root bus, when it is 00.0 or a root port (Skylake-SP has no 00.0).
+ * root bus, when it is 00.0 or a root port (Skylake-SP has no 00.0).  A
+ * device ID of PCI_ANY_ID takes every device of the vendor.
  * Add an entry only with evidence from real transfers on that platform.
- * The table is upstream's as of 6.1, unchanged up to 6.12.
+ * The table is upstream's as of 7.3.
  */
 static const struct p2pdma_allowed_rc p2pdma_host_bridge_allowlist[] = {
 	/* Intel Xeon E5 v1/v2, Core i7 (Sandy Bridge-EP, Ivy Bridge-EP) */
@@ -89,6 +90,27 @@ static const struct p2pdma_allowed_rc p2pdma_host_bridge_allowlist[] = {
 	{ PCI_VENDOR_ID_INTEL, 0x2020, 0 },
 	/* Intel Xeon Scalable 3rd generation (Ice Lake-SP) */
 	{ PCI_VENDOR_ID_INTEL, 0x09a2, 0 },
+	/*
+	 * Intel accelerators alone on a root bus, whose root complex
+	 * forwards their P2P: DSA, IAX/IAA, QAT.
+	 */
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_DSA_SPR0, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_IAX_SPR0, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_DSA_GNRD, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_DSA_DMR, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_IAA_DMR, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_QAT_4XXX, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_QAT_401XX, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_QAT_402XX, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_QAT_420XX, 0 },
+	{ PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_QAT_6XXX, 0 },
+	/* Google SoCs, whichever the host bridge function */
+	{ PCI_VENDOR_ID_GOOGLE, (u16)PCI_ANY_ID, 0 },
+	/* NVIDIA CPUs (Grace) */
+	{ PCI_VENDOR_ID_NVIDIA, 0x2f95, 0 },
+	{ PCI_VENDOR_ID_NVIDIA, 0x2f96, 0 },
+	{ PCI_VENDOR_ID_NVIDIA, 0x2f97, 0 },
+	{ PCI_VENDOR_ID_NVIDIA, 0x2f98, 0 },
 	{ }
 };
 
@@ -112,7 +134,8 @@ p2pdma_allowlist_lookup(const struct p2pdma_allowed_rc *list, unsigned int n,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (list[i].vendor == vendor && list[i].device == device)
+		if (list[i].vendor == vendor &&
+		    (list[i].device == device || list[i].device == (u16)PCI_ANY_ID))
 			return &list[i];
 	return NULL;
 }
@@ -501,10 +524,14 @@ static void p2pdma_client_key_name(unsigned long key, char *buf, size_t size)
 		 (u8)(key >> 8), PCI_SLOT(devfn), PCI_FUNC(devfn));
 }
 
-/* A path as a cache entry, an xarray value (so bit 63 stays clear). */
-#define P2PDMA_ENTRY_MAP	GENMASK(1, 0)
-#define P2PDMA_ENTRY_DISTANCE	GENMASK(17, 2)
-#define P2PDMA_ENTRY_GEN	GENMASK(62, 18)
+/*
+ * A path as a cache entry, an xarray value (so bit 63 stays clear).  The
+ * map type needs three bits since 7.3 added PCI_P2PDMA_MAP_NONE: with two,
+ * a cached PCI_P2PDMA_MAP_THRU_HOST_BRIDGE read back as _UNKNOWN.
+ */
+#define P2PDMA_ENTRY_MAP	GENMASK(2, 0)
+#define P2PDMA_ENTRY_DISTANCE	GENMASK(18, 3)
+#define P2PDMA_ENTRY_GEN	GENMASK(62, 19)
 
 /*
  * The generation of the rules: bumped by whatever can change a verdict
@@ -540,6 +567,9 @@ static void *p2pdma_path_encode(const struct p2pdma_path *path,
 {
 	unsigned long v = FIELD_PREP(P2PDMA_ENTRY_MAP, path->map) |
 			  FIELD_PREP(P2PDMA_ENTRY_GEN, gen);
+
+	BUILD_BUG_ON(PCI_P2PDMA_MAP_THRU_HOST_BRIDGE >
+		     FIELD_MAX(P2PDMA_ENTRY_MAP));
 
 	if (path->distance >= 0)
 		v |= FIELD_PREP(P2PDMA_ENTRY_DISTANCE,
