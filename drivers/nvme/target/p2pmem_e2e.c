@@ -106,7 +106,7 @@ static const struct nvmet_fabrics_ops e2e_ops = {
 
 static struct e2e_cmd *e2e_cmd_alloc(void)
 {
-	struct e2e_cmd *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct e2e_cmd *c = kzalloc_obj(*c);
 
 	if (c)
 		init_completion(&c->done);
@@ -169,7 +169,7 @@ static u16 e2e_connect_queue(struct e2e_queue *q, u16 qid, const char *nqn,
 	q->live = true;
 
 	c = e2e_cmd_alloc();
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d = kzalloc_obj(*d);
 	if (!c || !d)
 		goto out;
 	d->cntlid = cpu_to_le16(cntlid);

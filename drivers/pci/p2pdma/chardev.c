@@ -110,7 +110,7 @@ struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p)
 	id = ida_alloc_max(&p2pmem_ida, P2PMEM_MAX_DEVS - 1, GFP_KERNEL);
 	if (id < 0)
 		return ERR_PTR(id);
-	cd = kzalloc(sizeof(*cd), GFP_KERNEL);
+	cd = kzalloc_obj(*cd);
 	if (!cd) {
 		ida_free(&p2pmem_ida, id);
 		return ERR_PTR(-ENOMEM);

@@ -176,7 +176,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 {
 	struct pci_p2pdma *p2p;
 
-	p2p = kzalloc(sizeof(*p2p), GFP_KERNEL);
+	p2p = kzalloc_obj(*p2p);
 	if (!p2p)
 		return NULL;
 	p2p->pdev = pdev;
@@ -648,7 +648,7 @@ struct scatterlist *pci_p2pmem_alloc_sgl(struct pci_dev *pdev,
 		return NULL;
 	addr = pci_p2pmem_alloc(pdev, length);
 	if (addr) {
-		sgl = kmalloc(sizeof(*sgl), GFP_KERNEL);
+		sgl = kmalloc_obj(*sgl);
 		if (!sgl) {
 			pci_p2pmem_free(pdev, addr, length);
 			return NULL;

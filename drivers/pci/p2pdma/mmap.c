@@ -138,7 +138,7 @@ static int p2pdma_user_note_mm(struct pci_p2pdma *p2p, struct mm_struct *mm)
 	struct p2pdma_user_mm *um, *tmp, *new;
 	LIST_HEAD(gone);
 
-	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	new = kmalloc_obj(*new);
 	if (!new)
 		return -ENOMEM;
 	new->mm = mm;

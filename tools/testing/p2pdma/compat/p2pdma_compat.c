@@ -26,6 +26,11 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
+/* It builds on 6.12 as on 7.3, and 6.12's <linux/slab.h> has no kzalloc_obj(). */
+#ifndef kzalloc_obj
+#define kzalloc_obj(p) kzalloc(sizeof(p), GFP_KERNEL)
+#endif
+
 static int bar = 2;
 module_param(bar, int, 0444);
 MODULE_PARM_DESC(bar, "the BAR to register (default: 2, ivshmem's)");
@@ -200,7 +205,7 @@ static int compat_mmap(struct file *filp, struct vm_area_struct *vma)
 
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff)
 		return -EINVAL;
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc_obj(*map);
 	if (!map)
 		return -ENOMEM;
 	kref_init(&map->ref);
