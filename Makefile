@@ -15,7 +15,7 @@
 # the tree itself in KBUILD/linux.  Work targets: prepare (apply overlay +
 # series to KBUILD/linux), refresh (turn edits made there back into the
 # repo), kernel, kernel-debug, kunit, static, initramfs,
-# qemu TEST=name [TOPO=file] [KERNEL=demo|test|debug].  For review (6.12): series
+# qemu TEST=name [TOPO=file] [KERNEL=demo|test|debug].  For review (7.3): series
 # (the mailed series, patches/mail/) and bisect-check.
 
 TOPO	?= tests/topologies/default.topo
@@ -61,8 +61,8 @@ prepare: fetch ## apply overlay and series to KBUILD/linux
 refresh: ## turn edits made in KBUILD/linux back into the repo
 	@scripts/ktree refresh
 
-# The mailed series is against 6.12: scripts/series prepares that tree.
-series: deps ## the 6.12 series to mail, from the overlay (build/6.12/series/)
+# The mailed series is against 7.3: scripts/series prepares that tree.
+series: deps ## the 7.3 series to mail, from the overlay (build/7.3/series/)
 	@scripts/series export
 
 bisect-check: deps ## build every commit of the series (long: see README)
