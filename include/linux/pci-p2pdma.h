@@ -37,6 +37,21 @@ struct p2pdma_provider {
 };
 
 /**
+ * struct p2pdma_pagemap - the pagemap of a range of p2pmem pages
+ * @pgmap: what the range's struct pages point to
+ * @mem: the provider of the BAR the range is in
+ *
+ * Public so that pci_p2pdma_state() finds a page's provider inline: a
+ * mapping loop compares it with the provider it saw last, and calls out
+ * only when another one comes.  Set up by the P2PDMA core; read-only to
+ * everyone else.
+ */
+struct p2pdma_pagemap {
+	struct dev_pagemap pgmap;
+	struct p2pdma_provider *mem;
+};
+
+/**
  * enum pci_p2pdma_map_type - how a device reaches a provider's memory
  * @PCI_P2PDMA_MAP_UNKNOWN: not worked out yet; never returned by the API
  * @PCI_P2PDMA_MAP_NONE: not P2PDMA memory at all
@@ -272,9 +287,9 @@ static inline struct pci_dev *pci_p2pmem_find(struct device *client)
  * @dev: device the mapping is for
  * @page: page to map
  *
- * Cheap for pages of the provider seen last, which is what a mapping loop
- * mostly meets: only a page of another provider costs a lookup, in the
- * provider's path cache.
+ * Inline, with no call, for pages of the provider seen last, which is what
+ * a mapping loop mostly meets: only a page of another provider costs a
+ * call and a lookup in the provider's path cache.
  *
  * Return: PCI_P2PDMA_MAP_NONE for a page that is not p2pmem, otherwise how
  * @dev reaches the page's provider (also left in @state, with the
@@ -284,9 +299,13 @@ static inline enum pci_p2pdma_map_type
 pci_p2pdma_state(struct pci_p2pdma_map_state *state, struct device *dev,
 		 struct page *page)
 {
+	struct p2pdma_pagemap *pages;
+
 	if (!is_pci_p2pdma_page(page))
 		return PCI_P2PDMA_MAP_NONE;
-	__pci_p2pdma_update_state(state, dev, page);
+	pages = container_of(page_pgmap(page), struct p2pdma_pagemap, pgmap);
+	if (unlikely(state->mem != pages->mem))
+		__pci_p2pdma_update_state(state, dev, page);
 	return state->map;
 }
 

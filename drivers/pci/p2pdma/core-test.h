@@ -743,6 +743,12 @@ static void core_test_bar_providers(struct kunit *test)
 	mapped = core_stats(pdev).dma_mapped_bytes;
 	pci_p2pdma_map_bytes(&state, SZ_64K);
 	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes, mapped);
+	/* Another page of the same provider keeps the call's state. */
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_state(&state, &pdev->dev,
+					       virt_to_page(addr + PAGE_SIZE)),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_EQ(test, state.bytes, SZ_64K);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes, mapped);
 	pci_p2pdma_map_done(&state);
 	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes,
 			mapped + SZ_64K);

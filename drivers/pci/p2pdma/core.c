@@ -123,7 +123,7 @@ static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
 	struct p2pdma_range *range, *tmp;
 
 	list_for_each_entry_safe(range, tmp, &p2p->ranges, node) {
-		memunmap_pages(&range->pgmap);
+		memunmap_pages(&range->pagemap.pgmap);
 		list_del(&range->node);
 		kfree(range);
 	}
@@ -280,8 +280,8 @@ static bool p2pdma_range_registered(struct pci_p2pdma *p2p, u64 start,
 
 	lockdep_assert_held(&p2p->ranges_lock);
 	list_for_each_entry(range, &p2p->ranges, node)
-		if (start <= range->pgmap.range.end &&
-		    range->pgmap.range.start <= start + size - 1)
+		if (start <= range->pagemap.pgmap.range.end &&
+		    range->pagemap.pgmap.range.start <= start + size - 1)
 			return true;
 	return false;
 }
@@ -291,6 +291,7 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 						int bar, size_t size,
 						u64 offset)
 {
+	struct dev_pagemap *pgmap;
 	struct p2pdma_range *range;
 	void *addr;
 	int err;
@@ -300,15 +301,16 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 		return ERR_PTR(-ENOMEM);
 	range->provider = pdev;
 	range->p2p = p2p;
-	range->mem = &p2p->mem[bar];
-	range->bus_offset = range->mem->bus_offset;
-	range->pgmap.type = MEMORY_DEVICE_PCI_P2PDMA;
-	range->pgmap.ops = &p2pdma_pgmap_ops;
-	range->pgmap.range.start = pci_resource_start(pdev, bar) + offset;
-	range->pgmap.range.end = range->pgmap.range.start + size - 1;
-	range->pgmap.nr_range = 1;
+	range->pagemap.mem = &p2p->mem[bar];
+	range->bus_offset = range->pagemap.mem->bus_offset;
+	pgmap = &range->pagemap.pgmap;
+	pgmap->type = MEMORY_DEVICE_PCI_P2PDMA;
+	pgmap->ops = &p2pdma_pgmap_ops;
+	pgmap->range.start = pci_resource_start(pdev, bar) + offset;
+	pgmap->range.end = pgmap->range.start + size - 1;
+	pgmap->nr_range = 1;
 
-	addr = memremap_pages(&range->pgmap, dev_to_node(&pdev->dev));
+	addr = memremap_pages(pgmap, dev_to_node(&pdev->dev));
 	if (IS_ERR(addr)) {
 		err = PTR_ERR(addr);
 		goto free;
@@ -319,7 +321,7 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 	return range;
 
 unmap:
-	memunmap_pages(&range->pgmap);
+	memunmap_pages(pgmap);
 free:
 	kfree(range);
 	return ERR_PTR(err);

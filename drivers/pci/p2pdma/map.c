@@ -56,15 +56,15 @@ EXPORT_SYMBOL_GPL(pci_p2pdma_map_type);
  * @dev: device the mapping is for
  * @page: a p2pmem page, allocated, which keeps its provider alive
  *
- * Looks the page's provider up only when it is not the one in @state.
+ * Called by pci_p2pdma_state() for a page whose provider is not the one in
+ * @state; drivers call pci_p2pdma_state() instead.
  */
 void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 			       struct device *dev, struct page *page)
 {
-	struct p2pdma_provider *mem = to_p2pdma_range(page_pgmap(page))->mem;
+	struct p2pdma_range *range = to_p2pdma_range(page_pgmap(page));
+	struct p2pdma_provider *mem = range->pagemap.mem;
 
-	if (state->mem == mem)
-		return;
 	/* The bytes of the provider before, as if the call worked. */
 	pci_p2pdma_map_done(state);
 	state->mem = mem;

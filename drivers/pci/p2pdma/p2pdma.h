@@ -135,17 +135,16 @@ static inline struct pci_p2pdma *p2pdma_of_pinned(struct pci_dev *pdev)
  * allocated page of the range.
  */
 struct p2pdma_range {
-	struct dev_pagemap pgmap;
+	struct p2pdma_pagemap pagemap;	/* the pgmap, and the BAR it is in */
 	struct list_head node;
 	struct pci_dev *provider;
 	struct pci_p2pdma *p2p;
-	struct p2pdma_provider *mem;	/* the BAR the range is in */
 	u64 bus_offset;
 };
 
 static inline struct p2pdma_range *to_p2pdma_range(struct dev_pagemap *pgmap)
 {
-	return container_of(pgmap, struct p2pdma_range, pgmap);
+	return container_of(pgmap, struct p2pdma_range, pagemap.pgmap);
 }
 
 /**
