@@ -26,7 +26,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
-/* It builds on 6.12 as on 7.3, and 6.12's <linux/slab.h> has no kzalloc_obj(). */
+/* Built on 6.12 too, whose <linux/slab.h> has no kzalloc_obj(). */
 #ifndef kzalloc_obj
 #define kzalloc_obj(p) kzalloc(sizeof(p), GFP_KERNEL)
 #endif
