@@ -9,6 +9,7 @@
  *        p2pmem_mmap_test BDF mixed DEVICE
  *        p2pmem_mmap_test BDF vmops
  *        p2pmem_mmap_test BDF race DRIVER SECONDS
+ *        p2pmem_mmap_test BDF bounded DRIVER [OTHER ODRIVER]
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate, or with -d DEVICE through
@@ -46,6 +47,15 @@
  *            SECONDS always returns within 10 s and revokes every mapping
  *            made before it (SIGBUS), that every mapping that works holds
  *            its data, and that "available" is what it was at the end.
+ *   bounded  that one mmap() of all of "available" takes a second or
+ *            more (it clears every page; mapped twice, the second timed),
+ *            and once a quarter of that time has passed: that SIGKILL
+ *            ends its process within another quarter, every page coming
+ *            back; that unbinding BDF from DRIVER takes at most a quarter
+ *            longer than with nothing mapped, the mmap() failing with
+ *            ENODEV; and, with OTHER (bound to ODRIVER), that unbinding
+ *            OTHER while a process that mapped OTHER makes such a mapping
+ *            of BDF waits for it, and dmesg names that process.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -55,6 +65,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1292,6 +1303,358 @@ static void test_race(const char *driver, const char *secs)
 	check_rebound(size, avail);
 }
 
+/*
+ * "bounded": a child maps all of "available" in one mmap(), whose clearing
+ * takes seconds, and reports on a pipe: BIG_STARTED just before mmap(),
+ * then BIG_MAPPED or BIG_FAILED with errno.  With @first_bdf it first maps
+ * a page of that provider, so that revoking that one has to wait for this
+ * process's mmap lock, which the long mmap() holds.
+ */
+#define BOUNDED_MIN_SECS	1.0	/* a whole mapping must take this long */
+
+enum big_report { BIG_STARTED = 'S', BIG_MAPPED = 'M', BIG_FAILED = 'F' };
+
+struct big_msg {
+	char what;
+	int err;
+};
+
+struct big_mapper {
+	pid_t pid;
+	int rd;
+};
+
+static void big_tell(int wr, char what, int err)
+{
+	struct big_msg m = { .what = what, .err = err };
+
+	if (write(wr, &m, sizeof(m)) != sizeof(m))
+		_exit(3);
+}
+
+static void big_child(int wr, const char *first_bdf, size_t len)
+{
+	char path[256];
+	void *p;
+	int fd;
+
+	if (first_bdf) {
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/p2pmem/allocate", first_bdf);
+		fd = open(path, O_RDWR);
+		p = fd < 0 ? MAP_FAILED :
+			mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			big_tell(wr, BIG_FAILED, errno);
+			_exit(1);
+		}
+		close(fd);
+	}
+	fd = open_allocate(O_RDWR);
+	if (fd < 0) {
+		big_tell(wr, BIG_FAILED, errno);
+		_exit(1);
+	}
+	big_tell(wr, BIG_STARTED, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	big_tell(wr, p == MAP_FAILED ? BIG_FAILED : BIG_MAPPED,
+		 p == MAP_FAILED ? errno : 0);
+	_exit(0);
+}
+
+/* Read the child's next report, waiting at most @secs; 0 or -1. */
+static int big_next(struct big_mapper *m, double secs, struct big_msg *msg)
+{
+	struct pollfd pfd = { .fd = m->rd, .events = POLLIN };
+
+	if (poll(&pfd, 1, secs * 1000) != 1)
+		return -1;
+	return read(m->rd, msg, sizeof(*msg)) == sizeof(*msg) ? 0 : -1;
+}
+
+/* Start a child mapping @len bytes; 0 once its mmap() is about to begin. */
+static int big_start(struct big_mapper *m, const char *first_bdf, size_t len)
+{
+	struct big_msg msg;
+	int fds[2];
+
+	if (pipe(fds)) {
+		fail("bounded: pipe", "errno %d", errno);
+		return -1;
+	}
+	fflush(stdout);
+	m->pid = fork();
+	if (m->pid == 0) {
+		close(fds[0]);
+		big_child(fds[1], first_bdf, len);
+	}
+	close(fds[1]);
+	m->rd = fds[0];
+	if (m->pid < 0 || big_next(m, HANG_TIMEOUT, &msg) ||
+	    msg.what != BIG_STARTED) {
+		fail("bounded: the mapper starts", "it did not report");
+		return -1;
+	}
+	return 0;
+}
+
+/* After @secs, the mapping must still be under way: else nothing is tested. */
+static int big_still_mapping(struct big_mapper *m, double secs,
+			     const char *what)
+{
+	struct big_msg msg;
+
+	if (!big_next(m, secs, &msg)) {
+		fail(what, "it ended (%c, errno %d) within %.1f s: %s",
+		     msg.what, msg.err, secs,
+		     "nothing to interrupt, map a larger BAR");
+		return -1;
+	}
+	pass(what);
+	return 0;
+}
+
+/* Reap the child within @secs; its wait status, or -1 (then killed). */
+static int big_reap(struct big_mapper *m, double secs, double *took)
+{
+	double start = now_seconds();
+	int status;
+
+	while (waitpid(m->pid, &status, WNOHANG) == 0) {
+		*took = now_seconds() - start;
+		if (*took > secs) {
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, &status, 0);
+			close(m->rd);
+			return -1;
+		}
+		usleep(10000);
+	}
+	*took = now_seconds() - start;
+	close(m->rd);
+	return status;
+}
+
+/* Poll until "available" is @want again, for up to 10 s. */
+static void expect_available(const char *what, unsigned long long want)
+{
+	unsigned long long now = 0;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!read_attr("available", &now) && now == want)
+			break;
+		usleep(100000);
+	}
+	expect_value(what, now, want);
+}
+
+/*
+ * How long one mmap() of all of available takes, -1 after a failed check.
+ * The checks below act a quarter of that in, and allow a quarter more:
+ * code that finished the mapping first would take three quarters.
+ */
+static double bounded_whole(unsigned long long avail)
+{
+	double start, took = -1;
+	struct big_mapper m;
+	struct big_msg msg;
+	char what[128];
+
+	if (big_start(&m, NULL, avail))
+		return -1;
+	start = now_seconds();
+	if (!big_next(&m, HANG_TIMEOUT, &msg) && msg.what == BIG_MAPPED)
+		took = now_seconds() - start;
+	big_reap(&m, HANG_TIMEOUT, &start);
+	snprintf(what, sizeof(what),
+		 "a mapping of all of available takes %.1f s or more (%.2f s)",
+		 BOUNDED_MIN_SECS, took);
+	if (took >= BOUNDED_MIN_SECS)
+		pass(what);
+	else
+		fail(what, "too quick to interrupt: map a larger BAR");
+	expect_available("its pages come back at exit", avail);
+	return took >= BOUNDED_MIN_SECS ? took : -1;
+}
+
+static void bounded_kill(unsigned long long avail, double whole)
+{
+	struct big_mapper m;
+	double took = 0;
+	char what[128];
+	int status;
+
+	if (big_start(&m, NULL, avail))
+		return;
+	if (big_still_mapping(&m, whole / 4,
+			      "kill: a quarter in, the mapping is under way")) {
+		big_reap(&m, HANG_TIMEOUT, &took);
+		return;
+	}
+	kill(m.pid, SIGKILL);
+	status = big_reap(&m, HANG_TIMEOUT, &took);
+	snprintf(what, sizeof(what),
+		 "kill: the mapper is gone within a quarter (%.2f s, %.2f s allowed)",
+		 took, whole / 4);
+	if (status >= 0 && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL && took <= whole / 4)
+		pass(what);
+	else
+		fail(what, "status 0x%x", status);
+	expect_available("kill: every page back once the mapper is gone",
+			 avail);
+}
+
+static double unbind_bind(const char *driver)
+{
+	char path[256];
+	double took = -1, ignored;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	if (write_timed(path, bdf, HANG_TIMEOUT, &took))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	if (write_timed(path, bdf, HANG_TIMEOUT, &ignored))
+		return -1;
+	return took;
+}
+
+static void bounded_unbind(const char *driver, unsigned long long size,
+			   unsigned long long avail, double whole)
+{
+	double idle, took = 0;
+	struct big_mapper m;
+	struct big_msg msg;
+	char what[160];
+	char path[256];
+
+	/* What an unbind costs with nothing mapped: the bound adds to it. */
+	idle = unbind_bind(driver);
+	check_rebound(size, avail);
+	if (idle < 0 || big_start(&m, NULL, avail))
+		return;
+	if (big_still_mapping(&m, whole / 4,
+			      "unbind: a quarter in, the mapping is under way")) {
+		big_reap(&m, HANG_TIMEOUT, &took);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	write_timed(path, bdf, HANG_TIMEOUT, &took);
+	snprintf(what, sizeof(what),
+		 "unbind: at most a quarter slower than an idle one (%.2f s, idle %.2f s)",
+		 took, idle);
+	if (took <= idle + whole / 4)
+		pass(what);
+	else
+		fail(what, "too slow");
+	if (big_next(&m, HANG_TIMEOUT, &msg))
+		msg.what = 0;
+	expect_errno("unbind: the mapping under way fails with ENODEV",
+		     msg.what == BIG_FAILED, msg.err, ENODEV);
+	big_reap(&m, HANG_TIMEOUT, &took);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	write_timed(path, bdf, HANG_TIMEOUT, &took);
+	check_rebound(size, avail);
+}
+
+/* Whether the kernel log has a line holding @needle. */
+static int dmesg_has(const char *needle)
+{
+	char line[512];
+	int found = 0;
+	FILE *f;
+
+	f = popen("dmesg", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		found |= !!strstr(line, needle);
+	pclose(f);
+	return found;
+}
+
+/*
+ * Revoking @other's mappings waits for the mmap lock of a process that
+ * mapped a page of @other and is now making a long mapping of BDF: the
+ * wait is reported, naming the process.  @driver is @other's.
+ */
+static void bounded_mm_wait(const char *other, const char *driver,
+			    unsigned long long avail)
+{
+	char path[256], what[160], needle[96];
+	struct big_mapper m;
+	struct big_msg msg;
+	double took = 0;
+	int i;
+
+	if (big_start(&m, other, avail))
+		return;
+	if (big_still_mapping(&m, 0.1,
+			      "mm wait: the mapper holds its mmap lock, mapping")) {
+		big_reap(&m, HANG_TIMEOUT, &took);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	write_timed(path, other, HANG_TIMEOUT, &took);
+	/* It waited for the mapping: that mmap() has ended by now. */
+	if (big_next(&m, 0, &msg))
+		msg.what = 0;
+	expect_value("mm wait: the unbind waited until the long mmap() ended",
+		     msg.what, BIG_MAPPED);
+	snprintf(needle, sizeof(needle), "for the mmap lock of p2pmem_mmap_tes[%d]",
+		 m.pid);
+	snprintf(what, sizeof(what),
+		 "mm wait: dmesg names the process waited for (unbind took %.2f s)",
+		 took);
+	if (dmesg_has(needle))
+		pass(what);
+	else
+		fail(what, "no line with \"%s\"", needle);
+	big_reap(&m, HANG_TIMEOUT, &took);
+	expect_available("mm wait: the long mapping's pages are back", avail);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	write_timed(path, other, HANG_TIMEOUT, &took);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/p2pmem/allocate",
+		 other);
+	for (i = 0; i < REBIND_POLLS && access(path, F_OK); i++)
+		usleep(100000);
+	snprintf(what, sizeof(what), "mm wait: %s has p2pmem again after bind",
+		 other);
+	expect_value(what, !access(path, F_OK), 1);
+}
+
+/*
+ * A mapping of all of "available" takes seconds to clear; it must stop
+ * within a bound when its process is killed, and when BDF is unbound from
+ * DRIVER.  With OTHER and its driver ODRIVER, revoking OTHER's mappings
+ * must say whom it waits for.
+ */
+static void test_bounded(const char *driver, const char *other,
+			 const char *odriver)
+{
+	unsigned long long size, avail;
+	double whole;
+
+	if (read_attr_checked("size", &size) ||
+	    read_attr_checked("available", &avail))
+		return;
+	/*
+	 * The first mapping of a BAR also pays for the host's first touch of
+	 * the memory behind it (QEMU's RAM for ivshmem): time the second.
+	 */
+	if (bounded_whole(avail) < 0)
+		return;
+	whole = bounded_whole(avail);
+	if (whole < 0)
+		return;
+	bounded_kill(avail, whole);
+	bounded_unbind(driver, size, avail, whole);
+	if (other)
+		bounded_mm_wait(other, odriver, avail);
+}
+
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1301,8 +1664,9 @@ static void bad_usage(const char *prog)
 		"       %s BDF gone CMD\n"
 		"       %s BDF mixed DEVICE\n"
 		"       %s BDF vmops\n"
-		"       %s BDF race DRIVER SECONDS\n",
-		prog, prog, prog, prog, prog, prog, prog);
+		"       %s BDF race DRIVER SECONDS\n"
+		"       %s BDF bounded DRIVER [OTHER ODRIVER]\n",
+		prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -1335,6 +1699,9 @@ int main(int argc, char **argv)
 		test_vmops();
 	else if (!strcmp(argv[2], "race") && argc == 5)
 		test_race(argv[3], argv[4]);
+	else if (!strcmp(argv[2], "bounded") && (argc == 4 || argc == 6))
+		test_bounded(argv[3], argc == 6 ? argv[4] : NULL,
+			     argc == 6 ? argv[5] : NULL);
 	else
 		bad_usage(argv[0]);
 	return failures ? 1 : 0;

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Bounded work in a mapping (tests/topologies/hostbridges.topo's 8 GiB
+# ivshmem): one mmap() of all of a large provider clears for seconds.
+# It must stop soon after SIGKILL and after the provider is unbound, and a
+# revocation that waits for a process's mmap lock says whom it waits for.
+# Run with the least preemptible model the kernel offers (6.12: none; x86
+# on 7.3 has only full and lazy) and a soft-lockup threshold of 4 s: a
+# clearing loop that never yields is a soft lockup, which the host counts
+# as a kernel report.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA)
+IV=$(ivshmem_bdf)
+P2P=/sys/bus/pci/devices/$IV/p2pmem
+PREEMPT=/sys/kernel/debug/sched/preempt
+
+echo "== ivshmem $IV, 8 GiB, to p2pmem_pci =="
+check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
+expect_eq "its p2pmem is 8 GiB" "$(cat "$P2P/size" 2>&1)" $((8 << 30))
+
+model=
+for m in none voluntary lazy; do
+	grep -qw "$m" "$PREEMPT" 2>/dev/null && model=$m && break
+done
+echo "   preemption models: $(cat "$PREEMPT" 2>&1); testing under '$model'"
+check "a less preemptible model than full is set" \
+	sh -c "[ -n '$model' ] && echo $model > $PREEMPT && grep -q '($model)' $PREEMPT"
+old_thresh=$(cat /proc/sys/kernel/watchdog_thresh)
+check "the soft-lockup detector runs, its threshold at 2 s (reports after 4 s)" \
+	sh -c "echo 2 > /proc/sys/kernel/watchdog_thresh && test \"\$(cat /proc/sys/kernel/soft_watchdog)\" = 1"
+
+tap 21 "bounded" p2pmem_mmap_test "$IV" bounded p2pmem_pci "$A" nvme
+
+echo full > "$PREEMPT"
+echo "$old_thresh" > /proc/sys/kernel/watchdog_thresh
+check "no soft lockup meanwhile" sh -c "! dmesg | grep -q 'soft lockup'"
+finish
