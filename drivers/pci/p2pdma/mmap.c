@@ -14,7 +14,9 @@
  * they never come through here.
  *
  * Pages are cleared before they are mapped: they may hold what another
- * process, or a kernel user such as nvmet, left in them.
+ * process, or a kernel user such as nvmet, left in them.  That is slow
+ * (uncached stores to a BAR), so it goes in steps, between which a killed
+ * mapper stops, and so does every mapper once the provider is withdrawn.
  *
  * Revocation: every mapping, whichever file it was made through, is moved
  * to one file of the provider's own, on a small internal filesystem, and
@@ -41,6 +43,7 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "p2pdma.h"
@@ -80,18 +83,45 @@ static const struct vm_operations_struct p2pdma_vm_ops = {
 	.page_mkwrite = p2pdma_page_mkwrite,
 };
 
-/* Map @nr pages from @addr at @uaddr; on error free those not mapped. */
+/*
+ * Clearing is uncached stores to a BAR, each its own PCIe write (on QEMU,
+ * an exit per store): a few hundred MB/s at best, so all of a large BAR
+ * takes seconds.  It is done in steps of this many pages, and between two
+ * the mapper yields the CPU, dies when killed, and gives up when the
+ * provider is being withdrawn, which waits for it.
+ */
+#define P2PDMA_MMAP_STEP_PAGES	16UL
+
+/* Why a mapping under way has to stop now: 0 to go on. */
+static int p2pdma_mmap_stop(struct pci_p2pdma *p2p)
+{
+	cond_resched();
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	/* Set before revocation waits for ->mmap(): see p2pdma_user_revoke(). */
+	if (READ_ONCE(p2p->user_revoked))
+		return -ENODEV;
+	return 0;
+}
+
+/* Clear and map @nr pages at @uaddr; on error free those not mapped. */
 static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 			       struct vm_area_struct *vma, unsigned long uaddr,
 			       unsigned long addr, unsigned long nr)
 {
 	unsigned long i;
-	int err;
+	int err = 0;
 
-	memset_io((void __iomem __force *)addr, 0, nr << PAGE_SHIFT);
 	for (i = 0; i < nr; i++) {
 		struct page *page = virt_to_page((void *)addr + i * PAGE_SIZE);
 
+		if (!(i % P2PDMA_MMAP_STEP_PAGES)) {
+			err = p2pdma_mmap_stop(p2p);
+			if (err)
+				break;
+			memset_io((void __iomem __force *)addr + i * PAGE_SIZE, 0,
+				  min(nr - i, P2PDMA_MMAP_STEP_PAGES) << PAGE_SHIFT);
+		}
 		/* Free pages have no reference: take one to insert with. */
 		VM_WARN_ON_ONCE_PAGE(page_ref_count(page), page);
 		set_page_count(page, 1);
@@ -99,15 +129,16 @@ static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 		if (err) {
 			/* Back to free without p2pdma_folio_free(). */
 			set_page_count(page, 0);
-			p2pdma_free_pages(p2p, addr + i * PAGE_SIZE,
-					  (nr - i) << PAGE_SHIFT);
-			return err;
+			break;
 		}
 		/* The page table entry now owns the page's only reference. */
 		atomic_long_inc(&p2p->user_pages);
 		put_page(page);
 	}
-	return 0;
+	if (err)
+		p2pdma_free_pages(p2p, addr + i * PAGE_SIZE,
+				  (nr - i) << PAGE_SHIFT);
+	return err;
 }
 
 static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
@@ -191,14 +222,15 @@ static void p2pdma_user_wait_mappers(struct pci_p2pdma *p2p)
  * @p2p: the provider, pinned by the caller (its file is open)
  * @vma: the mapping being created
  *
- * Every page is allocated, cleared and mapped up front, and the mapping is
- * moved to the provider's own file, which revocation zaps.  On
- * failure, the pages already mapped come back when mmap() tears the
- * half-built mapping down.
+ * Every page is allocated, cleared and mapped up front, in bounded steps,
+ * and the mapping is moved to the provider's own file, which revocation
+ * zaps.  On failure, the pages already mapped come back when mmap() tears
+ * the half-built mapping down.
  *
  * Return: 0, -EINVAL for a private mapping or a non-zero offset, -ENODEV
- * once the provider's mappings are revoked, -ENOMEM when the provider has
- * not enough free memory, or vm_insert_page()'s error.
+ * once the provider's mappings are revoked (also when that happens during
+ * the mapping), -ENOMEM when the provider has not enough free memory,
+ * -EINTR when the mapper was killed, or vm_insert_page()'s error.
  */
 int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 {
@@ -211,7 +243,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 
 	down_read(&p2p->user_sem);
 	err = -ENODEV;
-	if (p2p->user_revoked)
+	if (READ_ONCE(p2p->user_revoked))
 		goto out;
 	err = p2pdma_user_note_mm(p2p, current->mm);
 	if (err)
@@ -351,8 +383,14 @@ static void p2pdma_user_zap(struct pci_p2pdma *p2p)
  */
 static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 {
+	/*
+	 * Set before waiting for the ->mmap() calls under way, which check it
+	 * between two steps and give up: a large mapping then delays the
+	 * withdrawal by a step, not by all its clearing.  Taking user_sem
+	 * for writing waits for them to go.
+	 */
+	WRITE_ONCE(p2p->user_revoked, true);
 	down_write(&p2p->user_sem);
-	p2p->user_revoked = true;
 	up_write(&p2p->user_sem);
 	p2pdma_user_wait_mappers(p2p);
 	p2pdma_user_zap(p2p);
@@ -376,7 +414,7 @@ void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
 		return;
 	if (publish) {
 		down_write(&p2p->user_sem);
-		p2p->user_revoked = false;
+		WRITE_ONCE(p2p->user_revoked, false);
 		up_write(&p2p->user_sem);
 		cd = p2pdma_chardev_add(p2p);
 		if (IS_ERR(cd))

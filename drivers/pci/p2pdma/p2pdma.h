@@ -95,8 +95,12 @@ struct pci_p2pdma {
 	/* mmap.c: the file every mapping moves to, and its revocation. */
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
-	bool user_revoked;		/* user_sem; true until published */
-	spinlock_t user_mms_lock;
+	/*
+	 * True until published.  Written under publish_lock: cleared under
+	 * user_sem, set just before it (mmap.c); read under it for reading.
+	 */
+	bool user_revoked;
+	spinlock_t user_mms_lock;	/* guards user_mms */
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
