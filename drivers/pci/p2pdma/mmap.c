@@ -45,6 +45,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "p2pdma.h"
 
@@ -161,6 +162,9 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
 struct p2pdma_user_mm {
 	struct list_head node;
 	struct mm_struct *mm;		/* grabbed */
+	/* Who mapped first, for the reports of a revocation that waits. */
+	pid_t tgid;
+	char comm[TASK_COMM_LEN];
 };
 
 /* Note the mapping process's mm, for revocation; forget exited ones. */
@@ -173,6 +177,8 @@ static int p2pdma_user_note_mm(struct pci_p2pdma *p2p, struct mm_struct *mm)
 	if (!new)
 		return -ENOMEM;
 	new->mm = mm;
+	new->tgid = task_tgid_nr(current);
+	get_task_comm(new->comm, current);
 	spin_lock(&p2p->user_mms_lock);
 	list_for_each_entry_safe(um, tmp, &p2p->user_mms, node) {
 		if (um->mm == mm) {
@@ -198,6 +204,49 @@ static int p2pdma_user_note_mm(struct pci_p2pdma *p2p, struct mm_struct *mm)
 }
 
 /*
+ * A revocation waits for the mmap lock of each process noted, and nothing
+ * bounds how long another holds it: one that is slow to map something else
+ * stalls the provider's withdrawal, and with it unbind and hotplug.  Say
+ * whom it waits for, after a second and then every ten.
+ */
+#define P2PDMA_MM_WAIT_FIRST	HZ
+#define P2PDMA_MM_WAIT_EVERY	(10 * HZ)
+
+struct p2pdma_mm_wait {
+	struct delayed_work report;
+	struct pci_p2pdma *p2p;
+	const struct p2pdma_user_mm *um;
+	unsigned long since;		/* jiffies */
+};
+
+static void p2pdma_mm_wait_report(struct work_struct *work)
+{
+	struct p2pdma_mm_wait *w = container_of(to_delayed_work(work),
+						struct p2pdma_mm_wait, report);
+
+	pci_warn(w->p2p->pdev, "revoking mappings waits %lus for the mmap lock of %s[%d]\n",
+		 (jiffies - w->since) / HZ, w->um->comm, w->um->tgid);
+	schedule_delayed_work(&w->report, P2PDMA_MM_WAIT_EVERY);
+}
+
+/* Wait until the process of @um links no vma under way. */
+static void p2pdma_user_wait_mm(struct pci_p2pdma *p2p,
+				const struct p2pdma_user_mm *um)
+{
+	struct p2pdma_mm_wait w = { .p2p = p2p, .um = um, .since = jiffies };
+
+	if (!mmap_read_trylock(um->mm)) {
+		INIT_DELAYED_WORK_ONSTACK(&w.report, p2pdma_mm_wait_report);
+		schedule_delayed_work(&w.report, P2PDMA_MM_WAIT_FIRST);
+		mmap_read_lock(um->mm);
+		/* Stops a report that queues itself again, too. */
+		cancel_delayed_work_sync(&w.report);
+		destroy_delayed_work_on_stack(&w.report);
+	}
+	mmap_read_unlock(um->mm);
+}
+
+/*
  * Wait until the vma of every ->mmap() that got past the check is linked
  * (see the top of this file), and forget the mms.
  */
@@ -210,8 +259,7 @@ static void p2pdma_user_wait_mappers(struct pci_p2pdma *p2p)
 	list_splice_init(&p2p->user_mms, &mms);
 	spin_unlock(&p2p->user_mms_lock);
 	list_for_each_entry_safe(um, tmp, &mms, node) {
-		mmap_read_lock(um->mm);
-		mmap_read_unlock(um->mm);
+		p2pdma_user_wait_mm(p2p, um);
 		mmdrop(um->mm);
 		kfree(um);
 	}
