@@ -317,10 +317,15 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
 			     P2PDMA_POOL_BLOCK_PAGES);
 
-		err = -ENOMEM;
 		addr = p2pdma_alloc_upto(p2p, &nr);
-		if (!addr)
+		if (!addr) {
+			/*
+			 * A removal stops the allocator before it revokes
+			 * the mappings: that is no shortage of memory.
+			 */
+			err = p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
 			goto out;
+		}
 		err = p2pdma_insert_pages(p2p, vma, uaddr, addr, nr);
 		if (err)
 			goto out;
