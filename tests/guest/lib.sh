@@ -148,6 +148,21 @@ p2p_stat() {
 	echo "${v:-missing}"
 }
 
+# dmesg_mark NAME - put a marker line in the kernel log, so that
+# logged_after NAME TEXT can tell whether the kernel logged a line holding
+# TEXT after the last such marker: a check of what one step logs must not
+# be satisfied by an earlier step's line.  No marker in the log: false.
+dmesg_mark() {
+	echo "P2PDMA-MARK $1" > /dev/kmsg
+}
+
+logged_after() {
+	dmesg | awk -v m="P2PDMA-MARK $1" -v t="$2" '
+		index($0, m) { seen = 1; found = 0; next }
+		seen && index($0, t) { found = 1 }
+		END { exit !found }'
+}
+
 # md5_dev DEV BYTES - checksum of the first BYTES of a block device.
 md5_dev() {
 	dd if="$1" bs=64k count=$(($2 >> 16)) iflag=direct 2>/dev/null | md5sum
