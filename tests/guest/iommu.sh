@@ -12,6 +12,7 @@
 # port, through the root complex.  That path is refused on q35 until the
 # pci_p2pdma.host_bridges parameter vouches for it; then it is mapped like
 # system memory, through an IOVA of the IOMMU, and the data must arrive.
+# Last, the same for two functions of one slot on the root bus (RCiEPs).
 . /tests/lib.sh
 
 PARAM=/sys/module/pci_p2pdma/parameters/host_bridges
@@ -62,10 +63,12 @@ expect_eq "A -> C: refused, q35 is not known to route P2P" \
 dd if=/dev/urandom of=/tmp/isrc bs=1M count=$MIB 2>/dev/null
 dd if=/tmp/isrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
 dd if=/dev/zero of="$BLK_C" bs=1M count=$MIB oflag=direct 2>/dev/null
+# The distance query above logged the same line: look only after it.
+dmesg_mark iommu-copy
 expect_eq "a userspace copy A -> CMB -> C fails with EREMOTEIO" \
 	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" "$BYTES" 2>/dev/null)" "error=-121"
 check "the failed mapping logs the reason and the host bridge" \
-	sh -c "dmesg | grep -q '$A: p2pdma: refused with $C: path crosses a root complex not known to route P2P (at 0000:00:00.0)'"
+	logged_after iommu-copy "$A: p2pdma: refused with $C: path crosses a root complex not known to route P2P (at 0000:00:00.0)"
 
 echo "== pci_p2pdma.host_bridges=8086:29c0: through the host bridge, by IOVA =="
 check "the parameter takes q35's host bridge" sh -c "echo 8086:29c0 > $PARAM"
@@ -89,4 +92,33 @@ check "no DMAR fault was logged" sh -c "! dmesg | grep -q 'DMAR: \[DMA \(Read\|W
 check "clearing the parameter" sh -c "echo > $PARAM"
 expect_eq "A -> C: refused again" "$(p2p_distance "$A" "$C")" \
 	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+
+# Two functions of one slot on the root bus, ivshmem (a provider through
+# p2pmem_pci) and NVMe R: their requests go through the root complex and
+# its IOMMU, which would look a bus address up as an IOVA and fault.  So
+# the root complex's rule decides, as between any two of its devices.
+echo "== one root-bus slot: ivshmem as function 0, NVMe R as function 1 =="
+IV=$(ivshmem_bdf) R=$(nvme_bdf P2PNVMER) BLK_R=$(nvme_blk P2PNVMER)
+expect_eq "ivshmem and NVMe R are functions 0 and 1 of one root-bus slot" \
+	"${IV%.0} ${R%.1} ${IV%:*}" "${R%.1} ${IV%.0} 0000:00"
+check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
+expect_eq "ivshmem -> NVMe R: refused, q35 is not known to route P2P" \
+	"$(p2p_distance "$IV" "$R")" \
+	"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
+dd if=/dev/urandom of=/tmp/rsrc bs=1M count=4 2>/dev/null
+dd if=/tmp/rsrc of="$BLK_R" bs=1M oflag=direct 2>/dev/null
+dmesg_mark iommu-rciep
+expect_eq "an O_DIRECT read from NVMe R into ivshmem's p2pmem fails with EREMOTEIO" \
+	"$(p2pmem_copy "$IV" "$BLK_R" "$BLK_C" 4M 2>/dev/null)" "error=-121"
+check "no DMAR fault and no I/O error meanwhile" \
+	sh -c "! dmesg | sed -n '/P2PDMA-MARK iommu-rciep/,\$p' | grep -qE 'DMAR: \[DMA (Read|Write)|I/O error'"
+check "the parameter takes q35's host bridge again" sh -c "echo 8086:29c0 > $PARAM"
+# Each function is one hop below the root complex, which adds 2.
+expect_eq "ivshmem -> NVMe R: through the host bridge" \
+	"$(p2p_distance "$IV" "$R")" "distance=4 map=through-host-bridge"
+expect_p2p_copy "O_DIRECT copy NVMe R -> ivshmem's p2pmem -> NVMe C by IOVA" \
+	"$IV" "$BLK_R" "$BLK_C" $((4 << 20)) /tmp/rsrc
+check "no DMAR fault was logged by the copy" \
+	sh -c "! dmesg | sed -n '/P2PDMA-MARK iommu-rciep/,\$p' | grep -q 'DMAR: \[DMA \(Read\|Write\)'"
+check "clearing the parameter once more" sh -c "echo > $PARAM"
 finish
