@@ -435,6 +435,7 @@ static const struct fake_node topo_rciep_q35[] = {
 	HOST("hb", Q35_HB, 0),
 	RCIEP("rc_a", "hb", 4, 0),
 	RCIEP("rc_b", "hb", 5, 0),
+	RCIEP("rc_b1", "hb", 5, 1),
 	{ }
 };
 
@@ -509,11 +510,11 @@ static const struct path_case path_cases[] = {
 	  HOSTBR, 4 },
 	{ "RCiEP to itself", topo_rciep_q35, "rc_b", "rc_b",
 	  BUS, 0 },
-	/*
-	 * upstream: through the host bridge, as nothing is above an RCiEP;
-	 * the functions of one device reach each other without leaving it.
-	 */
-	{ "functions of one RCiEP", topo_rciep_skx, "rc_b", "rc_b1", BUS, 2 },
+	/* Through the root complex and its IOMMU, as upstream. */
+	{ "functions of one RCiEP, allowed root complex", topo_rciep_skx,
+	  "rc_b", "rc_b1", HOSTBR, 4 },
+	{ "functions of one RCiEP, q35 root complex", topo_rciep_q35,
+	  "rc_b1", "rc_b", REFUSED, -1, RC_REFUSED, "hb" },
 	{ "RCiEPs, q35 root complex", topo_rciep_q35, "rc_a", "rc_b",
 	  REFUSED, -1, RC_REFUSED, "hb" },
 	{ "two-level switch: same lower switch", topo_deep, "x", "y", BUS, 4 },

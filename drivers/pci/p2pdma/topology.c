@@ -459,12 +459,12 @@ static void p2pdma_path_decide(struct pci_dev *provider,
 	/*
 	 * Below a bridge, two functions on one bus are either one PCIe device
 	 * (a link has one device, ARI or not) or share a conventional bus: no
-	 * bridge is crossed.  On a root bus only functions of one RCiEP are.
-	 * Functions of a multi-function device obey their own ACS controls.
+	 * bridge is crossed.  Functions of a multi-function device obey their
+	 * own ACS controls.  On a root bus, even the functions of one RCiEP
+	 * are the root complex's: their requests go through it and its IOMMU,
+	 * which would take a bus address for an IOVA.  So they take its rule.
 	 */
-	if (provider->bus == client->bus &&
-	    (!pci_is_root_bus(provider->bus) ||
-	     PCI_SLOT(provider->devfn) == PCI_SLOT(client->devfn))) {
+	if (provider->bus == client->bus && !pci_is_root_bus(provider->bus)) {
 		top = provider->bus->self;
 		dist = 2;
 	} else {
