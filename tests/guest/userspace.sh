@@ -110,7 +110,7 @@ IV=$(ivshmem_bdf)
 IV_STATS=/sys/kernel/debug/p2pdma/$IV/stats
 p2p_distance "$IV" "$A" > /dev/null
 check "the ivshmem provider has a cached path to NVMe A" \
-	grep -q "^client $A " "$IV_STATS"
+	grep -qx "client $A distance [0-9]* map [a-z-]*" "$IV_STATS"
 # What NVMe A's driver holds of its CMB (its queues) when the copies start.
 held=$(p2p_stat "$A" in_use)
 # The device's own sysfs directory goes after the bus notifier that makes
@@ -184,6 +184,7 @@ check "the copies stopped once NVMe A's removal had begun ($(cat /tmp/unplug-cop
 	sh -c 'test -s /tmp/unplug-copy.state && test "$(cat /tmp/unplug-copy.state)" != live'
 check "the provider's statistics left with it" \
 	test ! -e "/sys/kernel/debug/p2pdma/$A"
+# Stale entries are listed too: a departed client must have none at all.
 check "the ivshmem provider forgot its path to the departed NVMe A" \
 	sh -c "test -r $IV_STATS && ! grep -q '^client $A ' $IV_STATS"
 check "removals never had to wait for memory" \

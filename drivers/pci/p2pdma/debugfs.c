@@ -13,7 +13,12 @@
  *
  * followed by one line per client the provider was asked about:
  *
- *   client <bdf> distance <n> map <type>
+ *   client <bdf> distance <n> map <type> [stale]
+ *
+ * "stale" marks a verdict of an older generation of the rules (the
+ * allowlist changed, or some device went), which the next lookup works
+ * out again: it is listed so that what the cache holds can be checked,
+ * a departed client's entry above all.
  *
  * Counters are summed over CPUs without stopping them, so a snapshot taken
  * while allocations run may be off by those in flight.
@@ -77,10 +82,12 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 }
 
 static void p2pdma_show_client(const char *client,
-			       const struct p2pdma_path *path, void *arg)
+			       const struct p2pdma_path *path, bool stale,
+			       void *arg)
 {
-	seq_printf(arg, "client %s distance %d map %s\n", client,
-		   path->distance, p2pdma_map_name(path->map));
+	seq_printf(arg, "client %s distance %d map %s%s\n", client,
+		   path->distance, p2pdma_map_name(path->map),
+		   stale ? " stale" : "");
 }
 
 static int p2pdma_stats_show(struct seq_file *m, void *data)

@@ -217,7 +217,7 @@ void p2pdma_paths_outdated(void);
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void (*fn)(const char *client,
 					    const struct p2pdma_path *path,
-					    void *arg),
+					    bool stale, void *arg),
 				 void *arg);
 const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 

@@ -1039,6 +1039,68 @@ static void p2pdma_test_find_closest(struct kunit *test)
 						       clients, 2, false), 16);
 }
 
+/* What p2pdma_for_each_cached_path() reported, for the listing case. */
+struct fake_listing {
+	int entries;
+	int stale;
+	char client[P2PDMA_CLIENT_NAME_LEN];
+};
+
+static void fake_list_path(const char *client, const struct p2pdma_path *path,
+			   bool stale, void *arg)
+{
+	struct fake_listing *l = arg;
+
+	l->entries++;
+	l->stale += stale;
+	strscpy(l->client, client);
+}
+
+static struct fake_listing fake_list(struct pci_p2pdma *p2p)
+{
+	struct fake_listing l = { };
+
+	p2pdma_for_each_cached_path(p2p, fake_list_path, &l);
+	return l;
+}
+
+/*
+ * The statistics list what the cache holds: a verdict of older rules as
+ * stale, and a departed client not at all (tests/guest/ check that).
+ */
+static void p2pdma_test_cache_listing(struct kunit *test)
+{
+	struct fake_providers *fp = test->priv;
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	char name[P2PDMA_CLIENT_NAME_LEN];
+	struct fake_listing l;
+
+	/* As pci_name() prints a device the PCI core named. */
+	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x",
+		 pci_domain_nr(b->bus), b->bus->number, PCI_SLOT(b->devfn),
+		 PCI_FUNC(b->devfn));
+	fake_publish(test, fake_pdev(t, "nvme_a"));
+	l = fake_list(fp->p2p[0]);
+	KUNIT_EXPECT_EQ(test, l.entries, 0);
+
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(fp->p2p[0], b, NULL),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	l = fake_list(fp->p2p[0]);
+	KUNIT_EXPECT_EQ(test, l.entries, 1);
+	KUNIT_EXPECT_EQ(test, l.stale, 0);
+	KUNIT_EXPECT_STREQ(test, l.client, name);
+
+	p2pdma_paths_outdated();
+	l = fake_list(fp->p2p[0]);
+	KUNIT_EXPECT_EQ(test, l.entries, 1);
+	KUNIT_EXPECT_EQ(test, l.stale, 1);
+
+	p2pdma_path_forget(fp->p2p[0], b);
+	l = fake_list(fp->p2p[0]);
+	KUNIT_EXPECT_EQ(test, l.entries, 0);
+}
+
 /*
  * nvme_b is removed while a mapping works out the path from nvme_a to it,
  * just after its port's ACS control was read, and a device takes its place
@@ -1184,6 +1246,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_find_closest),
 	KUNIT_CASE(p2pdma_test_find_holds_reference),
 	KUNIT_CASE(p2pdma_test_find_refuses_unreachable),
+	KUNIT_CASE(p2pdma_test_cache_listing),
 	KUNIT_CASE(p2pdma_test_cache_removal_during_calc),
 	KUNIT_CASE(p2pdma_test_client_key_name),
 	KUNIT_CASE(p2pdma_test_qemu_topology),

@@ -673,16 +673,18 @@ void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 /**
  * p2pdma_for_each_cached_path - call a function for each cached verdict
  * @p2p: provider state
- * @fn: called with the client's PCI name and the cached path (no reason)
+ * @fn: called with the client's PCI name, the cached path (no reason), and
+ *      whether the entry is stale: from an older generation of the rules,
+ *      never used again, kept until a lookup replaces it or the client goes
  * @arg: passed to @fn
  *
- * For statistics: stale entries are skipped, and entries added or removed
- * during the walk may be missed.
+ * For statistics and tests: entries added or removed during the walk may
+ * be missed.
  */
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void (*fn)(const char *client,
 					    const struct p2pdma_path *path,
-					    void *arg),
+					    bool stale, void *arg),
 				 void *arg)
 {
 	unsigned long gen = p2pdma_paths_gen_now();
@@ -690,12 +692,12 @@ void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 	char name[P2PDMA_CLIENT_NAME_LEN];
 	unsigned long key;
 	void *entry;
+	bool fresh;
 
 	xa_for_each(&p2p->paths, key, entry) {
-		if (!p2pdma_path_decode(entry, gen, &path))
-			continue;
+		fresh = p2pdma_path_decode(entry, gen, &path);
 		p2pdma_client_key_name(key, name, sizeof(name));
-		fn(name, &path, arg);
+		fn(name, &path, !fresh, arg);
 	}
 }
 
