@@ -43,6 +43,11 @@ module_checks() {
 echo "== an out-of-tree driver of upstream's P2PDMA API =="
 check "the module was built for this kernel (scripts/build-compat)" test -e "$KO"
 [ -e "$KO" ] || finish
+# A file held open on ivshmem's node across all that follows must not keep
+# the node's number: the node of the next publishing takes it again.
+NODE=$(p2pmem_node "$IV")
+check "ivshmem has a node ($NODE), held open from here" test -c "$NODE"
+exec 3< "$NODE"
 check "ivshmem leaves p2pmem_pci" unbind "$IV"
 dmesg -c > /dev/null
 check "insmod p2pdma_compat.ko" insmod "$KO"
@@ -109,4 +114,7 @@ esac
 
 echo "== giving ivshmem back to p2pmem_pci =="
 check "ivshmem binds to p2pmem_pci again" bind_to "$IV" p2pmem_pci
+expect_eq "its node has its number again, the old node still open" \
+	"$(p2pmem_node "$IV")" "$NODE"
+exec 3<&-
 finish
