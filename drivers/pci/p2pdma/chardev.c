@@ -86,7 +86,6 @@ static void p2pmem_chardev_release(struct device *dev)
 {
 	struct p2pmem_chardev *cd = container_of(dev, struct p2pmem_chardev, dev);
 
-	ida_free(&p2pmem_ida, MINOR(dev->devt));
 	pci_dev_put(cd->pdev);
 	kfree(cd);
 }
@@ -139,8 +138,9 @@ struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p)
 	return cd;
 
 put:
-	/* The release frees @cd, its id and its reference to the provider. */
+	/* The release frees @cd and its reference to the provider. */
 	put_device(&cd->dev);
+	ida_free(&p2pmem_ida, id);
 	return ERR_PTR(err);
 }
 
@@ -149,12 +149,20 @@ put:
  * @cd: what p2pdma_chardev_add() returned
  *
  * Files still open on the node can no longer map: the caller revokes the
- * mappings made through it with the provider's others.
+ * mappings made through it with the provider's others.  Its number is free
+ * for the next node at once.
  */
 void p2pdma_chardev_remove(struct p2pmem_chardev *cd)
 {
 	sysfs_remove_link(&cd->dev.kobj, "device");
 	cdev_device_del(&cd->cdev, &cd->dev);
+	/*
+	 * The number is free once the node is gone, though a file open on
+	 * it keeps @cd: an open file never looks its dev_t up again, and a
+	 * number held until the last close would let a file kept open across
+	 * each publishing use them all up.
+	 */
+	ida_free(&p2pmem_ida, MINOR(cd->dev.devt));
 	down_write(&cd->lock);
 	cd->p2p = NULL;
 	up_write(&cd->lock);
