@@ -153,6 +153,12 @@ expect_eq "after the stress, a read of what was written, in p2pmem" \
 	"done=1 p2p=1 status=0x0 provider=$A mismatches=0"
 
 echo "== nvmet deletes the controller when the port drops the subsystem =="
+# Under a run of a million commands, which must stop for it.
+( echo "write 1 $BASE 4096 3 1000000" > $E2E/io 2> /tmp/nvmetio.long.err
+  echo $? > /tmp/nvmetio.long.rc ) &
+long=$!
+sleep 1
+check "a run of a million commands is under way" kill -0 $long
 rm "$PORT/subsystems/$NQN"
 # The controller goes in nvmet's work queue, after RCU grace periods:
 # give a starved guest 30 s.
@@ -162,6 +168,9 @@ while [ "$(cat $E2E/ctrl)" != none ] && [ $i -lt 60 ]; do
 	i=$((i + 1))
 done
 expect_eq "the transport let its controller go" "$(cat $E2E/ctrl)" none
+wait $long
+expect_eq "the run stopped for it, unfinished, with ENOTCONN" \
+	"$(cat /tmp/nvmetio.long.rc) $(grep -c 'not connected' /tmp/nvmetio.long.err)" "1 1"
 expect_eq "every p2pmem page of NVMe A back" \
 	"$(cat /sys/bus/pci/devices/$A/p2pmem/available)" "$avail"
 rmdir "$PORT"
