@@ -20,11 +20,12 @@
  *	write "write|read NSID OFFSET BYTES SEED COUNT": COUNT commands,
  *	each moving BYTES at byte OFFSET of the namespace; the data written
  *	is the pseudo-random bytes of SEED, and the data read is compared
- *	with them.  Read back "done=N p2p=N status=0xS provider=NAME
- *	mismatches=N": the commands that succeeded, how many of those had
- *	every data page in p2pmem, the status of the last one that failed,
- *	the provider of the last p2pmem buffer ("none"), and the reads whose
- *	data differed.
+ *	with them.  The write fails with ENOTCONN once nvmet wants the
+ *	controller gone, and with EINTR once the writer is killed.  Read
+ *	back "done=N p2p=N status=0xS provider=NAME mismatches=N": the
+ *	commands that succeeded, how many of those had every data page in
+ *	p2pmem, the status of the last one that failed, the provider of the
+ *	last p2pmem buffer ("none"), and the reads whose data differed.
  *
  * /sys/kernel/debug/nvmet_p2pmem_e2e/pattern
  *	write "BYTES SEED"; read back those pseudo-random bytes.
@@ -36,6 +37,7 @@
 #include <linux/pci.h>
 #include <linux/prandom.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
 
 #include "nvmet.h"
@@ -376,6 +378,7 @@ static int e2e_io(u8 opcode, u32 nsid, u64 offset, u32 bytes, u64 seed,
 {
 	struct e2e_io_result *r = &e2e.last;
 	void *pattern, *buf = NULL;
+	int ret = 0;
 	u16 status;
 
 	/* Once nvmet wants the controller gone, its port may go too. */
@@ -394,6 +397,19 @@ static int e2e_io(u8 opcode, u32 nsid, u64 offset, u32 bytes, u64 seed,
 	memset(r, 0, sizeof(*r));
 	strscpy(r->provider, "none", sizeof(r->provider));
 	while (count--) {
+		/*
+		 * nvmet deletes a controller its port dropped in a work that
+		 * takes e2e.lock, which this holds: stop for it, and when
+		 * killed, however many commands were asked for.
+		 */
+		if (READ_ONCE(e2e.doomed) == e2e.ctrl) {
+			ret = -ENOTCONN;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		status = e2e_rw(opcode, nsid, offset, bytes, pattern, buf, r);
 		if (status)
 			r->status = status;
@@ -403,7 +419,7 @@ static int e2e_io(u8 opcode, u32 nsid, u64 offset, u32 bytes, u64 seed,
 	}
 	kvfree(buf);
 	kvfree(pattern);
-	return 0;
+	return ret;
 }
 
 static ssize_t e2e_ctrl_write(struct file *file, const char __user *ubuf,
