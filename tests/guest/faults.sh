@@ -29,12 +29,12 @@ avail_before=$(cat "$P2P/available")
 
 check "ivshmem leaves p2pmem_pci" \
 	sh -c "echo $IV > /sys/bus/pci/drivers/p2pmem_pci/unbind"
-tap 2 "faults: bind" p2pmem_faults "$IV" bind p2pmem_pci 60
+tap 3 "faults: bind" p2pmem_faults "$IV" bind p2pmem_pci 60
 [ -e "/sys/bus/pci/devices/$IV/driver" ] ||
 	echo "$IV" > /sys/bus/pci/drivers/p2pmem_pci/bind
 check "ivshmem is bound to p2pmem_pci again" test -e "$P2P/allocate"
-tap 2 "faults: mmap" p2pmem_faults "$IV" mmap 30
-tap 2 "faults: copy" p2pmem_faults "$IV" copy "$BLK_A" "$BLK_B" 30
+tap 3 "faults: mmap" p2pmem_faults "$IV" mmap 30
+tap 3 "faults: copy" p2pmem_faults "$IV" copy "$BLK_A" "$BLK_B" 30
 
 fi_setup Y
 expect_eq "all ivshmem p2pmem free after the faults" \

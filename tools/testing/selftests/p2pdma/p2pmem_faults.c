@@ -9,8 +9,9 @@
  * For N = 1, 2, ... makes the N-th fault-injectable call of one operation
  * fail (/proc/thread-self/fail-nth; the caller sets up debugfs failslab and
  * fail_page_alloc), until the operation runs through without reaching an
- * N-th call or SECONDS have passed, and checks after each attempt that it
- * either failed leaving nothing behind or worked whole:
+ * N-th call, and checks after each attempt that it either failed leaving
+ * nothing behind or worked whole.  A sweep that SECONDS cut short fails:
+ * the calls after the last one tried were never made to fail.
  *
  *   bind  binding unbound device BDF to DRIVER: afterwards either BDF is
  *         unbound with no p2pmem/ directory, debugfs statistics or
@@ -48,6 +49,8 @@
 static const char *bdf;
 static int failures;
 static int fail_nth_fd = -1;
+/* An attempt ran through without reaching its N-th call: all were tried. */
+static int swept;
 
 __printf(1, 2)
 static void fail(const char *fmt, ...)
@@ -223,6 +226,7 @@ static int test_bind(const char *driver, double secs)
 		if (!injected) {
 			if (!bound)
 				fail("bind without a fault failed");
+			swept = 1;
 			break;
 		}
 	}
@@ -272,6 +276,7 @@ static int test_mmap(double secs)
 			if (map == MAP_FAILED)
 				fail("mmap without a fault failed: errno %d",
 				     errno);
+			swept = 1;
 			break;
 		}
 	}
@@ -310,6 +315,7 @@ static int test_copy(const char *src, const char *dst, double secs)
 			if (!copied)
 				fail("copy without a fault failed: errno %d",
 				     errno);
+			swept = 1;
 			break;
 		}
 	}
@@ -355,6 +361,13 @@ int main(int argc, char **argv)
 	else
 		fail("%s: no fault was injected (is fault injection set up?)",
 		     mode);
+	/* A sweep cut short by the clock never tried the later calls. */
+	if (swept)
+		printf("ok - %s: every fault point tried, then a run without one\n",
+		       mode);
+	else
+		fail("%s: time ran out after %d fault points, before a run without a fault",
+		     mode, points - 1);
 	if (!failures)
 		printf("ok - %s: every attempt failed cleanly or worked whole\n",
 		       mode);
