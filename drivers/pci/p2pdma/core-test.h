@@ -16,6 +16,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kernfs.h>
+#include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/memremap.h>
 #include <linux/mmzone.h>
@@ -392,6 +393,54 @@ static void core_test_publish(struct kunit *test)
  * memory and p2pmem, with odd offsets and lengths and a skip that starts
  * inside the first entry: every byte lands where it belongs.
  */
+/*
+ * Calls of an I/O accessor by the case's own thread.  On x86 the accessors
+ * move the same bytes as memcpy() and memset(), so only counting them
+ * shows that the scatterlist helpers treat p2pmem as I/O memory.  Counted
+ * where kprobes are (the debug kernel of make check has them).
+ */
+struct core_io_calls {
+	struct kprobe kp;
+	struct task_struct *task;
+	atomic_t calls;
+	bool armed;
+};
+
+static int core_io_call(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct core_io_calls *c = container_of(kp, struct core_io_calls, kp);
+
+	if (current == c->task)
+		atomic_inc(&c->calls);
+	return 0;
+}
+
+/* Count the calls of @symbol from here on. */
+static void core_io_count(struct kunit *test, struct core_io_calls *c,
+			  const char *symbol)
+{
+	memset(c, 0, sizeof(*c));
+	if (!IS_ENABLED(CONFIG_KPROBES))
+		return;
+	c->kp.symbol_name = symbol;
+	c->kp.pre_handler = core_io_call;
+	c->task = current;
+	c->armed = !register_kprobe(&c->kp);
+	KUNIT_EXPECT_TRUE_MSG(test, c->armed, "no kprobe on %s()", symbol);
+}
+
+/* Stop counting: there must have been @min calls at least. */
+static void core_io_expect(struct kunit *test, struct core_io_calls *c,
+			   int min)
+{
+	if (!IS_ENABLED(CONFIG_KPROBES))
+		return;
+	if (c->armed)
+		unregister_kprobe(&c->kp);
+	KUNIT_EXPECT_GE_MSG(test, atomic_read(&c->calls), min, "calls of %s()",
+			    c->kp.symbol_name);
+}
+
 static void core_test_sg_copy(struct kunit *test)
 {
 	static const struct { bool p2p; u32 off, len; } layout[] = {
@@ -400,6 +449,7 @@ static void core_test_sg_copy(struct kunit *test)
 	};
 	struct pci_dev *pdev = core_dev(test);
 	struct scatterlist sgl[ARRAY_SIZE(layout)];
+	struct core_io_calls io;
 	u8 *sys, *p2p, *in, *out;
 	size_t total = 0, skip = 3, pos = 0, i, j;
 
@@ -422,12 +472,17 @@ static void core_test_sg_copy(struct kunit *test)
 	for (i = 0; i < total; i++)
 		in[i] = i * 7 + 1;
 
+	/* Both p2pmem entries go through the I/O accessors, each way. */
+	core_io_count(test, &io, "memcpy_toio");
 	KUNIT_EXPECT_EQ(test, sg_pcopy_from_buffer(sgl, ARRAY_SIZE(sgl), in,
 						   total - skip, skip),
 			total - skip);
+	core_io_expect(test, &io, 2);
+	core_io_count(test, &io, "memcpy_fromio");
 	KUNIT_EXPECT_EQ(test, sg_pcopy_to_buffer(sgl, ARRAY_SIZE(sgl), out,
 						 total - skip, skip),
 			total - skip);
+	core_io_expect(test, &io, 2);
 	KUNIT_EXPECT_EQ(test, memcmp(out, in, total - skip), 0);
 
 	/* The p2pmem entry holds its part of the buffer, read over MMIO. */
@@ -438,8 +493,10 @@ static void core_test_sg_copy(struct kunit *test)
 			break;
 	KUNIT_EXPECT_EQ(test, j, (size_t)layout[1].len);
 
+	core_io_count(test, &io, "memset_io");
 	KUNIT_EXPECT_EQ(test, sg_zero_buffer(sgl, ARRAY_SIZE(sgl), total, 0),
 			total);
+	core_io_expect(test, &io, 2);
 	memset(in, 0, total);
 	KUNIT_EXPECT_EQ(test, sg_copy_to_buffer(sgl, ARRAY_SIZE(sgl), out, total),
 			total);
