@@ -66,6 +66,9 @@ mkdir "$NS" && echo "$BLK_B" > "$NS/device_path" && echo auto > "$NS/p2pmem"
 check "namespace enables with p2pmem=auto" sh -c "echo 1 > $NS/enable"
 expect_eq "p2pmem=auto reads back 1, as upstream" "$(cat "$NS/p2pmem")" 1
 dma_before=$(p2p_stat "$A" dma_mapped_bytes)
+# "missing" would make the last check compare 0 with 0.
+check "NVMe A's dma_mapped_bytes reads as a number ($dma_before)" \
+	test "$dma_before" -ge 0
 # Listen before the ports open: the host reports only after using them.
 timeout $REPORT_WAIT nc -l -p 7000 > /tmp/report &
 listener=$!
