@@ -507,8 +507,10 @@ static void core_test_sg_copy(struct kunit *test)
 struct core_worker {
 	struct pci_dev *pdev;
 	struct completion done;
+	atomic_t *inside;	/* workers in their loop now */
 	int rounds;
 	int failures;
+	int overlapped;		/* rounds with another worker inside */
 };
 
 static int core_worker_fn(void *data)
@@ -518,7 +520,10 @@ static int core_worker_fn(void *data)
 	size_t sizes[8];
 	int i, slot;
 
+	atomic_inc(w->inside);
 	for (i = 0; i < w->rounds; i++) {
+		if (atomic_read(w->inside) > 1)
+			w->overlapped++;
 		slot = get_random_u32() % ARRAY_SIZE(held);
 		if (held[slot]) {
 			pci_p2pmem_free(w->pdev, held[slot], sizes[slot]);
@@ -533,6 +538,7 @@ static int core_worker_fn(void *data)
 		if (!(i % 64))
 			cond_resched();
 	}
+	atomic_dec(w->inside);
 	for (slot = 0; slot < ARRAY_SIZE(held); slot++)
 		pci_p2pmem_free(w->pdev, held[slot], sizes[slot]);
 	complete(&w->done);
@@ -544,13 +550,16 @@ static void core_test_concurrent(struct kunit *test)
 	struct pci_dev *pdev = core_dev(test);
 	struct core_worker w[4];
 	struct task_struct *task;
-	int i, failures = 0;
+	int i, failures = 0, overlapped = 0;
+	atomic_t inside = ATOMIC_INIT(0);
 
 	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
 		w[i].pdev = pdev;
+		w[i].inside = &inside;
 		w[i].rounds = 4000;
 		w[i].failures = 0;
+		w[i].overlapped = 0;
 		init_completion(&w[i].done);
 		task = kthread_run(core_worker_fn, &w[i], "p2pdma_pool/%d", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
@@ -558,7 +567,10 @@ static void core_test_concurrent(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
 		wait_for_completion(&w[i].done);
 		failures += w[i].failures;
+		overlapped += w[i].overlapped;
 	}
+	/* Else the workers ran one after the other: nothing raced. */
+	KUNIT_EXPECT_GT(test, overlapped, 0);
 	/*
 	 * At most 4 x 8 live allocations of 64 KiB: 33 holes share >= 14 MiB
 	 * free, so one of them always fits the next one.  Nothing may fail.

@@ -362,6 +362,7 @@ struct pool_worker {
 	struct kunit *test;
 	struct completion done;
 	unsigned int errors;
+	unsigned int dry;	/* allocations that found the pool empty */
 	unsigned int cpu;
 };
 
@@ -378,7 +379,9 @@ static int pool_worker_fn(void *data)
 		for (i = 0; i < 8; i++) {
 			nr[i] = 1U << (prandom_u32_state(&rnd) % 5);
 			addr[i] = p2pdma_pool_alloc(t->pool, nr[i] << PAGE_SHIFT);
-			if (addr[i] && !shadow_mark(t, addr[i], nr[i], true))
+			if (!addr[i])
+				w->dry++;
+			else if (!shadow_mark(t, addr[i], nr[i], true))
 				w->errors++;
 		}
 		for (i = 0; i < 8; i++) {
@@ -396,16 +399,23 @@ static int pool_worker_fn(void *data)
 
 /*
  * One kthread per CPU hammering a pool small enough to run dry, so that
- * refills, flushes and cross-CPU drains all race.
+ * refills, flushes and cross-CPU drains all race.  It must be seen to: the
+ * pool ran dry, and caches were drained for the allocations that found it
+ * so.
  */
 static void pool_test_concurrent(struct kunit *test)
 {
 	static const u32 pages[] = { 200 };
 	struct pool_worker *w;
 	struct task_struct *task;
-	unsigned int cpu, n = 0, i;
+	unsigned int cpu, n = 0, i, dry = 0;
+	unsigned long drains;
+	struct pool_test *t;
 
-	pool_test_setup(test, pages, 1);
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs to race");
+	t = pool_test_setup(test, pages, 1);
+	drains = t->pool->cache_drains;
 	w = kunit_kcalloc(test, num_online_cpus(), sizeof(*w), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, w);
 	for_each_online_cpu(cpu) {
@@ -423,7 +433,11 @@ static void pool_test_concurrent(struct kunit *test)
 		wait_for_completion(&w[i].done);
 		KUNIT_EXPECT_EQ_MSG(test, w[i].errors, 0, "worker on CPU %u",
 				    w[i].cpu);
+		dry += w[i].dry;
 	}
+	KUNIT_EXPECT_GT_MSG(test, dry, 0, "the pool never ran dry");
+	KUNIT_EXPECT_GT_MSG(test, t->pool->cache_drains - drains, 0,
+			    "no CPU cache was drained");
 	expect_all_free(test);
 }
 
