@@ -92,8 +92,6 @@ cat "/sys/kernel/debug/p2pdma/$A/stats" | sed 's/^/   /'
 expect_eq "stats: in use only what NVMe A itself holds" \
 	"$(p2p_stat "$A" in_use)" "$in_use_before"
 expect_eq "stats: size is the 64 MiB CMB" "$(p2p_stat "$A" size)" $((64 << 20))
-check "stats: peak covers two 256 KiB copy buffers" \
-	test "$(p2p_stat "$A" peak)" -ge $((512 << 10))
 check "stats: NVMe B reached over the switch by bus address" \
 	grep -qx "client $B distance 4 map bus-address" "/sys/kernel/debug/p2pdma/$A/stats"
 check "stats: NVMe C refused" \
