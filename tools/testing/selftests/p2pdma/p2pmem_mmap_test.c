@@ -48,14 +48,15 @@
  *            made before it (SIGBUS), that every mapping that works holds
  *            its data, and that "available" is what it was at the end.
  *   bounded  that one mmap() of all of "available" takes a second or
- *            more (it clears every page; mapped twice, the second timed),
- *            and once a quarter of that time has passed: that SIGKILL
- *            ends its process within another quarter, every page coming
- *            back; that unbinding BDF from DRIVER takes at most a quarter
- *            longer than with nothing mapped, the mmap() failing with
- *            ENODEV; and, with OTHER (bound to ODRIVER), that unbinding
- *            OTHER while a process that mapped OTHER makes such a mapping
- *            of BDF waits for it, and dmesg names that process.
+ *            more (it clears every page; mapped twice, the second mapping
+ *            and its munmap() timed: the round trip), and once a quarter
+ *            of the mapping time has passed: that SIGKILL ends its process
+ *            within a quarter of the round trip, every page coming back;
+ *            that unbinding BDF from DRIVER takes at most that much longer
+ *            than with nothing mapped, the mmap() failing with ENODEV;
+ *            and, with OTHER (bound to ODRIVER), that unbinding OTHER
+ *            while a process that mapped OTHER makes such a mapping of BDF
+ *            waits for it, and dmesg names that process.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -1306,13 +1307,16 @@ static void test_race(const char *driver, const char *secs)
 /*
  * "bounded": a child maps all of "available" in one mmap(), whose clearing
  * takes seconds, and reports on a pipe: BIG_STARTED just before mmap(),
- * then BIG_MAPPED or BIG_FAILED with errno.  With @first_bdf it first maps
+ * then BIG_MAPPED or BIG_FAILED with errno, and BIG_UNMAPPED once it
+ * unmapped a mapping made.  With @first_bdf it first maps
  * a page of that provider, so that revoking that one has to wait for this
  * process's mmap lock, which the long mmap() holds.
  */
 #define BOUNDED_MIN_SECS	1.0	/* a whole mapping must take this long */
 
-enum big_report { BIG_STARTED = 'S', BIG_MAPPED = 'M', BIG_FAILED = 'F' };
+enum big_report {
+	BIG_STARTED = 'S', BIG_MAPPED = 'M', BIG_FAILED = 'F', BIG_UNMAPPED = 'U'
+};
 
 struct big_msg {
 	char what;
@@ -1358,8 +1362,13 @@ static void big_child(int wr, const char *first_bdf, size_t len)
 	}
 	big_tell(wr, BIG_STARTED, 0);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	big_tell(wr, p == MAP_FAILED ? BIG_FAILED : BIG_MAPPED,
-		 p == MAP_FAILED ? errno : 0);
+	if (p == MAP_FAILED) {
+		big_tell(wr, BIG_FAILED, errno);
+		_exit(0);
+	}
+	big_tell(wr, BIG_MAPPED, 0);
+	munmap(p, len);
+	big_tell(wr, BIG_UNMAPPED, 0);
 	_exit(0);
 }
 
@@ -1451,13 +1460,20 @@ static void expect_available(const char *what, unsigned long long want)
 }
 
 /*
- * How long one mmap() of all of available takes, -1 after a failed check.
- * The checks below act a quarter of that in, and allow a quarter more:
- * code that finished the mapping first would take three quarters.
+ * How long one mmap() of all of available takes, and with its munmap();
+ * -1 after a failed check.  The checks below act a quarter of the mapping
+ * time in and allow a quarter of this round trip: undoing a quarter of
+ * the mapping costs a quarter of the munmap(), and code that finished the
+ * mapping first would take three quarters of it and all of the munmap().
  */
-static double bounded_whole(unsigned long long avail)
+struct bounded_times {
+	double map;	/* mmap() of all of available */
+	double trip;	/* that and its munmap() */
+};
+
+static int bounded_whole(unsigned long long avail, struct bounded_times *t)
 {
-	double start, took = -1;
+	double start, mapped = -1, unmapped = -1, ignored;
 	struct big_mapper m;
 	struct big_msg msg;
 	char what[128];
@@ -1465,21 +1481,28 @@ static double bounded_whole(unsigned long long avail)
 	if (big_start(&m, NULL, avail))
 		return -1;
 	start = now_seconds();
-	if (!big_next(&m, HANG_TIMEOUT, &msg) && msg.what == BIG_MAPPED)
-		took = now_seconds() - start;
-	big_reap(&m, HANG_TIMEOUT, &start);
+	if (!big_next(&m, HANG_TIMEOUT, &msg) && msg.what == BIG_MAPPED) {
+		mapped = now_seconds() - start;
+		if (!big_next(&m, HANG_TIMEOUT, &msg) &&
+		    msg.what == BIG_UNMAPPED)
+			unmapped = now_seconds() - start - mapped;
+	}
+	big_reap(&m, HANG_TIMEOUT, &ignored);
 	snprintf(what, sizeof(what),
-		 "a mapping of all of available takes %.1f s or more (%.2f s)",
-		 BOUNDED_MIN_SECS, took);
-	if (took >= BOUNDED_MIN_SECS)
+		 "a mapping of all of available takes %.1f s or more (%.2f s, munmap %.2f s)",
+		 BOUNDED_MIN_SECS, mapped, unmapped);
+	if (mapped >= BOUNDED_MIN_SECS && unmapped >= 0)
 		pass(what);
 	else
 		fail(what, "too quick to interrupt: map a larger BAR");
 	expect_available("its pages come back at exit", avail);
-	return took >= BOUNDED_MIN_SECS ? took : -1;
+	t->map = mapped;
+	t->trip = mapped + unmapped;
+	return mapped >= BOUNDED_MIN_SECS && unmapped >= 0 ? 0 : -1;
 }
 
-static void bounded_kill(unsigned long long avail, double whole)
+static void bounded_kill(unsigned long long avail,
+			 const struct bounded_times *t)
 {
 	struct big_mapper m;
 	double took = 0;
@@ -1488,7 +1511,7 @@ static void bounded_kill(unsigned long long avail, double whole)
 
 	if (big_start(&m, NULL, avail))
 		return;
-	if (big_still_mapping(&m, whole / 4,
+	if (big_still_mapping(&m, t->map / 4,
 			      "kill: a quarter in, the mapping is under way")) {
 		big_reap(&m, HANG_TIMEOUT, &took);
 		return;
@@ -1496,10 +1519,10 @@ static void bounded_kill(unsigned long long avail, double whole)
 	kill(m.pid, SIGKILL);
 	status = big_reap(&m, HANG_TIMEOUT, &took);
 	snprintf(what, sizeof(what),
-		 "kill: the mapper is gone within a quarter (%.2f s, %.2f s allowed)",
-		 took, whole / 4);
+		 "kill: the mapper is gone within a quarter round trip (%.2f s, %.2f s allowed)",
+		 took, t->trip / 4);
 	if (status >= 0 && WIFSIGNALED(status) &&
-	    WTERMSIG(status) == SIGKILL && took <= whole / 4)
+	    WTERMSIG(status) == SIGKILL && took <= t->trip / 4)
 		pass(what);
 	else
 		fail(what, "status 0x%x", status);
@@ -1522,7 +1545,8 @@ static double unbind_bind(const char *driver)
 }
 
 static void bounded_unbind(const char *driver, unsigned long long size,
-			   unsigned long long avail, double whole)
+			   unsigned long long avail,
+			   const struct bounded_times *t)
 {
 	double idle, took = 0;
 	struct big_mapper m;
@@ -1535,7 +1559,7 @@ static void bounded_unbind(const char *driver, unsigned long long size,
 	check_rebound(size, avail);
 	if (idle < 0 || big_start(&m, NULL, avail))
 		return;
-	if (big_still_mapping(&m, whole / 4,
+	if (big_still_mapping(&m, t->map / 4,
 			      "unbind: a quarter in, the mapping is under way")) {
 		big_reap(&m, HANG_TIMEOUT, &took);
 		return;
@@ -1543,9 +1567,9 @@ static void bounded_unbind(const char *driver, unsigned long long size,
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
 	write_timed(path, bdf, HANG_TIMEOUT, &took);
 	snprintf(what, sizeof(what),
-		 "unbind: at most a quarter slower than an idle one (%.2f s, idle %.2f s)",
-		 took, idle);
-	if (took <= idle + whole / 4)
+		 "unbind: a quarter round trip slower than an idle one at most (%.2f s, idle %.2f s, %.2f s allowed)",
+		 took, idle, idle + t->trip / 4);
+	if (took <= idle + t->trip / 4)
 		pass(what);
 	else
 		fail(what, "too slow");
@@ -1635,7 +1659,7 @@ static void test_bounded(const char *driver, const char *other,
 			 const char *odriver)
 {
 	unsigned long long size, avail;
-	double whole;
+	struct bounded_times t;
 
 	if (read_attr_checked("size", &size) ||
 	    read_attr_checked("available", &avail))
@@ -1644,13 +1668,10 @@ static void test_bounded(const char *driver, const char *other,
 	 * The first mapping of a BAR also pays for the host's first touch of
 	 * the memory behind it (QEMU's RAM for ivshmem): time the second.
 	 */
-	if (bounded_whole(avail) < 0)
+	if (bounded_whole(avail, &t) || bounded_whole(avail, &t))
 		return;
-	whole = bounded_whole(avail);
-	if (whole < 0)
-		return;
-	bounded_kill(avail, whole);
-	bounded_unbind(driver, size, avail, whole);
+	bounded_kill(avail, &t);
+	bounded_unbind(driver, size, avail, &t);
 	if (other)
 		bounded_mm_wait(other, odriver, avail);
 }
