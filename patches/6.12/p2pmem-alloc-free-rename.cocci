@@ -4,8 +4,9 @@
 /// pci_p2pmem_alloc() and those of pci_free_p2pmem() pci_p2pmem_free().
 /// Arguments are unchanged.  Upstream's names stay real entry points, for
 /// drivers written against them: drivers/pci/p2pdma/ defines and tests
-/// them, and tools/testing/p2pdma/compat/ is such a driver, so their calls
-/// are left alone.
+/// them, and the modules of tools/testing/p2pdma/ are such drivers (the
+/// compat modules, the benchmark built against upstream too), so their
+/// calls are left alone.
 //
 // Confidence: High
 // Options: --include-headers
@@ -14,7 +15,7 @@
 expression pdev, size, addr;
 position p : script:python() {
 	"drivers/pci/p2pdma/" not in p[0].file and
-	"tools/testing/p2pdma/compat/" not in p[0].file
+	"tools/testing/p2pdma/" not in p[0].file
 };
 @@
 (
