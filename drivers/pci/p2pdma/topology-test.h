@@ -9,7 +9,9 @@
  * struct pci_dev objects wired together the way the PCI core would, with
  * configuration reads served from the table (so ACS control bits can be set
  * per port).  Nothing is registered with the driver core, so the tests
- * neither need nor disturb real hardware.
+ * neither need nor disturb real hardware; the providers they publish are
+ * offered to their own made-up clients only, which one case checks by
+ * asking for providers for the real PCI functions there are.
  */
 #ifndef _DRIVERS_PCI_P2PDMA_TOPOLOGY_TEST_H
 #define _DRIVERS_PCI_P2PDMA_TOPOLOGY_TEST_H
@@ -781,6 +783,36 @@ static void p2pdma_test_host_bridges_param(struct kunit *test)
 			PCI_P2PDMA_MAP_NOT_SUPPORTED);
 }
 
+/*
+ * The suite's made-up providers are in the real registry while it runs.
+ * A real client must never be handed one, even where the rules let it
+ * reach it: the device is freed when the case ends.
+ */
+static void p2pdma_test_real_clients_skip_fakes(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_rciep_skx);
+	struct pci_dev *fake = fake_pdev(t, "rc_a"), *real = NULL, *found;
+	struct device *client[1];
+	int reachable = 0;
+
+	fake_publish(test, fake);
+	/* q35's host bridge routes P2P, to other host bridges too, now. */
+	KUNIT_ASSERT_EQ(test, p2pdma_host_bridges_set("8086:29c0", NULL), 0);
+	for_each_pci_dev(real) {
+		if (pci_is_bridge(real))
+			continue;
+		if (pci_p2pdma_distance(fake, &real->dev, false) >= 0)
+			reachable++;
+		client[0] = &real->dev;
+		found = pci_p2pmem_find_many(client, 1);
+		KUNIT_EXPECT_PTR_NE_MSG(test, found, fake, "client %s",
+					pci_name(real));
+		pci_dev_put(found);
+	}
+	/* Else no real client could reach it: nothing was tested. */
+	KUNIT_EXPECT_GT(test, reachable, 0);
+}
+
 static void p2pdma_test_host_bridges_param_bad(struct kunit *test)
 {
 	static const char * const bad[] = {
@@ -1237,6 +1269,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_mixed_clients),
 	KUNIT_CASE(p2pdma_test_host_bridge_allowlist),
 	KUNIT_CASE(p2pdma_test_host_bridges_param),
+	KUNIT_CASE(p2pdma_test_real_clients_skip_fakes),
 	KUNIT_CASE(p2pdma_test_host_bridges_param_bad),
 	KUNIT_CASE(p2pdma_test_enable_store),
 	KUNIT_CASE(p2pdma_test_enable_store_booleans),
