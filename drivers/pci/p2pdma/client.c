@@ -170,12 +170,33 @@ struct p2pdma_choice {
 	struct pci_dev *found;
 };
 
+/*
+ * Whether @p2p may be offered to the clients at all.  The topology KUnit
+ * suite publishes providers on PCI devices it makes up, which the driver
+ * core never registers, and frees them when a case ends: they are for its
+ * own made-up clients only, and real clients are for real providers.
+ */
+static bool p2pdma_choice_may_offer(struct pci_p2pdma *p2p,
+				    struct p2pdma_choice *c)
+{
+	bool real = device_is_registered(&p2p->pdev->dev);
+	int i;
+
+	for (i = 0; i < c->num_clients; i++)
+		if (device_is_registered(c->clients[i]) != real)
+			return false;
+	return true;
+}
+
 static void p2pdma_choice_rank(struct pci_p2pdma *p2p, void *arg)
 {
 	struct p2pdma_choice *c = arg;
-	int dist = pci_p2pdma_distance_many(p2p->pdev, c->clients,
-					    c->num_clients, false);
+	int dist;
 
+	if (!p2pdma_choice_may_offer(p2p, c))
+		return;
+	dist = pci_p2pdma_distance_many(p2p->pdev, c->clients, c->num_clients,
+					false);
 	if (dist < 0 || dist > c->best)
 		return;
 	if (dist < c->best) {
@@ -189,7 +210,7 @@ static void p2pdma_choice_pick(struct pci_p2pdma *p2p, void *arg)
 {
 	struct p2pdma_choice *c = arg;
 
-	if (c->pick < 0 ||
+	if (c->pick < 0 || !p2pdma_choice_may_offer(p2p, c) ||
 	    pci_p2pdma_distance_many(p2p->pdev, c->clients, c->num_clients,
 				     false) != c->best)
 		return;
