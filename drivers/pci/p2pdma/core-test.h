@@ -15,6 +15,7 @@
 #include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/dma-mapping.h>
 #include <linux/kernfs.h>
 #include <linux/kprobes.h>
 #include <linux/kthread.h>
@@ -274,6 +275,55 @@ static void core_test_sgl(struct kunit *test)
 	}
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, 0));
 	KUNIT_EXPECT_NULL(test, pci_p2pmem_alloc_sgl(pdev, &nents, SZ_16M + 1));
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
+}
+
+/*
+ * Pretend that the BAR sits at another PCI bus address than its CPU
+ * physical one, as behind the host bridges of some platforms: on QEMU's
+ * q35 the two are equal, and a missing or doubled offset goes unseen.
+ */
+static void core_set_bus_offset(struct pci_dev *pdev, u64 offset)
+{
+	p2pdma_of_pinned(pdev)->mem[IVSHMEM_BAR].bus_offset = offset;
+}
+
+/* Bus addresses handed to a peer carry the BAR's offset, once. */
+static void core_test_bus_offset(struct kunit *test)
+{
+	static const u64 offsets[] = { 0x100000000000ULL, -(u64)SZ_1G };
+	struct pci_dev *pdev = core_dev(test);
+	struct scatterlist *sgl, *sg;
+	unsigned int nents;
+	int i, j, mapped;
+	void *addr;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	addr = pci_p2pmem_alloc(pdev, SZ_64K);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		core_set_bus_offset(pdev, offsets[i]);
+		KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, addr + 100),
+				(pci_bus_addr_t)(virt_to_phys(addr + 100) +
+						 offsets[i]));
+
+		/* The provider is its own peer at distance 0: bus addresses. */
+		nents = 0;
+		sgl = pci_p2pmem_alloc_sgl(pdev, &nents, 3 * SZ_4K + 10);
+		KUNIT_ASSERT_NOT_NULL(test, sgl);
+		mapped = dma_map_sg(&pdev->dev, sgl, nents, DMA_TO_DEVICE);
+		KUNIT_EXPECT_EQ(test, mapped, (int)nents);
+		for_each_sg(sgl, sg, mapped, j) {
+			KUNIT_EXPECT_TRUE(test, sg_dma_is_bus_address(sg));
+			KUNIT_EXPECT_EQ(test, (u64)sg_dma_address(sg),
+					(u64)sg_phys(sg) + offsets[i]);
+			KUNIT_EXPECT_EQ(test, sg_dma_len(sg), sg->length);
+		}
+		if (mapped > 0)
+			dma_unmap_sg(&pdev->dev, sgl, nents, DMA_TO_DEVICE);
+		pci_p2pmem_free_sgl(pdev, sgl);
+	}
+	pci_p2pmem_free(pdev, addr, SZ_64K);
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
@@ -834,6 +884,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_exhaustion),
 	KUNIT_CASE(core_test_sgl),
 	KUNIT_CASE(core_test_sgl_fragmented),
+	KUNIT_CASE(core_test_bus_offset),
 	KUNIT_CASE(core_test_publish),
 	KUNIT_CASE(core_test_concurrent),
 	KUNIT_CASE(core_test_watch),

@@ -302,7 +302,6 @@ static struct p2pdma_range *p2pdma_range_create(struct pci_dev *pdev,
 	range->provider = pdev;
 	range->p2p = p2p;
 	range->pagemap.mem = &p2p->mem[bar];
-	range->bus_offset = range->pagemap.mem->bus_offset;
 	pgmap = &range->pagemap.pgmap;
 	pgmap->type = MEMORY_DEVICE_PCI_P2PDMA;
 	pgmap->ops = &p2pdma_pgmap_ops;
@@ -576,7 +575,7 @@ pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 	range = to_p2pdma_range(page_pgmap(page));
 	if (range->provider != pdev)
 		return 0;
-	return virt_to_phys(addr) + range->bus_offset;
+	return pci_p2pdma_bus_addr_map(range->pagemap.mem, virt_to_phys(addr));
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);
 

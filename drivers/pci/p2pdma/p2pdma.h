@@ -143,7 +143,6 @@ struct p2pdma_range {
 	struct list_head node;
 	struct pci_dev *provider;
 	struct pci_p2pdma *p2p;
-	u64 bus_offset;
 };
 
 static inline struct p2pdma_range *to_p2pdma_range(struct dev_pagemap *pgmap)
