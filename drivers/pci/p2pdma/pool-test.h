@@ -358,13 +358,46 @@ static void pool_test_random(struct kunit *test)
 	expect_all_free(test);
 }
 
+/*
+ * Rounds each racing worker runs at least, and at most: past the first
+ * count they go on only until the race has been seen (the pool ran dry
+ * and a CPU's cache was drained for it), which on a loaded host or under
+ * an emulator may take the two CPUs a while to line up, or until
+ * POOL_RACE_SECONDS.
+ */
+#define POOL_RACE_ROUNDS	2000
+#define POOL_RACE_MAX_ROUNDS	200000
+#define POOL_RACE_SECONDS	60
+
+struct pool_race {
+	atomic_t dry;			/* allocations that found the pool empty */
+	unsigned long drains;		/* the pool's cache_drains before */
+	unsigned long deadline;		/* jiffies */
+};
+
 struct pool_worker {
 	struct kunit *test;
+	struct pool_race *race;
 	struct completion done;
 	unsigned int errors;
 	unsigned int dry;	/* allocations that found the pool empty */
+	unsigned int rounds;
 	unsigned int cpu;
 };
+
+static bool pool_race_seen(struct pool_worker *w, struct p2pdma_pool *pool)
+{
+	return atomic_read(&w->race->dry) &&
+	       READ_ONCE(pool->cache_drains) != w->race->drains;
+}
+
+static bool pool_worker_more(struct pool_worker *w, struct p2pdma_pool *pool)
+{
+	if (w->rounds < POOL_RACE_ROUNDS)
+		return true;
+	return w->rounds < POOL_RACE_MAX_ROUNDS && !pool_race_seen(w, pool) &&
+	       time_before(jiffies, w->race->deadline);
+}
 
 static int pool_worker_fn(void *data)
 {
@@ -372,17 +405,19 @@ static int pool_worker_fn(void *data)
 	struct pool_test *t = w->test->priv;
 	unsigned long addr[8];
 	struct rnd_state rnd;
-	u32 nr[8], i, round;
+	u32 nr[8], i;
 
 	prandom_seed_state(&rnd, w->cpu);
-	for (round = 0; round < 2000; round++) {
+	for (w->rounds = 0; pool_worker_more(w, t->pool); w->rounds++) {
 		for (i = 0; i < 8; i++) {
 			nr[i] = 1U << (prandom_u32_state(&rnd) % 5);
 			addr[i] = p2pdma_pool_alloc(t->pool, nr[i] << PAGE_SHIFT);
-			if (!addr[i])
+			if (!addr[i]) {
 				w->dry++;
-			else if (!shadow_mark(t, addr[i], nr[i], true))
+				atomic_inc(&w->race->dry);
+			} else if (!shadow_mark(t, addr[i], nr[i], true)) {
 				w->errors++;
+			}
 		}
 		for (i = 0; i < 8; i++) {
 			if (!addr[i])
@@ -401,25 +436,27 @@ static int pool_worker_fn(void *data)
  * One kthread per CPU hammering a pool small enough to run dry, so that
  * refills, flushes and cross-CPU drains all race.  It must be seen to: the
  * pool ran dry, and caches were drained for the allocations that found it
- * so.
+ * so.  The workers go on until they have seen it, within bounds.
  */
 static void pool_test_concurrent(struct kunit *test)
 {
 	static const u32 pages[] = { 200 };
+	struct pool_race race = {};
 	struct pool_worker *w;
 	struct task_struct *task;
 	unsigned int cpu, n = 0, i, dry = 0;
-	unsigned long drains;
 	struct pool_test *t;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs to race");
 	t = pool_test_setup(test, pages, 1);
-	drains = t->pool->cache_drains;
+	race.drains = t->pool->cache_drains;
+	race.deadline = jiffies + POOL_RACE_SECONDS * HZ;
 	w = kunit_kcalloc(test, num_online_cpus(), sizeof(*w), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, w);
 	for_each_online_cpu(cpu) {
 		w[n].test = test;
+		w[n].race = &race;
 		w[n].cpu = cpu;
 		init_completion(&w[n].done);
 		task = kthread_create(pool_worker_fn, &w[n], "p2pdma_pool/%u",
@@ -434,9 +471,11 @@ static void pool_test_concurrent(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, w[i].errors, 0, "worker on CPU %u",
 				    w[i].cpu);
 		dry += w[i].dry;
+		kunit_info(test, "CPU %u: %u rounds, %u allocations found the pool dry",
+			   w[i].cpu, w[i].rounds, w[i].dry);
 	}
 	KUNIT_EXPECT_GT_MSG(test, dry, 0, "the pool never ran dry");
-	KUNIT_EXPECT_GT_MSG(test, t->pool->cache_drains - drains, 0,
+	KUNIT_EXPECT_GT_MSG(test, t->pool->cache_drains - race.drains, 0,
 			    "no CPU cache was drained");
 	expect_all_free(test);
 }
