@@ -77,6 +77,9 @@ enum pci_p2pdma_map_type {
  * @map: how the device maps @mem
  * @bytes: bytes of @mem's pages mapped so far and not yet counted in its
  *	statistics (pci_p2pdma_map_bytes(), pci_p2pdma_map_done())
+ * @mixed: a page of another provider came after some of @mem's were
+ *	mapped: @bytes no longer says whose they are, and
+ *	pci_p2pdma_map_sg_done() counts the scatterlist itself
  *
  * Zeroed by the caller before the first page; pci_p2pdma_state() looks
  * the provider up again only when a page of another one comes.
@@ -85,6 +88,7 @@ struct pci_p2pdma_map_state {
 	struct p2pdma_provider *mem;
 	enum pci_p2pdma_map_type map;
 	u64 bytes;
+	bool mixed;
 };
 
 /**
@@ -107,6 +111,7 @@ enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 			       struct device *dev, struct page *page);
 void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state);
+void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents);
 
 int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 			    u64 offset);
@@ -158,6 +163,10 @@ static inline void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 }
 
 static inline void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
+{
+}
+
+static inline void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents)
 {
 }
 
@@ -316,7 +325,8 @@ pci_p2pdma_state(struct pci_p2pdma_map_state *state, struct device *dev,
  *
  * For the provider's statistics (dma_mapped_bytes in debugfs): callers
  * add the segments of P2PDMA pages they map, and call
- * pci_p2pdma_map_done() when the call worked.
+ * pci_p2pdma_map_done() or pci_p2pdma_map_sg_done() when the call worked.
+ * A call that fails counts nothing.
  */
 static inline void pci_p2pdma_map_bytes(struct pci_p2pdma_map_state *state,
 					size_t len)
@@ -326,14 +336,37 @@ static inline void pci_p2pdma_map_bytes(struct pci_p2pdma_map_state *state,
 
 /**
  * pci_p2pdma_map_done - count what a mapping call mapped of p2pmem
- * @state: the call's state
+ * @state: the call's state, whose pages were all of one provider
  *
- * One per-CPU addition per provider and call, not one per segment.
+ * One per-CPU addition per call, not one per segment.  For a caller that
+ * counts as it goes, one segment at a time (the block layer's request
+ * iterator), or whose call met one provider; scatterlist callers use
+ * pci_p2pdma_map_sg_done().
  */
 static inline void pci_p2pdma_map_done(struct pci_p2pdma_map_state *state)
 {
 	if (state->bytes)
 		__pci_p2pdma_map_count(state);
+}
+
+/**
+ * pci_p2pdma_map_sg_done - count what a scatterlist mapping call mapped
+ * @state: the call's state
+ * @sgl: the scatterlist the call mapped, with its CPU-side page and length
+ *	of each entry as the caller passed them
+ * @nents: entries of @sgl the call mapped
+ *
+ * As pci_p2pdma_map_done() for a call of one provider.  A call that met
+ * several has its scatterlist walked once more, so that each provider
+ * gets its own bytes, and only once the call is known to have worked.
+ */
+static inline void pci_p2pdma_map_sg_done(struct pci_p2pdma_map_state *state,
+					  struct scatterlist *sgl, int nents)
+{
+	if (unlikely(state->mixed))
+		__pci_p2pdma_map_count_sg(sgl, nents);
+	else
+		pci_p2pdma_map_done(state);
 }
 
 /**

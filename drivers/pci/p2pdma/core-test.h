@@ -875,8 +875,91 @@ static void core_test_bar_providers(struct kunit *test)
 	pci_p2pmem_free(pdev, addr, SZ_64K);
 }
 
+/*
+ * Pass the pages of the range @addr is in off as pages of @other: the
+ * ivshmem device has one BAR of memory, and a mapping call that meets two
+ * providers needs pages of two.
+ */
+static struct p2pdma_range *core_lend_range(void *addr,
+					    struct p2pdma_provider *other)
+{
+	struct p2pdma_range *range;
+
+	range = to_p2pdma_range(page_pgmap(virt_to_page(addr)));
+	range->pagemap.mem = other;
+	return range;
+}
+
+/* What a call of two providers maps is counted once, when it worked. */
+static void core_test_mixed_count(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct pci_p2pdma_map_state state = {};
+	struct p2pdma_provider *bar2, twin, stranger = {};
+	struct p2pdma_range *lent;
+	struct scatterlist sgl[3];
+	struct pci_dev *host;
+	void *a, *b;
+	u64 mapped;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M, 0), 0);
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M,
+						      SZ_8M), 0);
+	bar2 = pcim_p2pdma_provider(pdev, IVSHMEM_BAR);
+	/* All of one range, then a page of the other. */
+	a = pci_p2pmem_alloc(pdev, SZ_8M);
+	b = pci_p2pmem_alloc(pdev, PAGE_SIZE);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_PTR_NE(test, page_pgmap(virt_to_page(a)),
+			    page_pgmap(virt_to_page(b)));
+	/* Another provider of the same device, which reaches it as BAR 2. */
+	twin = *bar2;
+	lent = core_lend_range(b, &twin);
+
+	/* Nothing is counted while the call may still fail... */
+	mapped = core_stats(pdev).dma_mapped_bytes;
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_state(&state, &pdev->dev,
+					       virt_to_page(a)),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	pci_p2pdma_map_bytes(&state, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, pci_p2pdma_state(&state, &pdev->dev,
+					       virt_to_page(b)),
+			PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_PTR_NE(test, state.mem, bar2);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes, mapped);
+	KUNIT_EXPECT_TRUE(test, state.mixed);
+
+	/* ... and a call that worked counts each entry once. */
+	sg_init_table(sgl, ARRAY_SIZE(sgl));
+	sg_set_buf(&sgl[0], a, PAGE_SIZE);
+	sg_set_buf(&sgl[1], b, 100);
+	sg_set_buf(&sgl[2], a + PAGE_SIZE, 1000);
+	KUNIT_EXPECT_EQ(test, dma_map_sg(&pdev->dev, sgl, 3, DMA_TO_DEVICE), 3);
+	dma_unmap_sg(&pdev->dev, sgl, 3, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes,
+			mapped + PAGE_SIZE + 100 + 1000);
+
+	/* A provider of a device without p2pmem: the call fails there. */
+	host = pci_get_domain_bus_and_slot(0, 0, PCI_DEVFN(0, 0));
+	KUNIT_ASSERT_NOT_NULL(test, host);
+	KUNIT_ASSERT_PTR_NE(test, host, pdev);
+	stranger.owner = &host->dev;
+	lent->pagemap.mem = &stranger;
+	mapped = core_stats(pdev).dma_mapped_bytes;
+	KUNIT_EXPECT_EQ(test, dma_map_sg(&pdev->dev, sgl, 3, DMA_TO_DEVICE), 0);
+	KUNIT_EXPECT_EQ(test, core_stats(pdev).dma_mapped_bytes, mapped);
+	pci_dev_put(host);
+
+	lent->pagemap.mem = bar2;
+	pci_p2pmem_free(pdev, b, PAGE_SIZE);
+	pci_p2pmem_free(pdev, a, SZ_8M);
+	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
+}
+
 static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_bar_providers),
+	KUNIT_CASE(core_test_mixed_count),
 	KUNIT_CASE(core_test_bad_registrations),
 	KUNIT_CASE(core_test_ranges),
 	KUNIT_CASE(core_test_alloc_free),

@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "p2pdma: " fmt
 
 #include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
 
 #include "p2pdma.h"
 
@@ -65,8 +66,12 @@ void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 	struct p2pdma_range *range = to_p2pdma_range(page_pgmap(page));
 	struct p2pdma_provider *mem = range->pagemap.mem;
 
-	/* The bytes of the provider before, as if the call worked. */
-	pci_p2pdma_map_done(state);
+	/*
+	 * The call may still fail: count nothing before it is done, when
+	 * pci_p2pdma_map_sg_done() sorts the bytes out by provider.
+	 */
+	if (state->bytes)
+		state->mixed = true;
 	state->mem = mem;
 	state->map = pci_p2pdma_map_type(mem, dev);
 }
@@ -87,3 +92,35 @@ void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
 	state->bytes = 0;
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
+
+/**
+ * __pci_p2pdma_map_count_sg - the slow path of pci_p2pdma_map_sg_done()
+ * @sgl: a scatterlist a mapping call mapped, with pages of several providers
+ * @nents: entries of @sgl the call mapped
+ *
+ * Adds the bytes of each provider's entries to its statistics, one
+ * addition per run of entries of one provider.  The pages are allocated,
+ * which keeps their providers' state alive.
+ */
+void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents)
+{
+	struct pci_p2pdma_map_state run = {};
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		struct page *page = sg_page(sg);
+		struct p2pdma_provider *mem;
+
+		if (!is_pci_p2pdma_page(page))
+			continue;
+		mem = to_p2pdma_range(page_pgmap(page))->pagemap.mem;
+		if (mem != run.mem) {
+			pci_p2pdma_map_done(&run);
+			run.mem = mem;
+		}
+		run.bytes += sg->length;
+	}
+	pci_p2pdma_map_done(&run);
+}
+EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count_sg);
