@@ -73,7 +73,7 @@ static unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
  */
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
 {
-	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr);
+	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr, NULL);
 
 	return p2pdma_count_alloc(p2p, addr, (size_t)*nr << PAGE_SHIFT);
 }

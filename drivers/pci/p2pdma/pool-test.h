@@ -539,7 +539,7 @@ static void pool_test_drain_bounded(struct kunit *test)
 	drains = t->pool->cache_drains;
 	passes = atomic_long_read(&t->pool->drain_passes);
 	nr = 64;
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc_upto(t->pool, &nr), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_alloc_upto(t->pool, &nr, NULL), 0);
 	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes) - passes, 0);
 	KUNIT_EXPECT_EQ(test, t->pool->cache_drains - drains, 0);
@@ -552,7 +552,7 @@ static void pool_test_drain_bounded(struct kunit *test)
 	drains = t->pool->cache_drains;
 	passes = atomic_long_read(&t->pool->drain_passes);
 	nr = 64;
-	a = p2pdma_pool_alloc_upto(t->pool, &nr);
+	a = p2pdma_pool_alloc_upto(t->pool, &nr, NULL);
 	KUNIT_EXPECT_NE(test, a, 0);
 	KUNIT_EXPECT_EQ(test, nr, 1);
 	/* 64 pages cannot fit; 32 down to 2 failed: one pass for all five. */
@@ -564,6 +564,193 @@ static void pool_test_drain_bounded(struct kunit *test)
 	}
 	for (i = 1; i < 64; i += 2)
 		checked_free(test, addr[i], 1);
+	expect_all_free(test);
+}
+
+/* An allocation that asks which pages are clean, checked as checked_alloc(). */
+static unsigned long clean_alloc(struct kunit *test, u32 *nr,
+				 unsigned long *clean)
+{
+	struct pool_test *t = test->priv;
+	unsigned long addr = p2pdma_pool_alloc_upto(t->pool, nr, clean);
+
+	if (addr)
+		KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, *nr, true),
+				      "%u pages at %#lx handed out twice", *nr,
+				      addr);
+	return addr;
+}
+
+static void clean_free(struct kunit *test, unsigned long addr, u32 nr)
+{
+	struct pool_test *t = test->priv;
+	size_t size = (size_t)nr << PAGE_SHIFT;
+
+	KUNIT_EXPECT_TRUE(test, shadow_mark(t, addr, nr, false));
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_clean(t->pool, addr, size), nr);
+}
+
+/* Clean pages in the pool: its count, checked against the bits. */
+static u32 clean_pages(struct kunit *test)
+{
+	struct pool_test *t = test->priv;
+	struct p2pdma_arena *a = t->arena[0];
+	u32 bits = bitmap_weight(a->clean, a->nr_pages);
+
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_clean(t->pool),
+			(size_t)bits << PAGE_SHIFT);
+	return bits;
+}
+
+/*
+ * Clean pages: none in a new pool; a run freed clean is what the next
+ * allocation of its size gets, told page by page which are clean, and
+ * the bits go; a kernel allocation clears them too; a clean free of part
+ * of a run marks only that part; p2pdma_pool_take_dirty() finds every
+ * dirty page, and only dirty ones, and a killed pool hands out none.
+ */
+static void pool_test_clean(struct kunit *test)
+{
+	static const u32 pages[] = { 2 * MAX_PAGES };
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	unsigned long addr, again, d;
+	u32 nr, want, got = 0, rounds = 0;
+
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
+	nr = 8;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_EQ(test, nr, 8);
+	KUNIT_EXPECT_TRUE_MSG(test, bitmap_empty(clean, 8),
+			      "a new arena's pages are dirty");
+
+	/* Pages 0-1 and 4-7 back clean, 2-3 dirty. */
+	clean_free(test, addr, 2);
+	checked_free(test, addr + 2 * PAGE_SIZE, 2);
+	clean_free(test, addr + 4 * PAGE_SIZE, 4);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 6);
+	pool_drain(t->pool);
+	nr = 8;
+	again = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_EQ(test, again, addr);
+	KUNIT_EXPECT_EQ(test, nr, 8);
+	KUNIT_EXPECT_EQ(test, clean[0], 0xf3UL);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
+
+	/*
+	 * A kernel allocation takes the bits as well (3 pages: from the
+	 * arena, not a CPU cache), and frees dirty; its fourth page stays.
+	 */
+	clean_free(test, addr, 8);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 8);
+	again = checked_alloc(test, 3);
+	KUNIT_EXPECT_EQ(test, again, addr);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 5);
+	checked_free(test, again, 3);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 5);
+
+	/* The clearer gets every dirty page, the clean ones said so. */
+	want = 2 * MAX_PAGES - clean_pages(test);
+	for (;;) {
+		nr = MAX_PAGES;
+		d = p2pdma_pool_take_dirty(t->pool, &nr, clean);
+		if (!d || ++rounds > 4 * MAX_PAGES)
+			break;
+		KUNIT_EXPECT_TRUE(test, shadow_mark(t, d, nr, true));
+		KUNIT_EXPECT_FALSE(test, bitmap_full(clean, nr));
+		/* Lent, not in use: "available" does not dip. */
+		KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+		KUNIT_EXPECT_EQ(test, p2pdma_pool_clearing(t->pool),
+				(size_t)nr << PAGE_SHIFT);
+		got += nr - bitmap_weight(clean, nr);
+		KUNIT_EXPECT_TRUE(test, shadow_mark(t, d, nr, false));
+		p2pdma_pool_give_lent(t->pool, d, nr, true);
+	}
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_clearing(t->pool), 0);
+	KUNIT_EXPECT_EQ(test, got, want);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+
+	/* Dirty pages back at the head of the lists: clean ones come first. */
+	d = checked_alloc(test, 3);
+	KUNIT_ASSERT_NE(test, d, 0);
+	checked_free(test, d, 3);
+	nr = 4;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, 4));
+	KUNIT_EXPECT_NE(test, addr >> (PAGE_SHIFT + P2PDMA_MAX_ORDER),
+			d >> (PAGE_SHIFT + P2PDMA_MAX_ORDER));
+	clean_free(test, addr, 4);
+	nr = MAX_PAGES;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_NE(test, addr, 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, MAX_PAGES));
+	checked_free(test, addr, nr);
+	expect_all_free(test);
+
+	/* A killed pool has nothing for the clearer either. */
+	p2pdma_pool_kill(t->pool);
+	nr = 1;
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_take_dirty(t->pool, &nr, clean), 0);
+}
+
+/*
+ * The clearer takes less than a block at a time: each piece it gets has a
+ * dirty page, so that a block whose lower part is clean is not handed to
+ * it over and over, and every page is clean after as many pieces as the
+ * dirty pages fill.
+ */
+static void pool_test_clear_pieces(struct kunit *test)
+{
+	static const u32 pages[] = { 2 * MAX_PAGES };
+	const u32 piece = MAX_PAGES / 8;
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	u32 nr, got = 0, rounds = 0;
+	unsigned long addr, d;
+
+	/* The lowest piece of a largest block clean, the rest dirty. */
+	nr = piece;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_EQ(test, nr, piece);
+	clean_free(test, addr, piece);
+	KUNIT_ASSERT_EQ(test, clean_pages(test), piece);
+
+	while (rounds++ < 4 * MAX_PAGES / piece) {
+		nr = piece;
+		d = p2pdma_pool_take_dirty(t->pool, &nr, clean);
+		if (!d)
+			break;
+		KUNIT_EXPECT_EQ(test, nr, piece);
+		KUNIT_EXPECT_TRUE_MSG(test, bitmap_empty(clean, nr),
+				      "piece at page %lu lent with clean pages",
+				      (d - FAKE_BASE) >> PAGE_SHIFT);
+		KUNIT_EXPECT_TRUE(test, shadow_mark(t, d, nr, true));
+		got += nr - bitmap_weight(clean, nr);
+		KUNIT_EXPECT_TRUE(test, shadow_mark(t, d, nr, false));
+		p2pdma_pool_give_lent(t->pool, d, nr, true);
+	}
+	KUNIT_EXPECT_EQ(test, got, 2 * MAX_PAGES - piece);
+	KUNIT_EXPECT_EQ(test, rounds, 2 * MAX_PAGES / piece);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES);
+
+	/* A clearing that failed gives its pages back dirty. */
+	nr = MAX_PAGES;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	checked_free(test, addr, 1);
+	pool_drain(t->pool);
+	nr = MAX_PAGES;
+	d = p2pdma_pool_take_dirty(t->pool, &nr, clean);
+	KUNIT_ASSERT_EQ(test, d, addr);
+	KUNIT_ASSERT_EQ(test, nr, 1);
+	p2pdma_pool_give_lent(t->pool, d, nr, false);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES - MAX_PAGES);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_clearing(t->pool), 0);
+	checked_free(test, addr + PAGE_SIZE, MAX_PAGES - 1);
 	expect_all_free(test);
 }
 
@@ -594,6 +781,8 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_kill),
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
+	KUNIT_CASE(pool_test_clean),
+	KUNIT_CASE(pool_test_clear_pieces),
 	{}
 };
 

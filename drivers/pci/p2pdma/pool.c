@@ -24,6 +24,19 @@
  * plain numbers to it, which is what lets its KUnit suite run on fake
  * arenas of any shape.
  *
+ * It does remember which free pages are clean, because whoever freed them
+ * said so (p2pdma_pool_free_clean()): userspace must never see what the
+ * last user left in a page, and clearing a BAR is slow.  A bit per page,
+ * set while the page is free and holds zeros only, is cleared when the
+ * page is handed out, and the allocation says which pages had it.  The
+ * bits do not steer the buddy lists, which merge as if nothing were
+ * clean; an allocation for userspace looks a little way down the lists
+ * for a block that is all clean before it takes another, and a clearer in
+ * the background finds free dirty blocks the same way, with
+ * p2pdma_pool_take_dirty().  Kernel buffers, overwritten anyway, take the
+ * first block that fits.  Pages start dirty: nobody knows what a BAR
+ * holds.
+ *
  * A bit per page says whether it is handed out.  A free of pages that are
  * not (a double free, or a wrong address) is refused and reported with the
  * caller's stack, instead of corrupting the free lists and driving the
@@ -71,6 +84,13 @@ struct p2pdma_block {
 struct p2pdma_arena {
 	struct list_head node;		/* in p2pdma_pool.arenas */
 	unsigned long *handed;		/* a bit per page: handed out */
+	/*
+	 * A bit per page: free and clean.  Set by frees, cleared by
+	 * allocations, with atomic operations, only on pages that are off
+	 * the free lists; the bits of pages on them are stable under the
+	 * pool's lock (not the words: their other bits may change).
+	 */
+	unsigned long *clean;
 	unsigned long base;		/* address of the first page */
 	u32 nr_pages;
 	u32 nr_free;			/* pages on the free lists */
@@ -103,6 +123,9 @@ struct p2pdma_pool {
 	int node;			/* NUMA node of the bookkeeping */
 	unsigned long nr_pages;		/* in all arenas, under @lock */
 	atomic_long_t in_use;		/* pages handed out, not yet freed */
+	atomic_long_t clean;		/* bits set in the arenas' @clean */
+	/* Pages p2pdma_pool_take_dirty() lent, not in @in_use. */
+	atomic_long_t clearing;
 	atomic_long_t peak;		/* highest @in_use seen */
 	/* What failed allocations cost, for the KUnit suite: */
 	unsigned long cache_drains;	/* CPU caches drained, under @lock */
@@ -244,6 +267,56 @@ static u32 arena_take(struct p2pdma_arena *arena, u32 nr)
 	return idx;
 }
 
+/* Called with pool->lock held: whether free block @idx has a dirty page. */
+static bool arena_block_dirty(struct p2pdma_arena *arena, u32 idx,
+			      unsigned int order)
+{
+	/*
+	 * The block's bits are stable under the lock, but other pages' bits
+	 * in the same words change without it, atomically.
+	 */
+	return data_race(find_next_zero_bit(arena->clean, idx + (1U << order),
+					    idx)) < idx + (1U << order);
+}
+
+/*
+ * How many free blocks an allocation looking for clean ones, or the
+ * clearer looking for dirty ones, looks at with the pool's lock held and
+ * interrupts off: a fragmented pool could have very many.
+ */
+#define P2PDMA_CLEAN_SCAN	64
+
+/*
+ * Take @nr pages from a free block that is all clean, splitting it if
+ * needed; NIL if none of the blocks looked at, at most @*budget, is.
+ */
+static u32 arena_take_clean(struct p2pdma_arena *arena, u32 nr, u32 *budget)
+{
+	unsigned int order = order_base_2(nr), o;
+	u32 idx;
+
+	if (nr > arena->nr_free)
+		return P2PDMA_NIL;
+	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
+		for (idx = arena->free_head[o]; idx != P2PDMA_NIL && *budget;
+		     idx = arena->blocks[idx].next, --*budget)
+			if (!arena_block_dirty(arena, idx, o))
+				goto found;
+	}
+	return P2PDMA_NIL;
+
+found:
+	arena_unlink(arena, idx);
+	while (o > order) {
+		o--;
+		arena_push(arena, idx + (1U << o), o);
+	}
+	arena->nr_free -= 1U << order;
+	if (nr != 1U << order)
+		arena_free_run(arena, idx + nr, (1U << order) - nr);
+	return idx;
+}
+
 static unsigned long arena_addr(struct p2pdma_arena *arena, u32 idx)
 {
 	return arena->base + ((unsigned long)idx << PAGE_SHIFT);
@@ -286,6 +359,11 @@ static atomic_long_t *handed_word(struct p2pdma_arena *arena, u32 idx)
 	return (atomic_long_t *)&arena->handed[BIT_WORD(idx)];
 }
 
+static atomic_long_t *clean_word(struct p2pdma_arena *arena, u32 idx)
+{
+	return (atomic_long_t *)&arena->clean[BIT_WORD(idx)];
+}
+
 /* Mark pages handed out; returns how many already were (none, or a bug). */
 static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
 {
@@ -301,12 +379,39 @@ static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
 	return was;
 }
 
-/* Called with pool->lock held. */
-static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr)
+/*
+ * How many clean pages make a search for an all-clean block worth it.
+ * With few, they are scattered among dirty ones, where no block of theirs
+ * is all clean, and the search would only burn its budget: the first block
+ * that fits is then the best bet, since the one freed last is taken first
+ * (what a process just unmapped unwritten is what it maps next).
+ */
+static unsigned long pool_clean_worth_scan(struct p2pdma_pool *pool, u32 nr)
 {
+	return max_t(unsigned long, nr,
+		     min_t(unsigned long, READ_ONCE(pool->nr_pages) / 4,
+			   2UL << P2PDMA_MAX_ORDER));
+}
+
+/*
+ * Called with pool->lock held.  With @clean_first, a block that is all
+ * clean if one is found soon, before any other.
+ */
+static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr,
+				      bool clean_first)
+{
+	u32 budget = P2PDMA_CLEAN_SCAN;
 	struct p2pdma_arena *arena;
 	u32 idx;
 
+	if (clean_first && order_base_2(nr) <= P2PDMA_MAX_ORDER &&
+	    atomic_long_read(&pool->clean) >= pool_clean_worth_scan(pool, nr)) {
+		list_for_each_entry(arena, &pool->arenas, node) {
+			idx = arena_take_clean(arena, nr, &budget);
+			if (idx != P2PDMA_NIL)
+				return arena_addr(arena, idx);
+		}
+	}
 	list_for_each_entry(arena, &pool->arenas, node) {
 		idx = arena_take(arena, nr);
 		if (idx != P2PDMA_NIL)
@@ -344,9 +449,14 @@ static struct p2pdma_arena *arena_create(unsigned long base, size_t size,
 	arena->handed = kvzalloc_node(array_size(BITS_TO_LONGS(arena->nr_pages),
 						 sizeof(long)),
 				      GFP_KERNEL, node);
-	if (!arena->blocks || !arena->handed) {
+	/* Whatever the BAR holds, nobody cleared it: no page is clean. */
+	arena->clean = kvzalloc_node(array_size(BITS_TO_LONGS(arena->nr_pages),
+						sizeof(long)),
+				     GFP_KERNEL, node);
+	if (!arena->blocks || !arena->handed || !arena->clean) {
 		kvfree(arena->blocks);
 		kvfree(arena->handed);
+		kvfree(arena->clean);
 		kfree(arena);
 		return NULL;
 	}
@@ -425,10 +535,12 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 
 	if (!pool)
 		return;
-	WARN_ON(atomic_long_read(&pool->in_use));
+	WARN_ON(atomic_long_read(&pool->in_use) ||
+		atomic_long_read(&pool->clearing));
 	list_for_each_entry_safe(arena, tmp, &pool->arenas, node) {
 		kvfree(arena->blocks);
 		kvfree(arena->handed);
+		kvfree(arena->clean);
 		kfree(arena);
 	}
 	free_percpu(pool->pcp);
@@ -548,7 +660,7 @@ static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 	if (!st->count) {
 		spin_lock(&pool->lock);
 		while (st->count < P2PDMA_PCP_BATCH) {
-			addr = pool_take_locked(pool, 1U << order);
+			addr = pool_take_locked(pool, 1U << order, false);
 			if (!addr)
 				break;
 			st->addr[st->count++] = addr;
@@ -592,12 +704,13 @@ static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
 	pool_pcp_unlock(pcp, flags);
 }
 
-static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr)
+static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr,
+			       bool clean_first)
 {
 	unsigned long flags, addr;
 
 	spin_lock_irqsave(&pool->lock, flags);
-	addr = pool_take_locked(pool, nr);
+	addr = pool_take_locked(pool, nr, clean_first);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return addr;
 }
@@ -610,17 +723,81 @@ static bool pool_pcp_order(u32 nr, unsigned int *order)
 	return true;
 }
 
-static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr)
+/*
+ * Kernel buffers through this CPU's cache where the size fits.  Callers
+ * that ask which pages are clean (@for_user) want clean blocks first: they
+ * take from the arenas.
+ */
+static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr,
+				   bool for_user)
 {
 	unsigned int order;
 
-	if (pool_pcp_order(nr, &order))
+	if (!for_user && pool_pcp_order(nr, &order))
 		return pool_pcp_take(pool, order);
-	return pool_take(pool, nr);
+	return pool_take(pool, nr, for_user);
 }
 
-/* Mark a new allocation handed out: an allocator bug if a page already was. */
-static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
+/*
+ * Clear the clean bits of pages [@idx, @idx + @nr), just handed out, and
+ * set bit i of @was (if not NULL, @nr bits) for page @idx + i that had it.
+ */
+static void pool_take_clean(struct p2pdma_pool *pool,
+			    struct p2pdma_arena *arena, u32 idx, u32 nr,
+			    unsigned long *was)
+{
+	unsigned long mask, got;
+	long cleared = 0;
+	u32 off, n, b;
+
+	if (was)
+		bitmap_zero(was, nr);
+	/*
+	 * No bit set anywhere: none of these either.  A free sets the bits
+	 * and this count before its pages go back to the lists under the
+	 * pool's lock (or a CPU cache's), and this allocation took them from
+	 * there under the same lock, after it.
+	 */
+	if (!atomic_long_read(&pool->clean))
+		return;
+	for (off = 0; off < nr; off += n) {
+		n = handed_step(idx + off, nr - off);
+		mask = handed_mask(idx + off, n);
+		got = atomic_long_fetch_andnot(mask, clean_word(arena, idx + off)) &
+		      mask;
+		cleared += hweight_long(got);
+		got >>= (idx + off) % BITS_PER_LONG;
+		if (was)
+			for_each_set_bit(b, &got, n)
+				__set_bit(off + b, was);
+	}
+	if (cleared)
+		atomic_long_sub(cleared, &pool->clean);
+}
+
+/* Mark pages [@idx, @idx + @nr), claimed back but not yet free, clean. */
+static void pool_mark_clean(struct p2pdma_pool *pool,
+			    struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	unsigned long mask, was;
+	long set = 0;
+	u32 n;
+
+	for (; nr; idx += n, nr -= n) {
+		n = handed_step(idx, nr);
+		mask = handed_mask(idx, n);
+		was = atomic_long_fetch_or(mask, clean_word(arena, idx));
+		set += hweight_long(~was & mask);
+	}
+	atomic_long_add(set, &pool->clean);
+}
+
+/*
+ * Mark a new allocation handed out: an allocator bug if a page already
+ * was.  @was as for pool_take_clean().
+ */
+static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
+			  unsigned long *was)
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 	u32 idx = arena_index(arena, addr);
@@ -628,6 +805,7 @@ static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
 	WARN_ONCE(arena_hand_out(arena, idx, nr),
 		  "p2pdma: page %u of a %u-page arena handed out twice\n",
 		  idx, arena->nr_pages);
+	pool_take_clean(pool, arena, idx, nr, was);
 }
 
 /* Give back the pages of one bitmap word's @bits, from page @base on. */
@@ -677,13 +855,19 @@ static u32 pool_claim(struct p2pdma_pool *pool, struct p2pdma_arena *arena,
 	return claimed;
 }
 
-/* Pages known to be handed out back to a CPU cache, or the arena. */
-static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr)
+/*
+ * Pages known to be handed out back to a CPU cache, or the arena: clean
+ * ones always to the arena, where the next allocation of their size finds
+ * them first.
+ */
+static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
+		      bool clean)
 {
 	unsigned long flags;
 	unsigned int order;
 
-	if (pool_pcp_order(nr, &order) && IS_ALIGNED(addr, PAGE_SIZE << order)) {
+	if (!clean && pool_pcp_order(nr, &order) &&
+	    IS_ALIGNED(addr, PAGE_SIZE << order)) {
 		pool_pcp_give(pool, addr, order);
 	} else {
 		spin_lock_irqsave(&pool->lock, flags);
@@ -732,31 +916,32 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
  */
 static bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
 {
-	return (unsigned long)atomic_long_read(&pool->in_use) + nr <=
+	return (unsigned long)atomic_long_read(&pool->in_use) +
+	       atomic_long_read(&pool->clearing) + nr <=
 	       READ_ONCE(pool->nr_pages);
 }
 
 /*
- * Allocate @nr pages.  Free pages may sit in CPU caches: when the arenas
- * are short, drain those and try again, unless @drained says this call
- * did so already.
+ * Allocate @nr pages; @clean as for pool_take_clean().  Free pages may sit
+ * in CPU caches: when the arenas are short, drain those and try again,
+ * unless @drained says this call did so already.
  */
 static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
-				bool *drained)
+				bool *drained, unsigned long *clean)
 {
 	unsigned long addr = 0;
 
 	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
 	rcu_read_lock();
 	if (!READ_ONCE(pool->dying) && pool_may_fit(pool, nr)) {
-		addr = pool_take_any(pool, nr);
+		addr = pool_take_any(pool, nr, !!clean);
 		if (!addr && !*drained) {
 			*drained = true;
 			if (pool_drain_cached(pool))
-				addr = pool_take_any(pool, nr);
+				addr = pool_take_any(pool, nr, !!clean);
 		}
 		if (addr) {
-			pool_hand_out(pool, addr, nr);
+			pool_hand_out(pool, addr, nr, clean);
 			pool_count_in_use(pool, nr);
 		}
 	}
@@ -779,13 +964,15 @@ unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
 
 	if (!size || size > (size_t)P2PDMA_NIL << PAGE_SHIFT)
 		return 0;
-	return pool_alloc(pool, DIV_ROUND_UP(size, PAGE_SIZE), &drained);
+	return pool_alloc(pool, DIV_ROUND_UP(size, PAGE_SIZE), &drained, NULL);
 }
 
 /**
  * p2pdma_pool_alloc_upto - allocate as long a run as the pool still has
  * @pool: the pool
  * @nr: in, the most pages wanted; out, the pages allocated
+ * @clean: NULL, or a bitmap of at least @nr bits: bit i is set if page i
+ *         of the allocation was freed clean and not allocated since
  *
  * Tries all @nr pages, then the largest power of two below, halving down to
  * one page: for callers that can use memory in pieces (userspace mappings,
@@ -793,21 +980,60 @@ unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
  *
  * Return: the address of the first page, or 0 when not even a page is free.
  */
-unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
+unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr,
+				     unsigned long *clean)
 {
 	u32 try = *nr > 1 ? rounddown_pow_of_two(*nr - 1) : 0;
 	unsigned long addr = 0;
 	bool drained = false;
 
 	if (*nr)
-		addr = pool_alloc(pool, *nr, &drained);
+		addr = pool_alloc(pool, *nr, &drained, clean);
 	/* One drain serves every size: what it brought back is in the arenas. */
 	for (; !addr && try; try /= 2) {
-		addr = pool_alloc(pool, try, &drained);
+		addr = pool_alloc(pool, try, &drained, clean);
 		if (addr)
 			*nr = try;
 	}
 	return addr;
+}
+
+/* @lent: the pages were the clearer's, counted apart; see below. */
+static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
+		     size_t size, bool clean, bool lent)
+{
+	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), freed, idx;
+	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+	bool given;
+
+	if (!arena) {
+		pool_report_bad_free(NULL, addr, nr, 0);
+		return 0;
+	}
+	idx = arena_index(arena, addr);
+	/* Past the arena's end nothing is allocated: only the rest counts. */
+	freed = pool_claim(pool, arena, idx, min(nr, arena->nr_pages - idx),
+			   &given);
+	if (freed != nr)
+		pool_report_bad_free(arena, addr, nr, freed);
+	if (!given) {
+		/* Marked before others can allocate them: see pool_take_clean(). */
+		if (clean)
+			pool_mark_clean(pool, arena, idx, freed);
+		pool_give(pool, addr, freed, clean);
+	}
+	/*
+	 * Once in_use is 0 the owner may go on to free the pool, but not
+	 * before an RCU grace period: finish inside a read-side section.
+	 */
+	rcu_read_lock();
+	atomic_long_sub(freed, lent ? &pool->clearing : &pool->in_use);
+	/* Pairs with the barrier in wait_var_event() of the teardown. */
+	smp_mb__after_atomic();
+	if (READ_ONCE(pool->dying))
+		wake_up_var(&pool->in_use);
+	rcu_read_unlock();
+	return freed;
 }
 
 /**
@@ -826,34 +1052,142 @@ unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr)
 u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		     size_t size)
 {
-	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), freed, idx;
-	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
-	bool given;
+	return pool_free(pool, addr, size, false, false);
+}
 
-	if (!arena) {
-		pool_report_bad_free(NULL, addr, nr, 0);
-		return 0;
+/**
+ * p2pdma_pool_free_clean - free pages that hold zeros only
+ * @pool: the pool the pages came from
+ * @addr: page-aligned address inside an allocation
+ * @size: bytes from @addr, rounded up to whole pages
+ *
+ * As p2pdma_pool_free(), for pages the caller knows to be clean: cleared
+ * since anything last wrote them, and not written since.  A later
+ * allocation says so.
+ *
+ * Return: the number of pages freed.
+ */
+u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
+			   size_t size)
+{
+	return pool_free(pool, addr, size, true, false);
+}
+
+/*
+ * Called with pool->lock held: a free block with a dirty page, or the
+ * lower 2^@order pages of a larger one, taken off the lists; NIL if none.
+ * Looks at no more than @*budget blocks, and counts them off.
+ */
+static u32 arena_take_dirty(struct p2pdma_arena *arena, unsigned int order,
+			    u32 *budget)
+{
+	unsigned int o = P2PDMA_MAX_ORDER + 1;
+	u32 idx, dirty;
+
+	while (o-- > 0) {
+		for (idx = arena->free_head[o]; idx != P2PDMA_NIL && *budget;
+		     idx = arena->blocks[idx].next, --*budget) {
+			if (!arena_block_dirty(arena, idx, o))
+				continue;
+			arena_unlink(arena, idx);
+			/*
+			 * Keep the half with the first dirty page, each time:
+			 * the other half of a clean one would come back
+			 * merged with the rest, and be found again forever.
+			 * data_race(): see arena_block_dirty().
+			 */
+			dirty = data_race(find_next_zero_bit(arena->clean,
+							     idx + (1U << o), idx));
+			while (o > order) {
+				o--;
+				if (dirty >= idx + (1U << o)) {
+					arena_push(arena, idx, o);
+					idx += 1U << o;
+				} else {
+					arena_push(arena, idx + (1U << o), o);
+				}
+			}
+			arena->blocks[idx].order = o;
+			arena->nr_free -= 1U << o;
+			return idx;
+		}
 	}
-	idx = arena_index(arena, addr);
-	/* Past the arena's end nothing is allocated: only the rest counts. */
-	freed = pool_claim(pool, arena, idx, min(nr, arena->nr_pages - idx),
-			   &given);
-	if (freed != nr)
-		pool_report_bad_free(arena, addr, nr, freed);
-	if (!given)
-		pool_give(pool, addr, freed);
-	/*
-	 * Once in_use is 0 the owner may go on to free the pool, but not
-	 * before an RCU grace period: finish inside a read-side section.
-	 */
+	return P2PDMA_NIL;
+}
+
+/**
+ * p2pdma_pool_take_dirty - allocate free pages not all known to be clean
+ * @pool: the pool
+ * @nr: in, the most pages wanted; out, the pages allocated
+ * @clean: a bitmap of at least @nr bits, set as by p2pdma_pool_alloc_upto()
+ *
+ * For a clearer, which gives them back with p2pdma_pool_give_lent(): a
+ * free block with a dirty page, the largest first, or its lower part of
+ * the largest power of two pages up to @nr.  Looks at a bounded number of
+ * blocks, so it may miss some.  Safe in any context; fails once
+ * p2pdma_pool_kill() was called.
+ *
+ * Return: the address of the first page, or 0 when none was found.
+ */
+unsigned long p2pdma_pool_take_dirty(struct p2pdma_pool *pool, u32 *nr,
+				     unsigned long *clean)
+{
+	unsigned int order = min_t(unsigned int, ilog2(max(*nr, 1U)),
+				   P2PDMA_MAX_ORDER);
+	u32 budget = P2PDMA_CLEAN_SCAN, idx = P2PDMA_NIL;
+	struct p2pdma_arena *arena;
+	unsigned long flags, addr = 0;
+
 	rcu_read_lock();
-	atomic_long_sub(freed, &pool->in_use);
-	/* Pairs with the barrier in wait_var_event() of the teardown. */
-	smp_mb__after_atomic();
 	if (READ_ONCE(pool->dying))
-		wake_up_var(&pool->in_use);
+		goto out;
+	spin_lock_irqsave(&pool->lock, flags);
+	list_for_each_entry(arena, &pool->arenas, node) {
+		idx = arena_take_dirty(arena, order, &budget);
+		if (idx != P2PDMA_NIL) {
+			addr = arena_addr(arena, idx);
+			*nr = 1U << arena->blocks[idx].order;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (addr) {
+		pool_hand_out(pool, addr, *nr, clean);
+		/*
+		 * As good as free for whoever asks what is in use (they are
+		 * back soon, clean), but a teardown waits for them too.
+		 */
+		atomic_long_add(*nr, &pool->clearing);
+	}
+out:
 	rcu_read_unlock();
-	return freed;
+	return addr;
+}
+
+/**
+ * p2pdma_pool_give_lent - give back what p2pdma_pool_take_dirty() lent
+ * @pool: the pool
+ * @addr: the address it returned
+ * @nr: the pages it lent
+ * @clean: all of them now hold zeros only; false if the clearing failed
+ *
+ * Safe in any context.
+ */
+void p2pdma_pool_give_lent(struct p2pdma_pool *pool, unsigned long addr,
+			   u32 nr, bool clean)
+{
+	pool_free(pool, addr, (size_t)nr << PAGE_SHIFT, clean, true);
+}
+
+/**
+ * p2pdma_pool_clean - bytes free and known to hold zeros only
+ * @pool: the pool
+ *
+ * Return: a snapshot; pages in CPU caches may count.
+ */
+size_t p2pdma_pool_clean(struct p2pdma_pool *pool)
+{
+	return (size_t)atomic_long_read(&pool->clean) << PAGE_SHIFT;
 }
 
 /**
@@ -896,7 +1230,8 @@ bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout)
 {
 	/* Woken by p2pdma_pool_free(), which sees @dying set. */
 	return wait_var_event_timeout(&pool->in_use,
-				      !atomic_long_read(&pool->in_use),
+				      !atomic_long_read(&pool->in_use) &&
+				      !atomic_long_read(&pool->clearing),
 				      timeout);
 }
 
@@ -915,11 +1250,24 @@ size_t p2pdma_pool_size(const struct p2pdma_pool *pool)
  * p2pdma_pool_in_use - bytes handed out and not yet freed
  * @pool: the pool
  *
+ * Pages lent to a clearer do not count: they are as good as free.
+ *
  * Return: the bytes allocated now; a snapshot, others may be allocating.
  */
 size_t p2pdma_pool_in_use(const struct p2pdma_pool *pool)
 {
 	return (size_t)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
+}
+
+/**
+ * p2pdma_pool_clearing - bytes lent to a clearer now
+ * @pool: the pool
+ *
+ * Return: a snapshot.
+ */
+size_t p2pdma_pool_clearing(const struct p2pdma_pool *pool)
+{
+	return (size_t)atomic_long_read(&pool->clearing) << PAGE_SHIFT;
 }
 
 /**

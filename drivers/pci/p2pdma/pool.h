@@ -4,8 +4,9 @@
  *
  * A pool hands out physically contiguous runs of whole pages from the
  * ranges added to it, and takes back any page-aligned part of a run.  It
- * treats addresses as numbers and never touches the memory behind them.
- * Its structure is private to pool.c: nothing outside may look inside.
+ * treats addresses as numbers and never touches the memory behind them,
+ * but remembers which free pages its users said were clean.  Its
+ * structure is private to pool.c: nothing outside may look inside.
  *
  * Lifetime: p2pdma_pool_create(), p2pdma_pool_add() for each range, then
  * allocations; at the end p2pdma_pool_kill() (allocations fail from then
@@ -33,9 +34,20 @@ int p2pdma_pool_add(struct p2pdma_pool *pool, unsigned long base,
 void p2pdma_pool_destroy(struct p2pdma_pool *pool);
 
 unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size);
-unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr);
+unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr,
+				     unsigned long *clean);
 u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		     size_t size);
+
+/* Clean pages: see pool.c. */
+u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
+			   size_t size);
+unsigned long p2pdma_pool_take_dirty(struct p2pdma_pool *pool, u32 *nr,
+				     unsigned long *clean);
+void p2pdma_pool_give_lent(struct p2pdma_pool *pool, unsigned long addr,
+			   u32 nr, bool clean);
+size_t p2pdma_pool_clean(struct p2pdma_pool *pool);
+size_t p2pdma_pool_clearing(const struct p2pdma_pool *pool);
 
 void p2pdma_pool_kill(struct p2pdma_pool *pool);
 bool p2pdma_pool_dying(const struct p2pdma_pool *pool);
