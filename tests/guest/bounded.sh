@@ -1,13 +1,13 @@
 #!/bin/sh
 # Bounded work in a mapping (tests/topologies/hostbridges.topo's 8 GiB
-# ivshmem): one mmap() of a large provider clears for seconds.  How much
-# of it is found by trying, up to all of it: 5 s of clearing is 8 GiB
-# or more under KVM, some hundreds of MiB under TCG.
+# ivshmem): one mmap() of a large provider takes seconds.  How much of it
+# is found by trying, up to all of it: 5 s of mapping is 8 GiB or more
+# under KVM, some hundreds of MiB or a few GiB under TCG.
 # It must stop soon after SIGKILL and after the provider is unbound, and a
 # revocation that waits for a process's mmap lock says whom it waits for.
 # Run with the least preemptible model the kernel offers (6.12: none; x86
 # on 7.3 has only full and lazy) and a soft-lockup threshold of 4 s: a
-# clearing loop that never yields is a soft lockup, which the host counts
+# mapping loop that never yields is a soft lockup, which the host counts
 # as a kernel report.
 . /tests/lib.sh
 

@@ -66,14 +66,16 @@ static unsigned long p2pdma_alloc_pages(struct pci_p2pdma *p2p, size_t size)
  * p2pdma_alloc_upto - allocate as long a run as a provider still has
  * @p2p: the provider
  * @nr: in, the most pages wanted; out, the pages allocated
+ * @clean: NULL, or a bitmap of at least @nr bits: which pages are clean
  *
  * See p2pdma_pool_alloc_upto(); a failure counts as one failed call.
  *
  * Return: the address of the first page, or 0.
  */
-unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
+unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr,
+				unsigned long *clean)
 {
-	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr, NULL);
+	unsigned long addr = p2pdma_pool_alloc_upto(p2p->pool, nr, clean);
 
 	return p2pdma_count_alloc(p2p, addr, (size_t)*nr << PAGE_SHIFT);
 }
@@ -83,9 +85,10 @@ unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr)
  * @p2p: the provider
  * @addr: page-aligned address inside an allocation
  * @size: bytes from @addr, rounded up to whole pages
+ * @clean: the pages hold zeros only (see p2pdma_pool_free_clean())
  */
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
-		       size_t size)
+		       size_t size, bool clean)
 {
 	u32 freed;
 
@@ -95,7 +98,8 @@ void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 	 * back is counted: it refuses pages freed twice.
 	 */
 	rcu_read_lock();
-	freed = p2pdma_pool_free(p2p->pool, addr, size);
+	freed = clean ? p2pdma_pool_free_clean(p2p->pool, addr, size) :
+			p2pdma_pool_free(p2p->pool, addr, size);
 	this_cpu_add(p2p->stats->free_bytes, (u64)freed << PAGE_SHIFT);
 	rcu_read_unlock();
 }
@@ -114,8 +118,9 @@ size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
 static void p2pdma_wait_idle(struct pci_p2pdma *p2p)
 {
 	while (!p2pdma_pool_wait_idle(p2p->pool, 10 * HZ))
-		pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated\n",
-			 p2pdma_pool_in_use(p2p->pool) >> 10);
+		pci_warn(p2p->pdev, "removal waits for %zu KiB still allocated, %zu KiB being cleared\n",
+			 p2pdma_pool_in_use(p2p->pool) >> 10,
+			 p2pdma_pool_clearing(p2p->pool) >> 10);
 }
 
 static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
@@ -517,7 +522,8 @@ void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size)
 	if (!addr)
 		return;
 	/* Pinned by the allocation being freed. */
-	p2pdma_free_pages(p2pdma_of_pinned(pdev), (unsigned long)addr, size);
+	p2pdma_free_pages(p2pdma_of_pinned(pdev), (unsigned long)addr, size,
+			  false);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_free);
 
@@ -590,7 +596,7 @@ static void *p2pmem_alloc_upto(struct pci_dev *pdev, u32 *nr)
 	rcu_read_lock();
 	p2p = p2pdma_of_rcu(pdev);
 	if (p2p)
-		addr = p2pdma_alloc_upto(p2p, nr);
+		addr = p2pdma_alloc_upto(p2p, nr, NULL);
 	rcu_read_unlock();
 	return (void *)addr;
 }

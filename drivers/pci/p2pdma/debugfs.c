@@ -10,6 +10,11 @@
  *                               the data that moved through the provider
  *   user_maps, user_pages       successful mmap()s of p2pmem so far, and
  *                               pages mapped into userspace now
+ *   clean, clearing             bytes free and known to hold zeros, and
+ *                               bytes the clearer holds now
+ *   cleared_bytes, clear_ns     bytes cleared ahead of mappings, and the
+ *                               time that took (clear.c)
+ *   map_cleared_bytes           bytes mmap() had to clear itself
  *
  * followed by one line per client the provider was asked about:
  *
@@ -78,6 +83,9 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 		sum->free_bytes += READ_ONCE(s->free_bytes);
 		sum->failed_allocs += READ_ONCE(s->failed_allocs);
 		sum->dma_mapped_bytes += READ_ONCE(s->dma_mapped_bytes);
+		sum->cleared_bytes += READ_ONCE(s->cleared_bytes);
+		sum->clear_ns += READ_ONCE(s->clear_ns);
+		sum->map_cleared_bytes += READ_ONCE(s->map_cleared_bytes);
 	}
 }
 
@@ -105,6 +113,10 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "user_maps %ld\nuser_pages %ld\n",
 		   atomic_long_read(&p2p->user_maps),
 		   atomic_long_read(&p2p->user_pages));
+	seq_printf(m, "clean %zu\nclearing %zu\n", p2pdma_pool_clean(p2p->pool),
+		   p2pdma_pool_clearing(p2p->pool));
+	seq_printf(m, "cleared_bytes %llu\nclear_ns %llu\nmap_cleared_bytes %llu\n",
+		   st.cleared_bytes, st.clear_ns, st.map_cleared_bytes);
 	p2pdma_for_each_cached_path(p2p, p2pdma_show_client, m);
 	return 0;
 }

@@ -13,10 +13,14 @@
  * of kernel allocations are never mapped, so their count stays zero and
  * they never come through here.
  *
- * Pages are cleared before they are mapped: they may hold what another
- * process, or a kernel user such as nvmet, left in them.  That is slow
- * (uncached stores to a BAR), so it goes in steps, between which a killed
- * mapper stops, and so does every mapper once the provider is withdrawn.
+ * Pages hold zeros when they are mapped: they may hold what another
+ * process, or a kernel user such as nvmet, left in them, so those the pool
+ * does not know to be clean are cleared (clear.c).  That is slow (uncached
+ * stores to a BAR), so it goes in steps, between which a killed mapper
+ * stops, and so does every mapper once the provider is withdrawn.  A page
+ * is mapped read-only, so that its first write faults: that marks it dirty
+ * (and so do unmapping a dirty entry and unpinning after a DMA write).  A
+ * page that comes back unwritten goes back to the pool clean.
  *
  * Revocation: every mapping, whichever file it was made through, is moved
  * to one file of the provider's own, on a small internal filesystem, and
@@ -53,12 +57,20 @@ static void p2pdma_folio_free(struct folio *folio)
 {
 	/* The page was allocated, so its range and provider are alive. */
 	struct pci_p2pdma *p2p = to_p2pdma_range(folio->pgmap)->p2p;
+	/* Nothing writes p2pmem back: the flag only says it was written. */
+	bool clean = !folio_test_clear_dirty(folio);
 
-	/* Set by writes through a mapping; nothing writes p2pmem back. */
-	folio_clear_dirty(folio);
 	atomic_long_dec(&p2p->user_pages);
+	/*
+	 * Kick after the free, so that the worker finds the page; the
+	 * teardown waits for a grace period before it stops the worker.
+	 */
+	rcu_read_lock();
 	p2pdma_free_pages(p2p, (unsigned long)folio_address(folio),
-			  folio_size(folio));
+			  folio_size(folio), clean);
+	if (!clean)
+		p2pdma_clear_kick(p2p);
+	rcu_read_unlock();
 }
 
 const struct dev_pagemap_ops p2pdma_pgmap_ops = {
@@ -66,17 +78,21 @@ const struct dev_pagemap_ops p2pdma_pgmap_ops = {
 };
 
 /*
- * A write to a page whose entry is write-protected (mprotect() read-only
- * and back, a soft-dirty reset) lands here: with this hook the mapping is
- * write-notify, as a file mapping is.  With no page->mapping, the fault
- * code would take the page for truncated unless it comes back locked, and
- * retry the write forever.  Nothing is written back, so there is nothing
- * to account: hand the page back locked, and the fault makes the entry
- * writable.
+ * The first write to a page lands here, as does one after its entry was
+ * write-protected again (mprotect() read-only and back, a soft-dirty
+ * reset): with this hook the mapping is write-notify, as a file mapping
+ * is.  The page is dirty from now on, and will be cleared before it is
+ * mapped again.  With no page->mapping, the fault code would take the page
+ * for truncated unless it comes back locked, and retry the write forever.
+ * Nothing is written back, so there is nothing else to account: hand the
+ * page back locked, and the fault makes the entry writable.
  */
 static vm_fault_t p2pdma_page_mkwrite(struct vm_fault *vmf)
 {
-	lock_page(vmf->page);
+	struct folio *folio = page_folio(vmf->page);
+
+	folio_lock(folio);
+	folio_mark_dirty(folio);
 	return VM_FAULT_LOCKED;
 }
 
@@ -87,9 +103,9 @@ static const struct vm_operations_struct p2pdma_vm_ops = {
 /*
  * Clearing is uncached stores to a BAR, each its own PCIe write (on QEMU,
  * an exit per store): a few hundred MB/s at best, so all of a large BAR
- * takes seconds.  It is done in steps of this many pages, and between two
- * the mapper yields the CPU, dies when killed, and gives up when the
- * provider is being withdrawn, which waits for it.
+ * takes seconds.  What a mapping clears itself is done in steps of this
+ * many pages, and between two the mapper yields the CPU, dies when killed,
+ * and gives up when the provider is being withdrawn, which waits for it.
  */
 #define P2PDMA_MMAP_STEP_PAGES	16UL
 
@@ -105,40 +121,52 @@ static int p2pdma_mmap_stop(struct pci_p2pdma *p2p)
 	return 0;
 }
 
-/* Clear and map @nr pages at @uaddr; on error free those not mapped. */
+/*
+ * Clear the pages of @nr at @addr that @clean does not have, and map them
+ * all at @uaddr, a step at a time; on error free those not mapped.
+ */
 static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 			       struct vm_area_struct *vma, unsigned long uaddr,
-			       unsigned long addr, unsigned long nr)
+			       unsigned long addr, unsigned long nr,
+			       const unsigned long *clean)
 {
-	unsigned long i;
+	struct page *pages[P2PDMA_MMAP_STEP_PAGES];
+	unsigned long i, j, n, left;
+	size_t cleared;
 	int err = 0;
 
-	for (i = 0; i < nr; i++) {
-		struct page *page = virt_to_page((void *)addr + i * PAGE_SIZE);
-
-		if (!(i % P2PDMA_MMAP_STEP_PAGES)) {
-			err = p2pdma_mmap_stop(p2p);
-			if (err)
-				break;
-			memset_io((void __iomem __force *)addr + i * PAGE_SIZE, 0,
-				  min(nr - i, P2PDMA_MMAP_STEP_PAGES) << PAGE_SHIFT);
+	for (i = 0; i < nr; i += n) {
+		n = min(nr - i, P2PDMA_MMAP_STEP_PAGES);
+		err = p2pdma_mmap_stop(p2p);
+		if (err)
+			break;
+		cleared = p2pdma_clear_dirty(addr, clean, i, i + n);
+		this_cpu_add(p2p->stats->map_cleared_bytes, cleared);
+		for (j = 0; j < n; j++) {
+			pages[j] = virt_to_page((void *)addr + (i + j) * PAGE_SIZE);
+			/* Free pages have no reference: take one to insert with. */
+			VM_WARN_ON_ONCE_PAGE(page_ref_count(pages[j]), pages[j]);
+			set_page_count(pages[j], 1);
 		}
-		/* Free pages have no reference: take one to insert with. */
-		VM_WARN_ON_ONCE_PAGE(page_ref_count(page), page);
-		set_page_count(page, 1);
-		err = vm_insert_page(vma, uaddr + i * PAGE_SIZE, page);
+		/* One page table lock for several pages, not one each. */
+		left = n;
+		err = vm_insert_pages(vma, uaddr + i * PAGE_SIZE, pages, &left);
+		/* The page table entries now own the pages' only reference. */
+		atomic_long_add(n - left, &p2p->user_pages);
+		for (j = 0; j < n - left; j++)
+			put_page(pages[j]);
 		if (err) {
 			/* Back to free without p2pdma_folio_free(). */
-			set_page_count(page, 0);
+			for (; j < n; j++)
+				set_page_count(pages[j], 0);
+			i += n - left;
 			break;
 		}
-		/* The page table entry now owns the page's only reference. */
-		atomic_long_inc(&p2p->user_pages);
-		put_page(page);
 	}
+	/* Some of them may be clean; dirty is never wrong. */
 	if (err)
 		p2pdma_free_pages(p2p, addr + i * PAGE_SIZE,
-				  (nr - i) << PAGE_SHIFT);
+				  (nr - i) << PAGE_SHIFT, false);
 	return err;
 }
 
@@ -282,7 +310,9 @@ static void p2pdma_user_wait_mappers(struct pci_p2pdma *p2p)
  */
 int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 {
+	DECLARE_BITMAP(clean, P2PDMA_POOL_BLOCK_PAGES);
 	unsigned long uaddr = vma->vm_start, addr;
+	bool waited = false;
 	int err;
 
 	err = p2pdma_check_vma(p2p->pdev, vma);
@@ -313,11 +343,23 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	 * alias with another memory type is undefined on x86.
 	 */
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	/*
+	 * Write-protected from the start, which mmap() would only do once
+	 * this returns: the pages go in read-only, and the first write to
+	 * each goes through p2pdma_page_mkwrite().
+	 */
+	vma_set_page_prot(vma);
 	while (uaddr < vma->vm_end) {
 		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
 			     P2PDMA_POOL_BLOCK_PAGES);
 
-		addr = p2pdma_alloc_upto(p2p, &nr);
+		addr = p2pdma_alloc_upto(p2p, &nr, clean);
+		if (!addr && !waited && p2pdma_pool_clearing(p2p->pool)) {
+			/* Free, but lent to the clearer for a moment. */
+			p2pdma_clear_wait(p2p);
+			waited = true;
+			continue;
+		}
 		if (!addr) {
 			/*
 			 * A removal stops the allocator before it revokes
@@ -326,7 +368,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 			err = p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
 			goto out;
 		}
-		err = p2pdma_insert_pages(p2p, vma, uaddr, addr, nr);
+		err = p2pdma_insert_pages(p2p, vma, uaddr, addr, nr, clean);
 		if (err)
 			goto out;
 		uaddr += (unsigned long)nr << PAGE_SHIFT;
@@ -376,6 +418,7 @@ int p2pdma_user_init(struct pci_p2pdma *p2p)
 	int err;
 
 	init_rwsem(&p2p->user_sem);
+	p2pdma_clear_init(p2p);
 	spin_lock_init(&p2p->user_mms_lock);
 	INIT_LIST_HEAD(&p2p->user_mms);
 	/* Closed until published. */
@@ -414,6 +457,8 @@ void p2pdma_user_free(struct pci_p2pdma *p2p)
 {
 	if (!p2p->user_file)
 		return;
+	/* Kicked by a page freed after the revocation. */
+	p2pdma_clear_stop(p2p);
 	p2pdma_user_wait_mappers(p2p);
 	fput(p2p->user_file);
 	p2p->user_file = NULL;
@@ -445,6 +490,8 @@ static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 	WRITE_ONCE(p2p->user_revoked, true);
 	down_write(&p2p->user_sem);
 	up_write(&p2p->user_sem);
+	/* The clearer sees the flag too: stop it clearing ahead. */
+	p2pdma_clear_stop(p2p);
 	p2pdma_user_wait_mappers(p2p);
 	p2pdma_user_zap(p2p);
 }

@@ -9,6 +9,7 @@
  *   registry.c  the list of providers, publishing, watchers, p2pdma_lock
  *   core.c      registering BAR ranges, the teardown, the allocation API
  *   mmap.c      p2pmem mapped into userspace, and its page refcount rule
+ *   clear.c     what userspace gets holds zeros: clearing, ahead of time
  *   chardev.c   /dev/p2pmemN, another way to the same mappings
  *   sysfs.c     /sys/bus/pci/devices/<bdf>/p2pmem/
  *   topology.c  which paths work and how far, the per-provider path cache
@@ -60,6 +61,9 @@ struct p2pdma_stats {
 	u64 free_bytes;		/* bytes given back to the pool */
 	u64 failed_allocs;	/* allocation calls that found no memory */
 	u64 dma_mapped_bytes;	/* p2pmem in DMA mapping calls that worked */
+	u64 cleared_bytes;	/* cleared ahead of mappings, clear.c */
+	u64 clear_ns;		/* time that took */
+	u64 map_cleared_bytes;	/* cleared by mmap() itself */
 };
 
 /*
@@ -102,6 +106,8 @@ struct pci_p2pdma {
 	bool user_revoked;
 	spinlock_t user_mms_lock;	/* guards user_mms */
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
+	struct work_struct clear_work;	/* clear.c */
+	atomic_t clear_waiters;		/* mappings waiting for it */
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
@@ -181,9 +187,10 @@ void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
 void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
 
 /* core.c: the allocator of a provider, with its counters. */
-unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr);
+unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr,
+				unsigned long *clean);
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
-		       size_t size);
+		       size_t size, bool clean);
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p);
 size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
 
@@ -193,6 +200,14 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
 int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
 void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
+
+/* clear.c */
+size_t p2pdma_clear_dirty(unsigned long addr, const unsigned long *clean,
+			  u32 from, u32 to);
+void p2pdma_clear_kick(struct pci_p2pdma *p2p);
+void p2pdma_clear_wait(struct pci_p2pdma *p2p);
+void p2pdma_clear_init(struct pci_p2pdma *p2p);
+void p2pdma_clear_stop(struct pci_p2pdma *p2p);
 
 /* chardev.c */
 struct p2pmem_chardev;

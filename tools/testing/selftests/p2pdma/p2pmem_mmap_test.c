@@ -10,6 +10,7 @@
  *        p2pmem_mmap_test BDF vmops
  *        p2pmem_mmap_test BDF race DRIVER SECONDS
  *        p2pmem_mmap_test BDF bounded DRIVER [OTHER ODRIVER]
+ *        p2pmem_mmap_test BDF clean DRIVER
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate, or with -d DEVICE through
@@ -48,8 +49,9 @@
  *            made before it (SIGBUS), that every mapping that works holds
  *            its data, and that "available" is what it was at the end.
  *   bounded  that one mmap() of all of "available" takes a second or
- *            more (it clears every page; mapped twice, the second mapping
- *            and its munmap() timed: the round trip), and once a quarter
+ *            more (it maps every page, and clears those not known to be
+ *            clean; mapped twice, the second mapping and its munmap()
+ *            timed: the round trip), and once a quarter
  *            of the mapping time has passed: that SIGKILL ends its process
  *            within a quarter of the round trip, every page coming back;
  *            that unbinding BDF from DRIVER takes at most that much longer
@@ -57,6 +59,17 @@
  *            and, with OTHER (bound to ODRIVER), that unbinding OTHER
  *            while a process that mapped OTHER makes such a mapping of BDF
  *            waits for it, and dmesg names that process.
+ *
+ *   clean    that every new mapping reads zeros after another process
+ *            filled all of "available" and exited: while the provider's
+ *            clearer works on those pages (its cleared_bytes and the
+ *            mapping's own map_cleared_bytes in debugfs both grow, or the
+ *            round is done again), and after BDF was unbound from DRIVER
+ *            while it did; that the clearer alone makes its target of
+ *            memory clean (half of BDF's, 64 MiB at most); that pages
+ *            mapped and never written come back
+ *            clean (the next mapping clears nothing), and that a mapping
+ *            takes clean pages before one just written and freed.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -1313,12 +1326,15 @@ static void test_race(const char *driver, const char *secs)
  * process's mmap lock, which the long mmap() holds.
  */
 #define BOUNDED_MIN_SECS	1.0	/* a whole mapping must take this long */
+#define CLEAN_ROUNDS		5	/* tries to catch the clearer at work */
 /*
  * The length mapped is found by trying, from BOUNDED_START_LEN up to all
- * of available: the clearing rate goes from some GB/s (KVM) down to tens
+ * of available: the mapping rate goes from some GB/s (KVM) down to tens
  * of MB/s (TCG, a debug kernel), and all of an 8 GiB BAR would take
- * minutes there.  Aim past the soft-lockup detector's 4 s, so that a
- * clearing loop that never yields is reported too.
+ * minutes there.  The timed mapping of a length finds its pages clean
+ * (the first left them so): what takes the time is mapping them.  Aim
+ * past the soft-lockup detector's 4 s, so that a mapping loop that never
+ * yields is reported too.
  */
 #define BOUNDED_AIM_SECS	5.0
 #define BOUNDED_START_LEN	(64ULL << 20)
@@ -1711,6 +1727,293 @@ static void test_bounded(const char *driver, const char *other,
 		bounded_mm_wait(other, odriver, avail, &t);
 }
 
+/* A counter of BDF's debugfs stats; -1 if it cannot be read. */
+static long long read_stat(const char *name)
+{
+	char path[256], key[64];
+	long long val, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/p2pdma/%s/stats", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			found = val;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Each page's first, middle and last 8 bytes: reading a whole BAR back, a
+ * byte at a time, takes minutes under emulation, and what is cleared is
+ * pages.
+ */
+#define MARK	0xeeeeeeeeeeeeeeeeULL
+#define NR_MARKS	3
+
+static unsigned long long *mark(unsigned char *map, size_t page, int i)
+{
+	return (unsigned long long *)(map + page + i * (page_size - 8) / 2);
+}
+
+static void write_marks(unsigned char *map, size_t len)
+{
+	size_t off;
+	int i;
+
+	for (off = 0; off < len; off += page_size)
+		for (i = 0; i < NR_MARKS; i++)
+			*mark(map, off, i) = MARK;
+}
+
+/*
+ * Fill @len bytes of p2pmem with marks in a child, which then exits:
+ * every page comes back written.  0 once the child is gone.
+ */
+static int fill_and_exit(size_t len)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open_allocate(O_RDWR);
+		unsigned char *map = fd < 0 ? MAP_FAILED :
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (map == MAP_FAILED)
+			_exit(1);
+		write_marks(map, len);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fail("clean: a child fills all of available and exits",
+		     "it failed");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Map @len, and unmap it unwritten: 0 if each page's marks read zeros,
+ * else -1 with @why saying what it held or why it failed.
+ */
+static int zero_mapping(size_t len, char *why, size_t why_len)
+{
+	int fd = open_allocate(O_RDWR), ret = 0;
+	unsigned char *map = fd < 0 ? MAP_FAILED :
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	size_t i;
+
+	if (fd >= 0)
+		close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(why, why_len, "mmap of %zu bytes: errno %d (%s)", len,
+			 errno, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < len && !ret; i += page_size) {
+		int m;
+
+		for (m = 0; m < NR_MARKS && !ret; m++) {
+			if (*mark(map, i, m)) {
+				snprintf(why, why_len, "page at %zu of %zu holds %#llx at mark %d",
+					 i, len, *mark(map, i, m), m);
+				ret = -1;
+			}
+		}
+	}
+	munmap(map, len);
+	return ret;
+}
+
+static void expect_zero_mapping(const char *what, size_t len)
+{
+	char why[128];
+
+	if (zero_mapping(len, why, sizeof(why)))
+		fail(what, "%s", why);
+	else
+		pass(what);
+}
+
+/*
+ * Wait until the clearer holds nothing and has cleared nothing for half a
+ * second, 100 s at most.
+ */
+static void clearer_settle(void)
+{
+	long long last = -2, now;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		now = read_stat("cleared_bytes");
+		if (now == last && !read_stat("clearing"))
+			return;
+		last = now;
+		usleep(500000);
+	}
+}
+
+/* What the clearer keeps ready (clear.c): half the provider, 64 MiB at most. */
+static long long clean_target(unsigned long long size)
+{
+	return size / 2 < (64ULL << 20) ? size / 2 : 64LL << 20;
+}
+
+/* Everything dirty, no mapping under way: the clearer alone reaches its target. */
+static void clean_ahead(unsigned long long size, unsigned long long avail)
+{
+	long long clean, want = clean_target(size);
+	char what[128];
+
+	if (fill_and_exit(avail))
+		return;
+	clearer_settle();
+	clean = read_stat("clean");
+	snprintf(what, sizeof(what),
+		 "clean: the clearer alone made %lld KiB clean, its target",
+		 want >> 10);
+	if (clean >= want)
+		pass(what);
+	else
+		fail(what, "%lld KiB clean", clean >> 10);
+}
+
+/*
+ * A filled pool mapped again at once: rounds until the clearer and the
+ * mapping both cleared some of it in one round, each time reading zeros.
+ */
+static void clean_race(unsigned long long avail)
+{
+	long long c0, m0, c1, m1;
+	char what[128], why[128];
+	int round, bad = 0;
+
+	for (round = 1; round <= CLEAN_ROUNDS; round++) {
+		c0 = read_stat("cleared_bytes");
+		m0 = read_stat("map_cleared_bytes");
+		if (c0 < 0 || m0 < 0) {
+			fail("clean: debugfs stats of the provider", "not readable");
+			return;
+		}
+		if (fill_and_exit(avail))
+			return;
+		if (zero_mapping(avail, why, sizeof(why)) && !bad++)
+			fail("clean: after another process filled it, all of available reads zeros",
+			     "round %d: %s", round, why);
+		c1 = read_stat("cleared_bytes");
+		m1 = read_stat("map_cleared_bytes");
+		printf("# round %d: the clearer cleared %lld KiB, the mapping %lld KiB\n",
+		       round, (c1 - c0) >> 10, (m1 - m0) >> 10);
+		if (c1 > c0 && m1 > m0)
+			break;
+		clearer_settle();
+	}
+	if (!bad)
+		pass("clean: after another process filled it, all of available reads zeros");
+	snprintf(what, sizeof(what),
+		 "clean: the clearer and a new mapping both cleared pages in one round (%d of %d)",
+		 round, CLEAN_ROUNDS);
+	expect_value(what, round <= CLEAN_ROUNDS, 1);
+}
+
+/* What one mapping of @len had to clear itself; -1 if unknown. */
+static long long map_clears(size_t len, int writing)
+{
+	long long before = read_stat("map_cleared_bytes"), after;
+	int fd = open_allocate(O_RDWR);
+	unsigned char *map = fd < 0 ? MAP_FAILED :
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (fd >= 0)
+		close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	after = read_stat("map_cleared_bytes");
+	if (writing)
+		write_pattern(map, len, 9);
+	munmap(map, len);
+	return before < 0 || after < 0 ? -1 : after - before;
+}
+
+static void clean_reuse(void)
+{
+	const size_t len = 1 << 20;
+
+	clearer_settle();
+	expect_value("clean: a 1 MiB mapping of pages that were only read clears nothing",
+		     map_clears(len, 0), 0);
+	expect_value("clean: mapped again unwritten, it still clears nothing",
+		     map_clears(len, 0), 0);
+	expect_value("clean: nor does one whose pages it writes",
+		     map_clears(len, 1), 0);
+	expect_value("clean: the next takes clean pages, not those just written",
+		     map_clears(len, 0), 0);
+	expect_zero_mapping("clean: a 1 MiB mapping after the written one reads zeros",
+			    len);
+}
+
+/*
+ * Fill everything, unbind while the clearer is under way (rounds until
+ * it had started and not finished just before), bind again, and map.
+ */
+static void clean_unbind(const char *driver, unsigned long long size,
+			 unsigned long long avail)
+{
+	long long c0, c1 = -1;
+	int round, i, seen = 0;
+	char path[256];
+	double took;
+
+	for (round = 1; round <= CLEAN_ROUNDS && !seen; round++) {
+		clearer_settle();
+		c0 = read_stat("cleared_bytes");
+		if (c0 < 0 || fill_and_exit(avail))
+			return;
+		/* Once it has started, if it has not finished: 5 s at most. */
+		for (i = 0; i < 5000; i++) {
+			c1 = read_stat("cleared_bytes");
+			if (c1 != c0) {
+				seen = read_stat("clean") < clean_target(size);
+				break;
+			}
+			usleep(1000);
+		}
+	}
+	expect_value("clean: unbinding while the clearer is under way (started, not done)",
+		     seen, 1);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	if (write_timed(path, bdf, HANG_TIMEOUT, &took))
+		return;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	if (write_timed(path, bdf, HANG_TIMEOUT, &took))
+		return;
+	check_rebound(size, avail);
+	expect_zero_mapping("clean: after the unbind, all of available reads zeros",
+			    avail);
+}
+
+static void test_clean(const char *driver)
+{
+	unsigned long long size, avail;
+
+	if (read_attr_checked("size", &size) ||
+	    read_attr_checked("available", &avail))
+		return;
+	clean_race(avail);
+	clean_ahead(size, avail);
+	clean_reuse();
+	clean_unbind(driver, size, avail);
+}
+
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1721,8 +2024,9 @@ static void bad_usage(const char *prog)
 		"       %s BDF mixed DEVICE\n"
 		"       %s BDF vmops\n"
 		"       %s BDF race DRIVER SECONDS\n"
-		"       %s BDF bounded DRIVER [OTHER ODRIVER]\n",
-		prog, prog, prog, prog, prog, prog, prog, prog);
+		"       %s BDF bounded DRIVER [OTHER ODRIVER]\n"
+		"       %s BDF clean DRIVER\n",
+		prog, prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -1755,6 +2059,8 @@ int main(int argc, char **argv)
 		test_vmops();
 	else if (!strcmp(argv[2], "race") && argc == 5)
 		test_race(argv[3], argv[4]);
+	else if (!strcmp(argv[2], "clean") && argc == 4)
+		test_clean(argv[3]);
 	else if (!strcmp(argv[2], "bounded") && (argc == 4 || argc == 6))
 		test_bounded(argv[3], argc == 6 ? argv[4] : NULL,
 			     argc == 6 ? argv[5] : NULL);

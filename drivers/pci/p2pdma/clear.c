@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA clearing: p2pmem that reaches userspace holds zeros.
+ *
+ * A page may hold what another process, or a kernel user such as nvmet,
+ * left in it.  The pool remembers the free pages known to be clean (see
+ * pool.c), so a new mapping clears only the others.  A page is dirty once
+ * something wrote it: its mapping starts read-only, and the first write
+ * faults and marks it (mmap.c).  A page unmapped unwritten comes back
+ * clean, at no cost.
+ *
+ * Clearing is uncached stores to a BAR, each its own PCIe write (on QEMU,
+ * an exit per store), so a worker per provider does it ahead of the
+ * mappings: it borrows free dirty blocks from the pool, clears them, reads
+ * back the last word (which waits for the posted stores, and shows whether
+ * they reached the BAR) and gives them back clean, until the pool has a
+ * target of clean memory.
+ * Dirty pages coming back from a mapping are what kick it: a provider only
+ * kernel drivers use never pays for it, and neither does one whose
+ * mappings are only read.  A mapping that finds no clean page clears its
+ * own, as it always did.
+ *
+ * Nothing is ever marked clean that was not cleared after its last write.
+ * The worker stops before its next block once the provider's mappings are
+ * revoked, and the withdrawal waits for it: nothing clears a BAR that is
+ * going away.  A device unplugged during a block drops the stores, and
+ * its pool goes with it.  The pool counts the pages it borrowed apart:
+ * a removal waits for them too, but p2pmem/available and debugfs count
+ * them free, as they are but for a moment.
+ */
+#define pr_fmt(fmt) "p2pdma: " fmt
+#define dev_fmt(fmt) "p2pdma: " fmt
+
+#include <linux/io.h>
+#include <linux/ktime.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
+#include <linux/workqueue.h>
+
+#include "p2pdma.h"
+
+/*
+ * What the worker borrows at a time: a mapping that needs everything the
+ * pool has may have to wait for one such block.
+ */
+#define P2PDMA_CLEAR_PAGES	64U
+
+/* Clean memory the worker keeps ready, at most half of a provider. */
+#define P2PDMA_CLEAN_TARGET	SZ_64M
+
+static size_t p2pdma_clean_target(struct pci_p2pdma *p2p)
+{
+	return min_t(size_t, p2pdma_mem_size(p2p) / 2, P2PDMA_CLEAN_TARGET);
+}
+
+/**
+ * p2pdma_clear_dirty - clear the pages of a run that are not clean
+ * @addr: kernel address of the run's first page
+ * @clean: bit i set if page i is clean
+ * @from: first page to look at
+ * @to: page after the last one
+ *
+ * Return: the bytes cleared.
+ */
+size_t p2pdma_clear_dirty(unsigned long addr, const unsigned long *clean,
+			  u32 from, u32 to)
+{
+	size_t bytes = 0;
+	u32 b = from, e;
+
+	for_each_clear_bitrange_from(b, e, clean, to) {
+		memset_io((void __iomem __force *)addr + ((size_t)b << PAGE_SHIFT),
+			  0, (size_t)(e - b) << PAGE_SHIFT);
+		bytes += (size_t)(e - b) << PAGE_SHIFT;
+	}
+	return bytes;
+}
+
+/*
+ * Whether the worker should stop: revoked, enough is clean, or a mapping
+ * waits for the memory it borrows.
+ */
+static bool p2pdma_clear_done(struct pci_p2pdma *p2p)
+{
+	/* Set before the revocation cancels this work: see there. */
+	return READ_ONCE(p2p->user_revoked) ||
+	       atomic_read(&p2p->clear_waiters) ||
+	       p2pdma_pool_clean(p2p->pool) >= p2pdma_clean_target(p2p);
+}
+
+/*
+ * Whether the stores of a clearing reached the BAR: a read is not posted,
+ * so it also waits for them.  A device that dropped them (reset, error
+ * containment, memory decoding off) reads all ones, or what it held.  The
+ * last word of the last page cleared, which the stores reached last.
+ */
+static bool p2pdma_cleared(unsigned long addr, const unsigned long *clean,
+			   u32 nr)
+{
+	u32 i = nr;
+
+	while (i && test_bit(i - 1, clean))
+		i--;
+	if (!i)
+		return true;
+	return !readl((void __iomem __force *)addr +
+		      ((size_t)i << PAGE_SHIFT) - sizeof(u32));
+}
+
+static void p2pdma_clear_work(struct work_struct *work)
+{
+	struct pci_p2pdma *p2p = container_of(work, struct pci_p2pdma,
+					      clear_work);
+	DECLARE_BITMAP(clean, P2PDMA_CLEAR_PAGES);
+	unsigned long addr;
+	size_t bytes;
+	u64 start;
+	bool ok;
+	u32 nr;
+
+	while (!p2pdma_clear_done(p2p)) {
+		nr = P2PDMA_CLEAR_PAGES;
+		addr = p2pdma_pool_take_dirty(p2p->pool, &nr, clean);
+		if (!addr)
+			break;
+		start = ktime_get_ns();
+		bytes = p2pdma_clear_dirty(addr, clean, 0, nr);
+		ok = p2pdma_cleared(addr, clean, nr);
+		this_cpu_add(p2p->stats->clear_ns, ktime_get_ns() - start);
+		this_cpu_add(p2p->stats->cleared_bytes, bytes);
+		p2pdma_pool_give_lent(p2p->pool, addr, nr, ok);
+		if (!ok) {
+			dev_warn_ratelimited(&p2p->pdev->dev,
+					     "clearing p2pmem did not reach the BAR (device reset or in error?): pages stay dirty\n");
+			break;
+		}
+		cond_resched();
+	}
+}
+
+/**
+ * p2pdma_clear_kick - have the worker clear ahead, if the pool is short
+ * @p2p: the provider, pinned by the caller (one of its pages)
+ *
+ * Safe in any context.
+ */
+void p2pdma_clear_kick(struct pci_p2pdma *p2p)
+{
+	if (!p2pdma_clear_done(p2p))
+		queue_work(system_unbound_wq, &p2p->clear_work);
+}
+
+/**
+ * p2pdma_clear_wait - wait for the worker to give back what it borrowed
+ * @p2p: the provider
+ *
+ * For an allocation that found the pool short: the worker stops after the
+ * block it holds, so this waits for one block's clearing, not a run's.
+ * May sleep.
+ */
+void p2pdma_clear_wait(struct pci_p2pdma *p2p)
+{
+	atomic_inc(&p2p->clear_waiters);
+	flush_work(&p2p->clear_work);
+	atomic_dec(&p2p->clear_waiters);
+}
+
+/**
+ * p2pdma_clear_init - set up a new provider's worker, idle
+ * @p2p: the provider being set up
+ */
+void p2pdma_clear_init(struct pci_p2pdma *p2p)
+{
+	INIT_WORK(&p2p->clear_work, p2pdma_clear_work);
+	atomic_set(&p2p->clear_waiters, 0);
+}
+
+/**
+ * p2pdma_clear_stop - wait until the worker is not running
+ * @p2p: the provider, with user_revoked set: later kicks do nothing, and
+ *       a worker already queued stops before it borrows anything
+ */
+void p2pdma_clear_stop(struct pci_p2pdma *p2p)
+{
+	cancel_work_sync(&p2p->clear_work);
+}
