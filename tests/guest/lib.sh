@@ -121,7 +121,7 @@ pci_tree() {
 # tap COUNT NAME PROGRAM ARGS... - run a test program that prints "ok - X"
 # and "not ok - X" lines; each becomes one check, and the program must
 # exit 0 having passed exactly COUNT of them (so a check that silently did
-# not run fails too).
+# not run fails too).  Its "# " lines, what it saw, go to the log.
 tap() {
 	count=$1 name=$2
 	shift 2
@@ -133,6 +133,7 @@ tap() {
 		"not ok - "*)
 			echo "P2PDMA-CHECK FAIL $name: ${line#not ok - }"
 			FAILED=$((FAILED + 1)) ;;
+		"# "*) echo "   $line" ;;
 		esac
 	done < /tmp/tap.out
 	sed 's/^/   stderr: /' /tmp/tap.err

@@ -1970,37 +1970,82 @@ static void clean_reuse(void)
 }
 
 /*
- * Fill everything, unbind while the clearer is under way (rounds until
- * it had started and not finished just before), bind again, and map.
+ * Kick the clearer with the pool's clean pages mapped (@hold bytes, taken
+ * unwritten) and the rest of it dirty, so that a single page freed written
+ * starts a clearing of up to its target: 1 if it is seen under way, with
+ * @hold left mapped.  A whole mapping freed at once would start it too,
+ * but the munmap() or exit() that frees it can take longer, on a debug
+ * kernel, than the clearing it starts.
+ */
+static int clean_catch(unsigned long long size, size_t hold,
+		       unsigned char **held, int round)
+{
+	long long c0, c1 = -1, clean = -1;
+	unsigned long long avail = 0;
+	unsigned char *one;
+	int fd, i;
+
+	*held = MAP_FAILED;
+	fd = open_allocate(O_RDWR);
+	if (fd < 0)
+		return 0;
+	*held = mmap(NULL, hold, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	one = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (*held == MAP_FAILED || one == MAP_FAILED) {
+		fail("clean: mapping the clean pages, and one more",
+		     "errno %d (%s)", errno, strerror(errno));
+		return 0;
+	}
+	c0 = read_stat("cleared_bytes");
+	one[0] = 1;
+	munmap(one, page_size);
+	/* Once it has started, whether it has not finished: 5 s at most. */
+	for (i = 0; i < 5000 && c0 >= 0; i++) {
+		c1 = read_stat("cleared_bytes");
+		if (c1 != c0) {
+			clean = read_stat("clean");
+			if (read_attr("available", &avail))
+				return 0;
+			break;
+		}
+		usleep(1000);
+	}
+	printf("# round %d: cleared %lld KiB, %lld KiB clean of %llu KiB free, target %lld KiB\n",
+	       round, (c1 - c0) >> 10, clean >> 10, avail >> 10,
+	       clean_target(size) >> 10);
+	return c1 != c0 && clean >= 0 && clean < clean_target(size) &&
+	       (unsigned long long)clean < avail;
+}
+
+/*
+ * Unbind while the clearer is under way (rounds until it had started and
+ * not finished just before), with a mapping live, bind again, and map.
  */
 static void clean_unbind(const char *driver, unsigned long long size,
 			 unsigned long long avail)
 {
-	long long c0, c1 = -1;
-	int round, i, seen = 0;
+	size_t hold = clean_target(size);
+	unsigned char *held = MAP_FAILED;
+	int round, seen = 0;
 	char path[256];
 	double took;
 
 	for (round = 1; round <= CLEAN_ROUNDS && !seen; round++) {
-		clearer_settle();
-		c0 = read_stat("cleared_bytes");
-		if (c0 < 0 || fill_and_exit(avail))
+		if (held != MAP_FAILED)
+			munmap(held, hold);
+		if (fill_and_exit(avail))
 			return;
-		/* Once it has started, if it has not finished: 5 s at most. */
-		for (i = 0; i < 5000; i++) {
-			c1 = read_stat("cleared_bytes");
-			if (c1 != c0) {
-				seen = read_stat("clean") < clean_target(size);
-				break;
-			}
-			usleep(1000);
-		}
+		clearer_settle();
+		seen = clean_catch(size, hold, &held, round);
 	}
 	expect_value("clean: unbinding while the clearer is under way (started, not done)",
 		     seen, 1);
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
 	if (write_timed(path, bdf, HANG_TIMEOUT, &took))
 		return;
+	if (held != MAP_FAILED)
+		munmap(held, hold);
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
 	if (write_timed(path, bdf, HANG_TIMEOUT, &took))
 		return;
