@@ -195,40 +195,58 @@ struct p2pdma_user_mm {
 	char comm[TASK_COMM_LEN];
 };
 
-/* Note the mapping process's mm, for revocation; forget exited ones. */
+/*
+ * Whether @mm is noted; those of processes that exited move to @gone.
+ * Called with user_mms_lock held.
+ */
+static bool p2pdma_user_mm_noted(struct pci_p2pdma *p2p, struct mm_struct *mm,
+				 struct list_head *gone)
+{
+	struct p2pdma_user_mm *um, *tmp;
+	bool noted = false;
+
+	list_for_each_entry_safe(um, tmp, &p2p->user_mms, node) {
+		if (um->mm == mm)
+			noted = true;
+		else if (!atomic_read(&um->mm->mm_users))
+			/* Gone: it links no vma any more. */
+			list_move(&um->node, gone);
+	}
+	return noted;
+}
+
+/*
+ * Note the mapping process's mm, for revocation; forget exited ones.  Only
+ * its first mapping since the last revocation allocates: the mmap_lock,
+ * held for writing, keeps every other mapping of @mm out meanwhile, and
+ * the caller's user_sem the revocation.
+ */
 static int p2pdma_user_note_mm(struct pci_p2pdma *p2p, struct mm_struct *mm)
 {
-	struct p2pdma_user_mm *um, *tmp, *new;
+	struct p2pdma_user_mm *um, *tmp, *new = NULL;
 	LIST_HEAD(gone);
+	bool noted;
 
-	new = kmalloc_obj(*new);
-	if (!new)
-		return -ENOMEM;
-	new->mm = mm;
-	new->tgid = task_tgid_nr(current);
-	get_task_comm(new->comm, current);
 	spin_lock(&p2p->user_mms_lock);
-	list_for_each_entry_safe(um, tmp, &p2p->user_mms, node) {
-		if (um->mm == mm) {
-			list_add(&new->node, &gone);
-			new = NULL;
-		} else if (!atomic_read(&um->mm->mm_users)) {
-			/* Gone: it links no vma any more. */
-			list_move(&um->node, &gone);
+	noted = p2pdma_user_mm_noted(p2p, mm, &gone);
+	spin_unlock(&p2p->user_mms_lock);
+	if (!noted) {
+		new = kmalloc_obj(*new);
+		if (new) {
+			new->mm = mm;
+			new->tgid = task_tgid_nr(current);
+			get_task_comm(new->comm, current);
+			mmgrab(mm);
+			spin_lock(&p2p->user_mms_lock);
+			list_add(&new->node, &p2p->user_mms);
+			spin_unlock(&p2p->user_mms_lock);
 		}
 	}
-	if (new) {
-		mmgrab(mm);
-		list_add(&new->node, &p2p->user_mms);
-	}
-	spin_unlock(&p2p->user_mms_lock);
-
 	list_for_each_entry_safe(um, tmp, &gone, node) {
-		if (um->mm != mm)
-			mmdrop(um->mm);
+		mmdrop(um->mm);
 		kfree(um);
 	}
-	return 0;
+	return noted || new ? 0 : -ENOMEM;
 }
 
 /*
