@@ -147,7 +147,7 @@ static void p2pdma_clear_work(struct work_struct *work)
 void p2pdma_clear_kick(struct pci_p2pdma *p2p)
 {
 	if (!p2pdma_clear_done(p2p))
-		queue_work(system_unbound_wq, &p2p->clear_work);
+		queue_work(system_dfl_wq, &p2p->clear_work);
 }
 
 /**
