@@ -146,8 +146,16 @@ static void p2pdma_clear_work(struct work_struct *work)
  */
 void p2pdma_clear_kick(struct pci_p2pdma *p2p)
 {
-	if (!p2pdma_clear_done(p2p))
-		queue_work(system_dfl_wq, &p2p->clear_work);
+	/*
+	 * A munmap() of written pages kicks once per page: while the work
+	 * is queued, one load is all a kick costs.  The load may be stale
+	 * as the worker starts, and the page then waits for the next kick:
+	 * only how soon it is clean depends on it, and a mapping that
+	 * finds it dirty clears it itself.
+	 */
+	if (work_pending(&p2p->clear_work) || p2pdma_clear_done(p2p))
+		return;
+	queue_work(system_dfl_wq, &p2p->clear_work);
 }
 
 /**
