@@ -86,6 +86,9 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 		sum->cleared_bytes += READ_ONCE(s->cleared_bytes);
 		sum->clear_ns += READ_ONCE(s->clear_ns);
 		sum->map_cleared_bytes += READ_ONCE(s->map_cleared_bytes);
+		sum->user_maps += READ_ONCE(s->user_maps);
+		sum->user_pages_mapped += READ_ONCE(s->user_pages_mapped);
+		sum->user_pages_unmapped += READ_ONCE(s->user_pages_unmapped);
 	}
 }
 
@@ -110,9 +113,8 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "alloc_bytes %llu\nfree_bytes %llu\nfailed_allocs %llu\n",
 		   st.alloc_bytes, st.free_bytes, st.failed_allocs);
 	seq_printf(m, "dma_mapped_bytes %llu\n", st.dma_mapped_bytes);
-	seq_printf(m, "user_maps %ld\nuser_pages %ld\n",
-		   atomic_long_read(&p2p->user_maps),
-		   atomic_long_read(&p2p->user_pages));
+	seq_printf(m, "user_maps %llu\nuser_pages %lld\n", st.user_maps,
+		   (s64)(st.user_pages_mapped - st.user_pages_unmapped));
 	seq_printf(m, "clean %zu\nclearing %zu\n", p2pdma_pool_clean(p2p->pool),
 		   p2pdma_pool_clearing(p2p->pool));
 	seq_printf(m, "cleared_bytes %llu\nclear_ns %llu\nmap_cleared_bytes %llu\n",

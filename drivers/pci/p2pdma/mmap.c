@@ -58,9 +58,12 @@ static void p2pdma_folio_free(struct folio *folio)
 	/* The page was allocated, so its range and provider are alive. */
 	struct pci_p2pdma *p2p = to_p2pdma_range(folio->pgmap)->p2p;
 	/* Nothing writes p2pmem back: the flag only says it was written. */
-	bool clean = !folio_test_clear_dirty(folio);
+	bool clean = !folio_test_dirty(folio);
 
-	atomic_long_dec(&p2p->user_pages);
+	/* Most pages come back unwritten: only a dirty one pays an atomic. */
+	if (!clean)
+		folio_clear_dirty(folio);
+	this_cpu_inc(p2p->stats->user_pages_unmapped);
 	/*
 	 * Kick after the free, so that the worker finds the page; the
 	 * teardown waits for a grace period before it stops the worker.
@@ -152,7 +155,7 @@ static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 		left = n;
 		err = vm_insert_pages(vma, uaddr + i * PAGE_SIZE, pages, &left);
 		/* The page table entries now own the pages' only reference. */
-		atomic_long_add(n - left, &p2p->user_pages);
+		this_cpu_add(p2p->stats->user_pages_mapped, n - left);
 		for (j = 0; j < n - left; j++)
 			put_page(pages[j]);
 		if (err) {
@@ -392,7 +395,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 		uaddr += (unsigned long)nr << PAGE_SHIFT;
 	}
 	vma_set_file(vma, p2p->user_file);
-	atomic_long_inc(&p2p->user_maps);
+	this_cpu_inc(p2p->stats->user_maps);
 out:
 	up_read(&p2p->user_sem);
 	return err;

@@ -64,6 +64,13 @@ struct p2pdma_stats {
 	u64 cleared_bytes;	/* cleared ahead of mappings, clear.c */
 	u64 clear_ns;		/* time that took */
 	u64 map_cleared_bytes;	/* cleared by mmap() itself */
+	/*
+	 * mmap.c: successful mmap()s, pages mapped and pages unmapped, so
+	 * far.  Per CPU like the rest: a munmap() frees each page alone.
+	 */
+	u64 user_maps;
+	u64 user_pages_mapped;
+	u64 user_pages_unmapped;
 };
 
 /*
@@ -93,9 +100,6 @@ struct pci_p2pdma {
 	struct list_head all_node;
 	struct list_head watchers;	/* struct pci_p2pdma_watcher */
 	bool published;
-	/* mmap.c: successful mmap()s of p2pmem so far, pages mapped now. */
-	atomic_long_t user_maps;
-	atomic_long_t user_pages;
 	/* mmap.c: the file every mapping moves to, and its revocation. */
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
