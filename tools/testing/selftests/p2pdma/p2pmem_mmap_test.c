@@ -69,7 +69,8 @@
  *            memory clean (half of BDF's, 64 MiB at most); that pages
  *            mapped and never written come back
  *            clean (the next mapping clears nothing), and that a mapping
- *            takes clean pages before one just written and freed.
+ *            takes clean pages before one just written and freed; that
+ *            debugfs counts a mapping and its pages in and out.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -1735,25 +1736,35 @@ static void test_bounded(const char *driver, const char *other,
 		bounded_mm_wait(other, odriver, avail, &t);
 }
 
-/* A counter of BDF's debugfs stats; -1 if it cannot be read. */
-static long long read_stat(const char *name)
+/* Read a counter of BDF's debugfs stats into @val: 0, or -1 if it cannot. */
+static int stat_value(const char *name, long long *val)
 {
 	char path[256], key[64];
-	long long val, found = -1;
+	int err = -1;
+	long long v;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/p2pdma/%s/stats", bdf);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2) {
+	while (fscanf(f, "%63s %lld", key, &v) == 2) {
 		if (!strcmp(key, name)) {
-			found = val;
+			*val = v;
+			err = 0;
 			break;
 		}
 	}
 	fclose(f);
-	return found;
+	return err;
+}
+
+/* A counter that cannot be negative; -1 if it cannot be read. */
+static long long read_stat(const char *name)
+{
+	long long val;
+
+	return stat_value(name, &val) ? -1 : val;
 }
 
 /*
@@ -2054,6 +2065,48 @@ static void clean_unbind(const char *driver, unsigned long long size,
 			    avail);
 }
 
+/*
+ * debugfs's user_maps and user_pages (mmap()s so far, pages mapped now)
+ * follow a 64 KiB mapping in and out.  Nothing else maps meanwhile.
+ */
+static void clean_counts(void)
+{
+	const size_t len = 64 << 10;
+	long long pages, maps, now, mapped;
+	int fd, bad = stat_value("user_pages", &pages) ||
+		      stat_value("user_maps", &maps);
+	unsigned char *map;
+
+	fd = open_allocate(O_RDWR);
+	map = fd < 0 ? MAP_FAILED :
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (bad || map == MAP_FAILED) {
+		fail("clean: a 64 KiB mapping, counted in debugfs",
+		     "stats %s, mmap %s", bad ? "unreadable" : "read",
+		     map == MAP_FAILED ? strerror(errno) : "worked");
+		if (map != MAP_FAILED)
+			munmap(map, len);
+		return;
+	}
+	write_pattern(map, len / 2, 3);
+	if (stat_value("user_maps", &now) || stat_value("user_pages", &mapped)) {
+		fail("clean: debugfs counters while mapped", "unreadable");
+	} else {
+		expect_value("clean: user_maps counts a new mapping",
+			     now - maps, 1);
+		expect_value("clean: user_pages counts its pages while it is mapped",
+			     mapped - pages, len / page_size);
+	}
+	munmap(map, len);
+	if (stat_value("user_pages", &now))
+		fail("clean: debugfs counters after munmap()", "unreadable");
+	else
+		expect_value("clean: and none once it is unmapped, written or not",
+			     now - pages, 0);
+}
+
 static void test_clean(const char *driver)
 {
 	unsigned long long size, avail;
@@ -2064,6 +2117,7 @@ static void test_clean(const char *driver)
 	clean_race(avail);
 	clean_ahead(size, avail);
 	clean_reuse();
+	clean_counts();
 	clean_unbind(driver, size, avail);
 }
 
