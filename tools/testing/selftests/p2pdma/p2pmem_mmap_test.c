@@ -2073,23 +2073,15 @@ static void clean_counts(void)
 {
 	const size_t len = 64 << 10;
 	long long pages, maps, now, mapped;
-	int fd, bad = stat_value("user_pages", &pages) ||
-		      stat_value("user_maps", &maps);
 	unsigned char *map;
 
-	fd = open_allocate(O_RDWR);
-	map = fd < 0 ? MAP_FAILED :
-		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (fd >= 0)
-		close(fd);
-	if (bad || map == MAP_FAILED) {
-		fail("clean: a 64 KiB mapping, counted in debugfs",
-		     "stats %s, mmap %s", bad ? "unreadable" : "read",
-		     map == MAP_FAILED ? strerror(errno) : "worked");
-		if (map != MAP_FAILED)
-			munmap(map, len);
+	if (stat_value("user_pages", &pages) || stat_value("user_maps", &maps)) {
+		fail("clean: debugfs counters before mapping", "unreadable");
 		return;
 	}
+	map = map_pages(len / page_size);
+	if (!map)
+		return;
 	write_pattern(map, len / 2, 3);
 	if (stat_value("user_maps", &now) || stat_value("user_pages", &mapped)) {
 		fail("clean: debugfs counters while mapped", "unreadable");
