@@ -111,7 +111,11 @@ size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
 
 size_t p2pdma_mem_avail(struct pci_p2pdma *p2p)
 {
-	return p2pdma_pool_size(p2p->pool) - p2pdma_pool_in_use(p2p->pool);
+	size_t size = p2pdma_pool_size(p2p->pool);
+	size_t in_use = p2pdma_pool_in_use(p2p->pool);
+
+	/* A range added in between can make @in_use the larger. */
+	return size > in_use ? size - in_use : 0;
 }
 
 /* Wait for every page, saying what is awaited if it takes long. */

@@ -348,7 +348,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	if (err)
 		goto out;
 	err = -ENOMEM;
-	if (vma_pages(vma) > p2pdma_mem_avail(p2p) >> PAGE_SHIFT) {
+	if (!p2pdma_pool_has_room(p2p->pool, vma_pages(vma))) {
 		pci_info_ratelimited(p2p->pdev, "%s: %lu KiB wanted, %zu KiB free\n",
 				     current->comm,
 				     (vma->vm_end - vma->vm_start) >> 10,

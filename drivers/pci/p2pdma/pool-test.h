@@ -20,6 +20,7 @@
 #include <linux/prandom.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
+#include <linux/workqueue.h>
 
 /* Far from anything real; only ever compared and subtracted. */
 #define FAKE_BASE	0x7f0000000000UL
@@ -496,6 +497,103 @@ static void pool_test_kill(struct kunit *test)
 	expect_all_free(test);
 }
 
+/* Pages of pool_test_in_use_per_cpu(): taken on one CPU, freed on another. */
+struct pool_cpu_job {
+	struct kunit *test;
+	unsigned long *addr;
+	u32 n;
+	bool free;
+};
+
+static long pool_cpu_job_fn(void *data)
+{
+	struct pool_cpu_job *job = data;
+	u32 i;
+
+	for (i = 0; i < job->n; i++) {
+		if (job->free)
+			checked_free(job->test, job->addr[i], 1);
+		else
+			job->addr[i] = checked_alloc(job->test, 1);
+	}
+	return 0;
+}
+
+static long pool_cpu_count(struct p2pdma_pool *pool, int cpu)
+{
+	return READ_ONCE(per_cpu_ptr(pool->pcp, cpu)->in_use);
+}
+
+/*
+ * In-use pages are counted per CPU and moved to the pool's count a batch
+ * at a time.  Pages allocated on one CPU and freed on another leave one
+ * CPU's count up and the other's down: the figure must still be exact,
+ * neither count past the batch, the peak the most that was in use, and
+ * the room left seen right at the edge of a full pool.
+ */
+static void pool_test_in_use_per_cpu(struct kunit *test)
+{
+	static const u32 pages[] = { 1024 };
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	struct pool_cpu_job job = { .test = test };
+	int a, b;
+	long batch, drains;
+	u32 i;
+
+	a = cpumask_first(cpu_online_mask);
+	b = cpumask_next(a, cpu_online_mask);
+	if (b >= nr_cpu_ids)
+		kunit_skip(test, "needs two CPUs");
+	/* The CPUs together hold back at most a quarter of the pool. */
+	batch = t->pool->in_use_batch;
+	KUNIT_EXPECT_GE(test, batch, 1);
+	KUNIT_EXPECT_LE(test, batch, P2PDMA_IN_USE_BATCH);
+	if (batch > 1)
+		KUNIT_EXPECT_LE(test, (batch - 1) * num_possible_cpus(), 1024 / 4);
+	/* Three moves to the pool's count, and some left over (batch > 1). */
+	job.n = 3 * batch + (batch + 1) / 2;
+	job.addr = kunit_kcalloc(test, job.n, sizeof(*job.addr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, job.addr);
+
+	KUNIT_ASSERT_EQ(test, work_on_cpu(a, pool_cpu_job_fn, &job), 0);
+	for (i = 0; i < job.n; i++)
+		KUNIT_ASSERT_NE_MSG(test, job.addr[i], 0, "allocation %u", i);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), job.n * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, pool_cpu_count(t->pool, a), job.n % batch);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->in_use),
+			job.n - job.n % batch);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_peak(t->pool), job.n * PAGE_SIZE);
+
+	job.free = true;
+	KUNIT_ASSERT_EQ(test, work_on_cpu(b, pool_cpu_job_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+	KUNIT_EXPECT_EQ(test, pool_cpu_count(t->pool, a), job.n % batch);
+	KUNIT_EXPECT_EQ(test, pool_cpu_count(t->pool, b), -(long)(job.n % batch));
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_peak(t->pool), job.n * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, p2pdma_pool_has_room(t->pool, 1024));
+	KUNIT_EXPECT_FALSE(test, p2pdma_pool_has_room(t->pool, 1025));
+
+	/* A full pool is seen as full through the CPUs' counts. */
+	job.free = false;
+	job.n = 1024;
+	job.addr = kunit_kcalloc(test, job.n, sizeof(*job.addr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, job.addr);
+	KUNIT_ASSERT_EQ(test, work_on_cpu(b, pool_cpu_job_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 1024 * PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, p2pdma_pool_has_room(t->pool, 1));
+	/* Refused up front: no cache drained, so no lock taken. */
+	drains = atomic_long_read(&t->pool->drain_passes);
+	KUNIT_EXPECT_EQ(test, checked_alloc(test, 1), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes), drains);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_peak(t->pool), 1024 * PAGE_SIZE);
+	job.free = true;
+	KUNIT_ASSERT_EQ(test, work_on_cpu(a, pool_cpu_job_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+	p2pdma_pool_kill(t->pool);
+	KUNIT_EXPECT_TRUE(test, p2pdma_pool_wait_idle(t->pool, HZ));
+	expect_all_free(test);
+}
+
 /* CPUs whose cache holds a block now; the test runs alone on its pool. */
 static unsigned int cpus_caching(struct p2pdma_pool *pool)
 {
@@ -779,6 +877,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_random),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_kill),
+	KUNIT_CASE(pool_test_in_use_per_cpu),
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
 	KUNIT_CASE(pool_test_clean),

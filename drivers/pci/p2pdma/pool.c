@@ -20,6 +20,14 @@
  * uncontended except while another CPU drains the caches after the pool
  * ran dry, so that no free page is ever out of reach.
  *
+ * Pages in use are counted per CPU too: a shared counter written by every
+ * allocation and free would cost more than the rest of the cached path
+ * once several CPUs allocate.  A CPU's count moves to the shared one when
+ * it drifts a batch away from zero, so the shared count is off by less
+ * than a batch per CPU; that is exact enough to see that an allocation
+ * fits, and only near exhaustion, or when asked for the figure, are the
+ * CPUs' counts summed.
+ *
  * The allocator never dereferences the memory it manages: addresses are
  * plain numbers to it, which is what lets its KUnit suite run on fake
  * arenas of any shape.
@@ -64,6 +72,8 @@
 #define P2PDMA_PCP_MAX_ORDER	(P2PDMA_MAX_ORDER - 1)
 #define P2PDMA_PCP_DEPTH	8
 #define P2PDMA_PCP_BATCH	(P2PDMA_PCP_DEPTH / 2)
+/* The most pages a CPU counts in use before the pool's counter hears of it. */
+#define P2PDMA_IN_USE_BATCH	64
 #define P2PDMA_NIL		U32_MAX
 
 /* Bookkeeping of one page; only meaningful on the first page of a block. */
@@ -108,6 +118,12 @@ struct p2pdma_pcp {
 	/* Taken by its own CPU, and by others only to drain the stacks. */
 	spinlock_t lock;
 	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
+	/*
+	 * Pages handed out on this CPU less those freed on it, not yet in
+	 * p2pdma_pool.in_use.  Changed by this CPU only, with this_cpu ops
+	 * (not under @lock); read by others for a sum.
+	 */
+	long in_use;
 };
 
 /*
@@ -122,15 +138,29 @@ struct p2pdma_pool {
 	struct p2pdma_pcp __percpu *pcp;
 	int node;			/* NUMA node of the bookkeeping */
 	unsigned long nr_pages;		/* in all arenas, under @lock */
-	atomic_long_t in_use;		/* pages handed out, not yet freed */
+	/*
+	 * When a CPU's count moves to @in_use, and how far off @in_use may
+	 * be for it: (@in_use_batch - 1) pages per possible CPU.  Set with
+	 * @nr_pages, under @lock, and only ever raised.
+	 */
+	long in_use_batch;
+	long in_use_slack;
 	atomic_long_t clean;		/* bits set in the arenas' @clean */
 	/* Pages p2pdma_pool_take_dirty() lent, not in @in_use. */
 	atomic_long_t clearing;
-	atomic_long_t peak;		/* highest @in_use seen */
 	/* What failed allocations cost, for the KUnit suite: */
 	unsigned long cache_drains;	/* CPU caches drained, under @lock */
 	atomic_long_t drain_passes;	/* pool_drain_cached() calls */
 	bool dying;			/* set once by p2pdma_pool_kill() */
+	/*
+	 * Pages handed out and not yet freed, less the CPUs' own counts
+	 * (p2pdma_pcp.in_use), each of which stays below @in_use_batch
+	 * either way but for a moment (see pool_count_in_use()).  On a line
+	 * of its own, away from what every allocation reads: only the moves
+	 * write it.
+	 */
+	atomic_long_t in_use ____cacheline_aligned_in_smp;
+	atomic_long_t peak;		/* highest sum of in-use counts seen */
 };
 
 static void arena_push(struct p2pdma_arena *arena, u32 idx, unsigned int order)
@@ -483,6 +513,8 @@ struct p2pdma_pool *p2pdma_pool_create(int node)
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->arenas);
 	pool->node = node;
+	/* Every count moves at once until there is a pool to size it by. */
+	pool->in_use_batch = 1;
 	pool->pcp = alloc_percpu(struct p2pdma_pcp);
 	if (!pool->pcp) {
 		kfree(pool);
@@ -491,6 +523,140 @@ struct p2pdma_pool *p2pdma_pool_create(int node)
 	for_each_possible_cpu(cpu)
 		spin_lock_init(&per_cpu_ptr(pool->pcp, cpu)->lock);
 	return pool;
+}
+
+/*
+ * Staying on this CPU while its cache is locked, or while its in-use
+ * count moves to the pool's: preemption off, or on PREEMPT_RT only
+ * migration, where the sleeping lock must stay preemptible.
+ */
+#ifdef CONFIG_PREEMPT_RT
+#define pool_pin_cpu()		migrate_disable()
+#define pool_unpin_cpu()	migrate_enable()
+#else
+#define pool_pin_cpu()		preempt_disable()
+#define pool_unpin_cpu()	preempt_enable()
+#endif
+
+static void pool_note_peak(struct p2pdma_pool *pool, long in_use)
+{
+	long peak = atomic_long_read(&pool->peak);
+
+	while (in_use > peak &&
+	       !atomic_long_try_cmpxchg(&pool->peak, &peak, in_use))
+		;
+}
+
+/*
+ * Pages in use: the pool's count plus every CPU's, lock-free;
+ * pool_in_use_sum() clamps it between 0 and the pool's size.  A snapshot
+ * taken while a CPU's count moves may be off by that count.  Once
+ * allocations have stopped (p2pdma_pool_kill() waited for those under
+ * way) only frees move counts, and they move negative ones, so the sum
+ * can only come out high: 0 means nothing is in use.  That needs the
+ * pool's count read first: a move zeroes the CPU's count before its
+ * fully ordered add, so a sum that saw the add sees the zero too.
+ */
+static long pool_in_use_raw(const struct p2pdma_pool *pool)
+{
+	long sum = atomic_long_read_acquire(&pool->in_use);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(pool->pcp, cpu)->in_use);
+	return sum;
+}
+
+static long pool_in_use_sum(const struct p2pdma_pool *pool)
+{
+	return clamp_t(long, pool_in_use_raw(pool), 0,
+		       READ_ONCE(pool->nr_pages));
+}
+
+/*
+ * Count @nr pages handed out (negative: freed) on this CPU, and move the
+ * CPU's count to the pool's once it is a batch away from zero.
+ *
+ * The CPU stays the same from the count to the move, which keeps each
+ * CPU's count within a batch of zero but for a moment.  Only a count in
+ * the direction of @nr moves: once allocations have stopped, frees then
+ * move negative counts only, and pool_in_use_sum() can never come out
+ * low, which the teardown's wait relies on.  Allocations are inside an
+ * RCU read-side section, so p2pdma_pool_kill() waits for their moves.
+ */
+static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
+{
+	long batch = READ_ONCE(pool->in_use_batch);
+	long mine, shared;
+
+	pool_pin_cpu();
+	mine = this_cpu_add_return(pool->pcp->in_use, nr);
+	if (likely(nr < 0 ? mine > -batch : mine < batch)) {
+		pool_unpin_cpu();
+		return;
+	}
+	/* Zeroed before the fully ordered add: see pool_in_use_raw(). */
+	mine = this_cpu_xchg(pool->pcp->in_use, 0);
+	shared = atomic_long_add_return(mine, &pool->in_use);
+	pool_unpin_cpu();
+	/*
+	 * The pool's count runs high by up to the slack while other CPUs'
+	 * counts are negative (they freed what this one allocated): sum
+	 * the counts only past that, for a high no read would see.
+	 */
+	if (mine > 0 && shared > atomic_long_read(&pool->peak) +
+				 READ_ONCE(pool->in_use_slack))
+		pool_note_peak(pool, pool_in_use_sum(pool));
+}
+
+/*
+ * Whether @nr pages may be free at all, counting those in CPU caches, when
+ * @busy other pages are not to be had: false when the pool is exhausted,
+ * as a remote host can keep it, and the allocation then fails without a
+ * lock.  The pool's count alone settles it while the pool is less than
+ * about three quarters full; closer to the end the CPUs' counts are
+ * summed.  Read without a lock, so a page freed meanwhile may be missed,
+ * as by an allocation just before the free.
+ */
+static bool pool_room_for(struct p2pdma_pool *pool, unsigned long nr,
+			  long busy)
+{
+	long room = (long)READ_ONCE(pool->nr_pages) - busy;
+
+	if (room < 0 || nr > (unsigned long)room)
+		return false;
+	room -= nr;
+	if (atomic_long_read(&pool->in_use) + READ_ONCE(pool->in_use_slack) <=
+	    room)
+		return true;
+	return pool_in_use_sum(pool) <= room;
+}
+
+static bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
+{
+	return pool_room_for(pool, nr, atomic_long_read(&pool->clearing));
+}
+
+/*
+ * Called with pool->lock held, when @nr_pages grew.  Together the CPUs may
+ * hold back up to a quarter of the pool from the shared count: up to then
+ * pool_may_fit() trusts it alone.  Never lowered, so that no CPU's count
+ * is ever past the batch it was moved at.
+ */
+static void pool_size_in_use_batch(struct p2pdma_pool *pool)
+{
+	long batch = pool->nr_pages / (4 * num_possible_cpus());
+
+	batch = clamp_t(long, batch, 1, P2PDMA_IN_USE_BATCH);
+	if (batch <= pool->in_use_batch)
+		return;
+	/*
+	 * Unordered: an allocation that sees the new batch with the old,
+	 * smaller slack may ask the arenas in vain, and only while a range
+	 * is added.
+	 */
+	WRITE_ONCE(pool->in_use_slack, (batch - 1) * num_possible_cpus());
+	WRITE_ONCE(pool->in_use_batch, batch);
 }
 
 /**
@@ -518,6 +684,7 @@ int p2pdma_pool_add(struct p2pdma_pool *pool, unsigned long base, size_t size)
 	spin_lock_irqsave(&pool->lock, flags);
 	list_add_tail_rcu(&arena->node, &pool->arenas);
 	pool->nr_pages += arena->nr_pages;
+	pool_size_in_use_batch(pool);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return 0;
 }
@@ -535,8 +702,7 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 
 	if (!pool)
 		return;
-	WARN_ON(atomic_long_read(&pool->in_use) ||
-		atomic_long_read(&pool->clearing));
+	WARN_ON(pool_in_use_raw(pool) || atomic_long_read(&pool->clearing));
 	list_for_each_entry_safe(arena, tmp, &pool->arenas, node) {
 		kvfree(arena->blocks);
 		kvfree(arena->handed);
@@ -614,18 +780,6 @@ static bool pool_drain_cached(struct p2pdma_pool *pool)
 			drained |= pool_drain_cpu(pool, cpu);
 	return drained;
 }
-
-/*
- * Staying on this CPU while its cache is locked: preemption off, or on
- * PREEMPT_RT only migration, where the sleeping lock must stay preemptible.
- */
-#ifdef CONFIG_PREEMPT_RT
-#define pool_pin_cpu()		migrate_disable()
-#define pool_unpin_cpu()	migrate_enable()
-#else
-#define pool_pin_cpu()		preempt_disable()
-#define pool_unpin_cpu()	preempt_enable()
-#endif
 
 /* This CPU's cache, locked; the caller stays on this CPU until unlock. */
 static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool,
@@ -898,29 +1052,6 @@ static void pool_report_bad_free(struct p2pdma_arena *arena, unsigned long addr,
 	dump_stack();
 }
 
-static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
-{
-	long in_use = atomic_long_add_return(nr, &pool->in_use);
-	long peak = atomic_long_read(&pool->peak);
-
-	while (in_use > peak &&
-	       !atomic_long_try_cmpxchg(&pool->peak, &peak, in_use))
-		;
-}
-
-/*
- * Whether @nr pages may be free at all, counting those in CPU caches:
- * false when the pool is exhausted, as a remote host can keep it, and
- * the allocation then fails without a lock.  Read without one, so a page
- * freed meanwhile may be missed, as by an allocation just before the free.
- */
-static bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
-{
-	return (unsigned long)atomic_long_read(&pool->in_use) +
-	       atomic_long_read(&pool->clearing) + nr <=
-	       READ_ONCE(pool->nr_pages);
-}
-
 /*
  * Allocate @nr pages; @clean as for pool_take_clean().  Free pages may sit
  * in CPU caches: when the arenas are short, drain those and try again,
@@ -1027,11 +1158,20 @@ static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
 	 * before an RCU grace period: finish inside a read-side section.
 	 */
 	rcu_read_lock();
-	atomic_long_sub(freed, lent ? &pool->clearing : &pool->in_use);
-	/* Pairs with the barrier in wait_var_event() of the teardown. */
-	smp_mb__after_atomic();
-	if (READ_ONCE(pool->dying))
+	if (lent)
+		atomic_long_sub(freed, &pool->clearing);
+	else
+		pool_count_in_use(pool, -(long)freed);
+	/*
+	 * A free that sees no @dying is inside a read-side section that
+	 * p2pdma_pool_kill()'s grace period waits for: the teardown's wait
+	 * comes after it and sees its count.
+	 */
+	if (READ_ONCE(pool->dying)) {
+		/* The count, then a waiter: pairs with wait_var_event(). */
+		smp_mb();
 		wake_up_var(&pool->in_use);
+	}
 	rcu_read_unlock();
 	return freed;
 }
@@ -1230,7 +1370,7 @@ bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout)
 {
 	/* Woken by p2pdma_pool_free(), which sees @dying set. */
 	return wait_var_event_timeout(&pool->in_use,
-				      !atomic_long_read(&pool->in_use) &&
+				      !pool_in_use_sum(pool) &&
 				      !atomic_long_read(&pool->clearing),
 				      timeout);
 }
@@ -1256,7 +1396,24 @@ size_t p2pdma_pool_size(const struct p2pdma_pool *pool)
  */
 size_t p2pdma_pool_in_use(const struct p2pdma_pool *pool)
 {
-	return (size_t)atomic_long_read(&pool->in_use) << PAGE_SHIFT;
+	return (size_t)pool_in_use_sum(pool) << PAGE_SHIFT;
+}
+
+/**
+ * p2pdma_pool_has_room - are @nr more pages free now
+ * @pool: the pool
+ * @nr: pages
+ *
+ * Pages lent to a clearer count as free, as for p2pdma_pool_in_use().
+ * Cheaper than comparing with p2pdma_pool_in_use() while the pool is far
+ * from full: see pool_room_for().  Safe in any context.  The pages need
+ * not be contiguous: an allocation of @nr pages at once may still fail.
+ *
+ * Return: false if fewer than @nr pages are free, in a snapshot.
+ */
+bool p2pdma_pool_has_room(struct p2pdma_pool *pool, unsigned long nr)
+{
+	return pool_room_for(pool, nr, 0);
 }
 
 /**
@@ -1274,10 +1431,17 @@ size_t p2pdma_pool_clearing(const struct p2pdma_pool *pool)
  * p2pdma_pool_peak - the most bytes ever allocated at once
  * @pool: the pool
  *
+ * The pool sums the in-use counts when a CPU's count moves to it and may
+ * set a new high, and when asked.  A CPU's count ranges over a batch each
+ * way (P2PDMA_IN_USE_BATCH pages at most), so a high between two sums may
+ * be missed by up to two batches per CPU; a sum taken while another CPU's
+ * count moves may be high by that count: a batch, or one large free.
+ *
  * Return: the high-water mark of p2pdma_pool_in_use().
  */
-size_t p2pdma_pool_peak(const struct p2pdma_pool *pool)
+size_t p2pdma_pool_peak(struct p2pdma_pool *pool)
 {
+	pool_note_peak(pool, pool_in_use_sum(pool));
 	return (size_t)atomic_long_read(&pool->peak) << PAGE_SHIFT;
 }
 

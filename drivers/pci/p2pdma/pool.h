@@ -55,6 +55,7 @@ bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout);
 
 size_t p2pdma_pool_size(const struct p2pdma_pool *pool);
 size_t p2pdma_pool_in_use(const struct p2pdma_pool *pool);
-size_t p2pdma_pool_peak(const struct p2pdma_pool *pool);
+bool p2pdma_pool_has_room(struct p2pdma_pool *pool, unsigned long nr);
+size_t p2pdma_pool_peak(struct p2pdma_pool *pool);
 
 #endif /* _DRIVERS_PCI_P2PDMA_POOL_H */
