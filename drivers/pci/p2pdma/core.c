@@ -104,6 +104,27 @@ void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 	rcu_read_unlock();
 }
 
+/**
+ * p2pdma_free_user_page - give back a page of a userspace mapping, counted
+ * @p2p: the provider
+ * @addr: the page's address
+ * @clean: it holds zeros only
+ *
+ * As p2pdma_free_pages() for one page, through p2pdma_pool_free_page():
+ * munmap() frees a mapping's pages one by one, in address order.
+ */
+void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
+			   bool clean)
+{
+	u32 freed;
+
+	/* As in p2pdma_free_pages(). */
+	rcu_read_lock();
+	freed = p2pdma_pool_free_page(p2p->pool, addr, clean);
+	this_cpu_add(p2p->stats->free_bytes, (u64)freed << PAGE_SHIFT);
+	rcu_read_unlock();
+}
+
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
 {
 	return p2pdma_pool_size(p2p->pool);

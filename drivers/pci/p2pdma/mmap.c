@@ -69,8 +69,8 @@ static void p2pdma_folio_free(struct folio *folio)
 	 * teardown waits for a grace period before it stops the worker.
 	 */
 	rcu_read_lock();
-	p2pdma_free_pages(p2p, (unsigned long)folio_address(folio),
-			  folio_size(folio), clean);
+	/* A mapping is made of single pages: see p2pdma_insert_pages(). */
+	p2pdma_free_user_page(p2p, (unsigned long)folio_address(folio), clean);
 	if (!clean)
 		p2pdma_clear_kick(p2p);
 	rcu_read_unlock();

@@ -195,6 +195,8 @@ unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr,
 				unsigned long *clean);
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 		       size_t size, bool clean);
+void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
+			   bool clean);
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p);
 size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
 

@@ -603,6 +603,10 @@ static unsigned int cpus_caching(struct p2pdma_pool *pool)
 	for_each_possible_cpu(cpu) {
 		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 
+		if (pcp->run.nr) {
+			n++;
+			continue;
+		}
 		for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++)
 			if (pcp->stack[o].count) {
 				n++;
@@ -852,6 +856,136 @@ static void pool_test_clear_pieces(struct kunit *test)
 	expect_all_free(test);
 }
 
+/* Pages of pool_test_page_runs(), freed one at a time on one CPU. */
+struct pool_run_job {
+	struct kunit *test;
+	unsigned long addr;
+	u32 from, to;
+	bool clean;
+	u32 freed;
+};
+
+static long pool_run_job_fn(void *data)
+{
+	struct pool_run_job *job = data;
+	struct pool_test *t = job->test->priv;
+	unsigned long page;
+	u32 i;
+
+	for (i = job->from; i < job->to; i++) {
+		page = job->addr + ((unsigned long)i << PAGE_SHIFT);
+		KUNIT_EXPECT_TRUE(job->test, shadow_mark(t, page, 1, false));
+		job->freed += p2pdma_pool_free_page(t->pool, page, job->clean);
+	}
+	return 0;
+}
+
+/* Free pages [@from, @to) of the run at @addr one by one on @cpu. */
+static u32 free_pages_on(struct kunit *test, int cpu, unsigned long addr,
+			 u32 from, u32 to, bool clean)
+{
+	struct pool_run_job job = {
+		.test = test, .addr = addr, .from = from, .to = to,
+		.clean = clean,
+	};
+
+	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_run_job_fn, &job), 0);
+	return job.freed;
+}
+
+/*
+ * Single pages freed in address order, as munmap() gives a mapping back,
+ * join their CPU's run: counted free at once, but on the free lists only
+ * when the run ends, at the end of a bitmap word or at a page that does
+ * not extend it, and marked clean then if they are.  An allocation that
+ * finds the pool short gives the runs back, and so does
+ * p2pdma_pool_kill(); a page freed twice is refused at once.
+ */
+static void pool_test_page_runs(struct kunit *test)
+{
+	static const u32 pages[] = { 4 * BITS_PER_LONG };
+	const u32 w = BITS_PER_LONG, n = 4 * BITS_PER_LONG;
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	int cpu = cpumask_first(cpu_online_mask);
+	struct p2pdma_arena *a = t->arena[0];
+	DECLARE_BITMAP(clean, 2 * BITS_PER_LONG);
+	struct p2pdma_pcp_run *run;
+	unsigned long addr, *more;
+	long drains;
+	u32 nr = 2 * w, i, got;
+
+	run = &per_cpu_ptr(t->pool->pcp, cpu)->run;
+	/* From the arena, not a CPU cache: the lowest 2w pages. */
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_EQ(test, addr, a->base);
+	KUNIT_ASSERT_EQ(test, nr, 2 * w);
+
+	/* All but the last page of the first word: a run, not yet free. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, w - 1, true),
+			w - 1);
+	KUNIT_EXPECT_EQ(test, run->nr, w - 1);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
+			(size_t)(w + 1) << PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - 2 * w);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
+	/* The word's last page ends the run, which goes back clean. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w - 1, w, true), 1);
+	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w);
+
+	/* A gap ends a run, and so does a dirty page after clean ones. */
+	free_pages_on(test, cpu, addr, w, w + 3, true);
+	free_pages_on(test, cpu, addr, w + 4, w + 6, true);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 3);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	free_pages_on(test, cpu, addr, w + 6, w + 8, false);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 5);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w + 5);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	KUNIT_EXPECT_FALSE(test, run->clean);
+
+	/* Freed twice while in the run: refused, counted once. */
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_page(t->pool,
+						    addr + (w + 7) * PAGE_SIZE,
+						    false), 0);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
+			(size_t)(w - 7) << PAGE_SHIFT);
+
+	/* Every free page can be had, the run's two after a drain. */
+	more = kunit_kcalloc(test, n, sizeof(*more), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, more);
+	drains = atomic_long_read(&t->pool->drain_passes);
+	for (got = 0; got < n; got++) {
+		more[got] = checked_alloc(test, 1);
+		if (!more[got])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, got, 3 * w + 7);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&t->pool->drain_passes), drains);
+	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	for (i = 0; i < got; i++)
+		checked_free(test, more[i], 1);
+	checked_free(test, addr + (w + 3) * PAGE_SIZE, 1);
+	checked_free(test, addr + (w + 8) * PAGE_SIZE, w - 8);
+	expect_all_free(test);
+
+	/* The kill gives a run back; later pages go straight to the lists. */
+	nr = 4;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	free_pages_on(test, cpu, addr, 0, 2, true);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	p2pdma_pool_kill(t->pool);
+	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 2, 4, false), 2);
+	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n);
+	KUNIT_EXPECT_TRUE(test, p2pdma_pool_wait_idle(t->pool, HZ));
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -880,6 +1014,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_in_use_per_cpu),
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
+	KUNIT_CASE(pool_test_page_runs),
 	KUNIT_CASE(pool_test_clean),
 	KUNIT_CASE(pool_test_clear_pieces),
 	{}

@@ -20,6 +20,12 @@
  * uncontended except while another CPU drains the caches after the pool
  * ran dry, so that no free page is ever out of reach.
  *
+ * A userspace mapping gives its pages back one at a time, in address
+ * order, as munmap() drops them.  Each CPU strings such single pages into a
+ * run, and gives the run back at once when the next page does not extend
+ * it, or at the end of a bitmap word: a word's worth of pages then costs
+ * one pool lock and one merge, not one each.
+ *
  * Pages in use are counted per CPU too: a shared counter written by every
  * allocation and free would cost more than the rest of the cached path
  * once several CPUs allocate.  A CPU's count moves to the shared one when
@@ -114,10 +120,23 @@ struct p2pdma_pcp_stack {
 	unsigned int count;
 };
 
+/*
+ * Single pages freed on one CPU, claimed back but not yet on the free
+ * lists: @nr pages from page @idx of @arena, all inside one word of its
+ * bitmaps, all clean or all not.
+ */
+struct p2pdma_pcp_run {
+	struct p2pdma_arena *arena;
+	u32 idx;
+	u32 nr;
+	bool clean;
+};
+
 struct p2pdma_pcp {
-	/* Taken by its own CPU, and by others only to drain the stacks. */
+	/* Taken by its own CPU, and by others only to drain the caches. */
 	spinlock_t lock;
 	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
+	struct p2pdma_pcp_run run;	/* under @lock */
 	/*
 	 * Pages handed out on this CPU less those freed on it, not yet in
 	 * p2pdma_pool.in_use.  Changed by this CPU only, with this_cpu ops
@@ -713,6 +732,71 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 	kfree(pool);
 }
 
+/* Mark pages [@idx, @idx + @nr), claimed back but not yet free, clean. */
+static void pool_mark_clean(struct p2pdma_pool *pool,
+			    struct p2pdma_arena *arena, u32 idx, u32 nr)
+{
+	unsigned long mask, was;
+	long set = 0;
+	u32 n;
+
+	for (; nr; idx += n, nr -= n) {
+		n = handed_step(idx, nr);
+		mask = handed_mask(idx, n);
+		was = atomic_long_fetch_or(mask, clean_word(arena, idx));
+		set += hweight_long(~was & mask);
+	}
+	atomic_long_add(set, &pool->clean);
+}
+
+/*
+ * Called with pool->lock and the run's CPU cache lock held: put the pages
+ * of @run on the free lists, marked clean first if they are (see
+ * pool_take_clean()).  Returns whether there were any.
+ */
+static bool pool_run_give_locked(struct p2pdma_pool *pool,
+				 struct p2pdma_pcp_run *run)
+{
+	if (!run->nr)
+		return false;
+	if (run->clean)
+		pool_mark_clean(pool, run->arena, run->idx, run->nr);
+	arena_free_run(run->arena, run->idx, run->nr);
+	run->nr = 0;
+	return true;
+}
+
+/* Called with the run's CPU cache lock held. */
+static void pool_run_give(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run)
+{
+	if (!run->nr)
+		return;
+	spin_lock(&pool->lock);
+	pool_run_give_locked(pool, run);
+	spin_unlock(&pool->lock);
+}
+
+/*
+ * Called with the run's CPU cache lock held: add page @idx of @arena, just
+ * claimed back, to @run, giving back what it had if the page does not
+ * extend it, and the run itself once it reaches the end of its word.
+ */
+static void pool_run_add(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run,
+			 struct p2pdma_arena *arena, u32 idx, bool clean)
+{
+	if (run->nr && (run->arena != arena || run->clean != clean ||
+			idx != run->idx + run->nr))
+		pool_run_give(pool, run);
+	if (!run->nr) {
+		run->arena = arena;
+		run->idx = idx;
+		run->clean = clean;
+	}
+	run->nr++;
+	if (!((idx + 1) % BITS_PER_LONG))
+		pool_run_give(pool, run);
+}
+
 /* Move every block cached on @cpu back to the arenas. */
 static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 {
@@ -724,6 +808,7 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 	spin_lock_irqsave(&pcp->lock, flags);
 	spin_lock(&pool->lock);
 	pool->cache_drains++;
+	drained = pool_run_give_locked(pool, &pcp->run);
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
 		struct p2pdma_pcp_stack *st = &pcp->stack[o];
 
@@ -755,6 +840,9 @@ static bool pool_cpu_caches(struct p2pdma_pool *pool, int cpu)
 	struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 	unsigned int o;
 
+	/* A hint too, racing with that CPU's frees. */
+	if (data_race(pcp->run.nr))
+		return true;
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
 		/* A hint, racing with that CPU's pushes and pops: see above. */
 		if (data_race(pcp->stack[o].count))
@@ -927,23 +1015,6 @@ static void pool_take_clean(struct p2pdma_pool *pool,
 	}
 	if (cleared)
 		atomic_long_sub(cleared, &pool->clean);
-}
-
-/* Mark pages [@idx, @idx + @nr), claimed back but not yet free, clean. */
-static void pool_mark_clean(struct p2pdma_pool *pool,
-			    struct p2pdma_arena *arena, u32 idx, u32 nr)
-{
-	unsigned long mask, was;
-	long set = 0;
-	u32 n;
-
-	for (; nr; idx += n, nr -= n) {
-		n = handed_step(idx, nr);
-		mask = handed_mask(idx, n);
-		was = atomic_long_fetch_or(mask, clean_word(arena, idx));
-		set += hweight_long(~was & mask);
-	}
-	atomic_long_add(set, &pool->clean);
 }
 
 /*
@@ -1129,6 +1200,8 @@ unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr,
 	return addr;
 }
 
+static void pool_count_freed(struct p2pdma_pool *pool, u32 freed, bool lent);
+
 /* @lent: the pages were the clearer's, counted apart; see below. */
 static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		     size_t size, bool clean, bool lent)
@@ -1153,10 +1226,17 @@ static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
 			pool_mark_clean(pool, arena, idx, freed);
 		pool_give(pool, addr, freed, clean);
 	}
-	/*
-	 * Once in_use is 0 the owner may go on to free the pool, but not
-	 * before an RCU grace period: finish inside a read-side section.
-	 */
+	pool_count_freed(pool, freed, lent);
+	return freed;
+}
+
+/*
+ * Count @freed pages, given back, as free; @lent as for pool_free().
+ * Once in_use is 0 the owner may go on to free the pool, but not before an
+ * RCU grace period: finish inside a read-side section.
+ */
+static void pool_count_freed(struct p2pdma_pool *pool, u32 freed, bool lent)
+{
 	rcu_read_lock();
 	if (lent)
 		atomic_long_sub(freed, &pool->clearing);
@@ -1173,7 +1253,6 @@ static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		wake_up_var(&pool->in_use);
 	}
 	rcu_read_unlock();
-	return freed;
 }
 
 /**
@@ -1211,6 +1290,49 @@ u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
 			   size_t size)
 {
 	return pool_free(pool, addr, size, true, false);
+}
+
+/**
+ * p2pdma_pool_free_page - free one page, one of many freed in address order
+ * @pool: the pool the page came from
+ * @addr: its address
+ * @clean: it holds zeros only (see p2pdma_pool_free_clean())
+ *
+ * For pages that come back one at a time, as those of a userspace mapping
+ * do: the page joins this CPU's run of such pages, which goes back to the
+ * free lists as a whole, at the latest when an allocation finds the pool
+ * short.  Counted free at once, and refused at once if not allocated,
+ * as by p2pdma_pool_free().  Safe in any context.
+ *
+ * Return: 1, or 0 if the page was not allocated.
+ */
+u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
+			  bool clean)
+{
+	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+	struct p2pdma_pcp *pcp;
+	unsigned long flags;
+	u32 idx;
+
+	if (!arena) {
+		pool_report_bad_free(NULL, addr, 1, 0);
+		return 0;
+	}
+	idx = arena_index(arena, addr);
+	if (!(atomic_long_fetch_andnot(handed_mask(idx, 1),
+				       handed_word(arena, idx)) &
+	      handed_mask(idx, 1))) {
+		pool_report_bad_free(arena, addr, 1, 0);
+		return 0;
+	}
+	pcp = pool_pcp_lock(pool, &flags);
+	pool_run_add(pool, &pcp->run, arena, idx, clean);
+	/* Under the lock p2pdma_pool_kill()'s drain takes: see pool_pcp_give(). */
+	if (READ_ONCE(pool->dying))
+		pool_run_give(pool, &pcp->run);
+	pool_pcp_unlock(pcp, flags);
+	pool_count_freed(pool, 1, false);
+	return 1;
 }
 
 /*

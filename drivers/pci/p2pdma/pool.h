@@ -40,6 +40,8 @@ u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 		     size_t size);
 
 /* Clean pages: see pool.c. */
+u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
+			  bool clean);
 u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
 			   size_t size);
 unsigned long p2pdma_pool_take_dirty(struct p2pdma_pool *pool, u32 *nr,
