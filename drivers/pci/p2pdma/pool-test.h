@@ -893,13 +893,42 @@ static u32 free_pages_on(struct kunit *test, int cpu, unsigned long addr,
 	return job.freed;
 }
 
+/* An allocation for userspace of pool_test_page_runs(), on one CPU. */
+struct pool_run_alloc {
+	struct kunit *test;
+	u32 nr;
+	unsigned long addr;
+	DECLARE_BITMAP(clean, 8);
+};
+
+static long pool_run_alloc_fn(void *data)
+{
+	struct pool_run_alloc *job = data;
+
+	job->addr = clean_alloc(job->test, &job->nr, job->clean);
+	return 0;
+}
+
+static unsigned long alloc_user_on(struct kunit *test, int cpu, u32 nr,
+				   unsigned long *clean)
+{
+	struct pool_run_alloc job = { .test = test, .nr = nr };
+
+	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_run_alloc_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, job.nr, nr);
+	bitmap_copy(clean, job.clean, nr);
+	return job.addr;
+}
+
 /*
  * Single pages freed in address order, as munmap() gives a mapping back,
  * join their CPU's run: counted free at once, but on the free lists only
  * when the run ends, at the end of a bitmap word or at a page that does
  * not extend it, and marked clean then if they are.  An allocation that
  * finds the pool short gives the runs back, and so does
- * p2pdma_pool_kill(); a page freed twice is refused at once.
+ * p2pdma_pool_kill(); a page freed twice is refused at once.  An
+ * allocation for userspace on the run's CPU takes the end of a clean run,
+ * known clean, and never takes from a dirty one.
  */
 static void pool_test_page_runs(struct kunit *test)
 {
@@ -969,6 +998,31 @@ static void pool_test_page_runs(struct kunit *test)
 		checked_free(test, more[i], 1);
 	checked_free(test, addr + (w + 3) * PAGE_SIZE, 1);
 	checked_free(test, addr + (w + 8) * PAGE_SIZE, w - 8);
+	expect_all_free(test);
+
+	/* Three of four pages back clean: the next two come from the run. */
+	nr = 4;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	free_pages_on(test, cpu, addr, 0, 3, true);
+	KUNIT_EXPECT_EQ(test, run->nr, 3);
+	got = a->nr_free;
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 2, clean),
+			addr + PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, 2));
+	KUNIT_EXPECT_EQ(test, run->nr, 1);
+	KUNIT_EXPECT_EQ(test, a->nr_free, got);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 3 * PAGE_SIZE);
+	/* A dirty run stays: the pages come from the lists. */
+	free_pages_on(test, cpu, addr, 1, 3, false);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	KUNIT_EXPECT_FALSE(test, run->clean);
+	more[0] = alloc_user_on(test, cpu, 2, clean);
+	KUNIT_EXPECT_NE(test, more[0], 0);
+	KUNIT_EXPECT_NE(test, more[0], addr + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	checked_free(test, more[0], 2);
+	checked_free(test, addr + 3 * PAGE_SIZE, 1);
 	expect_all_free(test);
 
 	/* The kill gives a run back; later pages go straight to the lists. */

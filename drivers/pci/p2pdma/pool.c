@@ -24,7 +24,10 @@
  * order, as munmap() drops them.  Each CPU strings such single pages into a
  * run, and gives the run back at once when the next page does not extend
  * it, or at the end of a bitmap word: a word's worth of pages then costs
- * one pool lock and one merge, not one each.
+ * one pool lock and one merge, not one each.  An allocation for userspace
+ * takes the end of its CPU's run first, if the run is clean and long
+ * enough, so that a process that maps again what it just unmapped takes no
+ * pool lock either way.
  *
  * Pages in use are counted per CPU too: a shared counter written by every
  * allocation and free would cost more than the rest of the cached path
@@ -889,6 +892,38 @@ static void pool_pcp_unlock(struct p2pdma_pcp *pcp, unsigned long flags)
 	pool_unpin_cpu();
 }
 
+/*
+ * The last @nr pages of this CPU's run, handed out, if the run is clean and
+ * that long; @clean (@nr bits) then all set: pages of a run have no clean
+ * bit yet.  0 if the run does not fit.
+ */
+static unsigned long pool_run_take(struct p2pdma_pool *pool, u32 nr,
+				   unsigned long *clean)
+{
+	struct p2pdma_pcp_run *run;
+	struct p2pdma_pcp *pcp;
+	unsigned long flags, addr = 0;
+	u32 idx;
+
+	/* Most allocations find no run: skip the lock then.  A hint only. */
+	if (data_race(raw_cpu_ptr(pool->pcp)->run.nr) < nr)
+		return 0;
+	pcp = pool_pcp_lock(pool, &flags);
+	run = &pcp->run;
+	if (run->clean && run->nr >= nr) {
+		run->nr -= nr;
+		idx = run->idx + run->nr;
+		WARN_ONCE(arena_hand_out(run->arena, idx, nr),
+			  "p2pdma: page %u of a %u-page arena handed out twice\n",
+			  idx, run->arena->nr_pages);
+		addr = arena_addr(run->arena, idx);
+	}
+	pool_pcp_unlock(pcp, flags);
+	if (addr)
+		bitmap_fill(clean, nr);
+	return addr;
+}
+
 /* Pop a block of @order from this CPU's cache, refilling it if empty. */
 static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 				   unsigned int order)
@@ -1124,9 +1159,30 @@ static void pool_report_bad_free(struct p2pdma_arena *arena, unsigned long addr,
 }
 
 /*
- * Allocate @nr pages; @clean as for pool_take_clean().  Free pages may sit
- * in CPU caches: when the arenas are short, drain those and try again,
- * unless @drained says this call did so already.
+ * Take @nr pages from the free lists or a CPU cache and hand them out;
+ * @clean as for pool_take_clean().  Free pages may sit in CPU caches: when
+ * the arenas are short, drain those and try again, unless @drained says
+ * this call did so already.
+ */
+static unsigned long pool_take_new(struct p2pdma_pool *pool, u32 nr,
+				   bool *drained, unsigned long *clean)
+{
+	unsigned long addr = pool_take_any(pool, nr, !!clean);
+
+	if (!addr && !*drained) {
+		*drained = true;
+		if (pool_drain_cached(pool))
+			addr = pool_take_any(pool, nr, !!clean);
+	}
+	if (addr)
+		pool_hand_out(pool, addr, nr, clean);
+	return addr;
+}
+
+/*
+ * Allocate @nr pages; @clean as for pool_take_clean(): an allocation that
+ * asks which pages are clean is for userspace, and tries this CPU's run
+ * first.
  */
 static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
 				bool *drained, unsigned long *clean)
@@ -1136,16 +1192,12 @@ static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
 	/* A read-side section, so that p2pdma_pool_kill() can wait for it. */
 	rcu_read_lock();
 	if (!READ_ONCE(pool->dying) && pool_may_fit(pool, nr)) {
-		addr = pool_take_any(pool, nr, !!clean);
-		if (!addr && !*drained) {
-			*drained = true;
-			if (pool_drain_cached(pool))
-				addr = pool_take_any(pool, nr, !!clean);
-		}
-		if (addr) {
-			pool_hand_out(pool, addr, nr, clean);
+		if (clean)
+			addr = pool_run_take(pool, nr, clean);
+		if (!addr)
+			addr = pool_take_new(pool, nr, drained, clean);
+		if (addr)
 			pool_count_in_use(pool, nr);
-		}
 	}
 	rcu_read_unlock();
 	return addr;
