@@ -60,9 +60,9 @@ static void p2pdma_folio_free(struct folio *folio)
 	/* Nothing writes p2pmem back: the flag only says it was written. */
 	bool clean = !folio_test_dirty(folio);
 
-	/* Most pages come back unwritten: only a dirty one pays an atomic. */
+	/* No reference is left: nothing else changes the flags now. */
 	if (!clean)
-		folio_clear_dirty(folio);
+		__folio_clear_dirty(folio);
 	this_cpu_inc(p2p->stats->user_pages_unmapped);
 	/*
 	 * Kick after the free, so that the worker finds the page; the
