@@ -920,6 +920,23 @@ static unsigned long alloc_user_on(struct kunit *test, int cpu, u32 nr,
 	return job.addr;
 }
 
+/* Four pages for userspace, the first @k of them freed on @cpu: its run. */
+static unsigned long user_run_on(struct kunit *test, int cpu, u32 k,
+				 bool clean)
+{
+	struct pool_test *t = test->priv;
+	DECLARE_BITMAP(bits, 4);
+	unsigned long addr;
+	u32 nr = 4;
+
+	addr = clean_alloc(test, &nr, bits);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_EQ(test, nr, 4);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, k, clean), k);
+	KUNIT_EXPECT_EQ(test, per_cpu_ptr(t->pool->pcp, cpu)->run.nr, k);
+	return addr;
+}
+
 /*
  * Single pages freed in address order, as munmap() gives a mapping back,
  * join their CPU's run: counted free at once, but on the free lists only
@@ -964,11 +981,13 @@ static void pool_test_page_runs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, clean_pages(test), w);
 
 	/* A gap ends a run, and so does a dirty page after clean ones. */
-	free_pages_on(test, cpu, addr, w, w + 3, true);
-	free_pages_on(test, cpu, addr, w + 4, w + 6, true);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w, w + 3, true), 3);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w + 4, w + 6, true),
+			2);
 	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 3);
 	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	free_pages_on(test, cpu, addr, w + 6, w + 8, false);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w + 6, w + 8, false),
+			2);
 	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 5);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), w + 5);
 	KUNIT_EXPECT_EQ(test, run->nr, 2);
@@ -1001,11 +1020,7 @@ static void pool_test_page_runs(struct kunit *test)
 	expect_all_free(test);
 
 	/* Three of four pages back clean: the next two come from the run. */
-	nr = 4;
-	addr = clean_alloc(test, &nr, clean);
-	KUNIT_ASSERT_NE(test, addr, 0);
-	free_pages_on(test, cpu, addr, 0, 3, true);
-	KUNIT_EXPECT_EQ(test, run->nr, 3);
+	addr = user_run_on(test, cpu, 3, true);
 	got = a->nr_free;
 	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 2, clean),
 			addr + PAGE_SIZE);
@@ -1014,7 +1029,7 @@ static void pool_test_page_runs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a->nr_free, got);
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 3 * PAGE_SIZE);
 	/* A dirty run stays: the pages come from the lists. */
-	free_pages_on(test, cpu, addr, 1, 3, false);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 1, 3, false), 2);
 	KUNIT_EXPECT_EQ(test, run->nr, 2);
 	KUNIT_EXPECT_FALSE(test, run->clean);
 	more[0] = alloc_user_on(test, cpu, 2, clean);
@@ -1024,19 +1039,97 @@ static void pool_test_page_runs(struct kunit *test)
 	checked_free(test, more[0], 2);
 	checked_free(test, addr + 3 * PAGE_SIZE, 1);
 	expect_all_free(test);
+	/* Drained, the dirty run left no clean bits: page 0 has one. */
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 1);
 
-	/* The kill gives a run back; later pages go straight to the lists. */
-	nr = 4;
-	addr = clean_alloc(test, &nr, clean);
-	KUNIT_ASSERT_NE(test, addr, 0);
-	free_pages_on(test, cpu, addr, 0, 2, true);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
+	/*
+	 * The kill gives a run back, clean; later pages go straight to the
+	 * lists, each as clean as it is.
+	 */
+	addr = user_run_on(test, cpu, 2, true);
+	got = clean_pages(test);
 	p2pdma_pool_kill(t->pool);
 	KUNIT_EXPECT_EQ(test, run->nr, 0);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 2, 4, false), 2);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 2);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 2, 3, true), 1);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, false), 1);
 	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 3);
 	KUNIT_EXPECT_EQ(test, a->nr_free, n);
 	KUNIT_EXPECT_TRUE(test, p2pdma_pool_wait_idle(t->pool, HZ));
+	expect_all_free(test);
+}
+
+/* What a clearer borrows (up to @*nr pages, set to what it got), back clean. */
+static unsigned long clear_some(struct kunit *test, u32 *nr)
+{
+	struct pool_test *t = test->priv;
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	unsigned long d;
+
+	d = p2pdma_pool_take_dirty(t->pool, nr, clean);
+	if (d)
+		p2pdma_pool_give_lent(t->pool, d, *nr, true);
+	return d;
+}
+
+/* Every dirty page through the clearer. */
+static void clear_all(struct kunit *test)
+{
+	u32 nr = MAX_PAGES, rounds = 0;
+
+	while (clear_some(test, &nr)) {
+		KUNIT_ASSERT_LT(test, ++rounds, 4 * MAX_PAGES);
+		nr = MAX_PAGES;
+	}
+}
+
+/*
+ * Dirty pages a CPU holds in its run are the clearer's too: when the
+ * free lists have none, p2pdma_pool_take_dirty() puts the dirty runs on
+ * them and finds the pages there.  A clean run stays, for the next
+ * mapping on its CPU.
+ */
+static void pool_test_dirty_runs(struct kunit *test)
+{
+	static const u32 pages[] = { 4 * BITS_PER_LONG };
+	const u32 n = 4 * BITS_PER_LONG;
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	int cpu = cpumask_last(cpu_online_mask);
+	struct p2pdma_pcp_run *run;
+	unsigned long addr;
+	u32 nr;
+
+	run = &per_cpu_ptr(t->pool->pcp, cpu)->run;
+	clear_all(test);
+	KUNIT_ASSERT_EQ(test, clean_pages(test), n);
+
+	/* Three pages of four written and unmapped: a dirty run. */
+	addr = user_run_on(test, cpu, 3, false);
+	KUNIT_EXPECT_FALSE(test, run->clean);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n - 4);
+
+	/* An aligned pair, then the third page, and nothing more. */
+	nr = BITS_PER_LONG;
+	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), addr);
+	KUNIT_EXPECT_EQ(test, nr, 2);
+	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	nr = BITS_PER_LONG;
+	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), addr + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, nr, 1);
+	nr = BITS_PER_LONG;
+	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n - 1);
+
+	/* The fourth page back clean: its run stays, and nothing is dirty. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, true), 1);
+	KUNIT_EXPECT_EQ(test, run->nr, 1);
+	nr = BITS_PER_LONG;
+	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), 0);
+	KUNIT_EXPECT_EQ(test, run->nr, 1);
+	KUNIT_EXPECT_TRUE(test, run->clean);
+	pool_drain(t->pool);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n);
 	expect_all_free(test);
 }
 
@@ -1069,6 +1162,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
 	KUNIT_CASE(pool_test_page_runs),
+	KUNIT_CASE(pool_test_dirty_runs),
 	KUNIT_CASE(pool_test_clean),
 	KUNIT_CASE(pool_test_clear_pieces),
 	{}
