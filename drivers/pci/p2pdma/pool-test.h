@@ -134,14 +134,16 @@ static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
 static u32 free_blocks(struct p2pdma_arena *a, u32 *pages)
 {
 	u32 n = 0, idx;
-	int o;
+	int o, l;
 
 	*pages = 0;
-	for (o = 0; o <= P2PDMA_MAX_ORDER; o++) {
-		for (idx = a->free_head[o]; idx != U32_MAX;
-		     idx = a->blocks[idx].next) {
-			n++;
-			*pages += 1U << o;
+	for (l = 0; l < P2PDMA_NR_LISTS; l++) {
+		for (o = 0; o <= P2PDMA_MAX_ORDER; o++) {
+			for (idx = a->free[l][o].head; idx != U32_MAX;
+			     idx = a->blocks[idx].next) {
+				n++;
+				*pages += 1U << o;
+			}
 		}
 	}
 	return n;
@@ -707,7 +709,8 @@ static u32 clean_pages(struct kunit *test)
 /*
  * Clean pages: none in a new pool; a run freed clean is what the next
  * allocation of its size gets, told page by page which are clean, and
- * the bits go; a kernel allocation clears them too; a clean free of part
+ * the bits go; a kernel allocation takes dirty pages first, and clears
+ * the bits of clean ones it takes; a clean free of part
  * of a run marks only that part; p2pdma_pool_take_dirty() finds every
  * dirty page, and only dirty ones, and a killed pool hands out none.
  */
@@ -741,16 +744,17 @@ static void pool_test_clean(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
 
 	/*
-	 * A kernel allocation takes the bits as well (3 pages: from the
-	 * arena, not a CPU cache), and frees dirty; its fourth page stays.
+	 * A kernel allocation (3 pages: from the arena, not a CPU cache)
+	 * takes dirty pages while there are any, and frees dirty.
 	 */
 	clean_free(test, addr, 8);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), 8);
 	again = checked_alloc(test, 3);
-	KUNIT_EXPECT_EQ(test, again, addr);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), 5);
+	KUNIT_EXPECT_TRUE(test, again + 3 * PAGE_SIZE <= addr ||
+			  again >= addr + 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 8);
 	checked_free(test, again, 3);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), 5);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 8);
 
 	/* The clearer gets every dirty page, the clean ones said so. */
 	want = 2 * MAX_PAGES - clean_pages(test);
@@ -774,9 +778,13 @@ static void pool_test_clean(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES);
 	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
 
-	/* Dirty pages back at the head of the lists: clean ones come first. */
+	/*
+	 * With none dirty, a kernel allocation takes clean pages, and their
+	 * bits; freed dirty, they do not come before the clean ones.
+	 */
 	d = checked_alloc(test, 3);
 	KUNIT_ASSERT_NE(test, d, 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES - 3);
 	checked_free(test, d, 3);
 	nr = 4;
 	addr = clean_alloc(test, &nr, clean);
@@ -1133,6 +1141,82 @@ static void pool_test_dirty_runs(struct kunit *test)
 	expect_all_free(test);
 }
 
+/*
+ * An allocation for userspace finds a clean page however many dirty ones
+ * were freed after it, and with no block all clean, takes the clean part
+ * of one that has dirty pages too.
+ */
+static void pool_test_clean_lists(struct kunit *test)
+{
+	static const u32 pages[] = { 2 * MAX_PAGES };
+	const u32 k = 200, half = MAX_PAGES / 2;
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	unsigned long *one, addr, first = 0, big[2];
+	u32 nr, i, freed = 0;
+
+	one = kunit_kcalloc(test, 2 * k, sizeof(*one), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, one);
+	for (i = 0; i < 2 * k; i++) {
+		nr = 1;
+		one[i] = clean_alloc(test, &nr, clean);
+		KUNIT_ASSERT_NE(test, one[i], 0);
+	}
+	/*
+	 * Pages with an even index, their buddies kept: none merges.  The
+	 * first one back clean, then all the others dirty.
+	 */
+	for (i = 0; i < 2 * k; i++) {
+		if ((one[i] - FAKE_BASE) >> PAGE_SHIFT & 1)
+			continue;
+		if (!first) {
+			first = one[i];
+			clean_free(test, first, 1);
+		} else {
+			checked_free(test, one[i], 1);
+		}
+		one[i] = 0;
+		freed++;
+	}
+	pool_drain(t->pool);
+	KUNIT_EXPECT_GE(test, freed, k / 2);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 1);
+	nr = 1;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_EQ(test, addr, first);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, clean));
+	if (addr)
+		checked_free(test, addr, 1);
+	for (i = 0; i < 2 * k; i++)
+		if (one[i])
+			checked_free(test, one[i], 1);
+	expect_all_free(test);
+
+	/* Both largest blocks clean but for one page in their lower half. */
+	for (i = 0; i < 2; i++) {
+		nr = MAX_PAGES;
+		big[i] = clean_alloc(test, &nr, clean);
+		KUNIT_ASSERT_NE(test, big[i], 0);
+		KUNIT_ASSERT_EQ(test, nr, MAX_PAGES);
+	}
+	for (i = 0; i < 2; i++) {
+		clean_free(test, big[i], 100);
+		checked_free(test, big[i] + 100 * PAGE_SIZE, 1);
+		clean_free(test, big[i] + 101 * PAGE_SIZE, MAX_PAGES - 101);
+	}
+	pool_drain(t->pool);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 2 * MAX_PAGES - 2);
+	nr = half;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_EQ(test, nr, half);
+	KUNIT_EXPECT_TRUE(test, addr == big[0] + half * PAGE_SIZE ||
+			  addr == big[1] + half * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, half));
+	if (addr)
+		checked_free(test, addr, half);
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -1164,6 +1248,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_page_runs),
 	KUNIT_CASE(pool_test_dirty_runs),
 	KUNIT_CASE(pool_test_clean),
+	KUNIT_CASE(pool_test_clean_lists),
 	KUNIT_CASE(pool_test_clear_pieces),
 	{}
 };

@@ -46,13 +46,14 @@
  * last user left in a page, and clearing a BAR is slow.  A bit per page,
  * set while the page is free and holds zeros only, is cleared when the
  * page is handed out, and the allocation says which pages had it.  The
- * bits do not steer the buddy lists, which merge as if nothing were
- * clean; an allocation for userspace looks a little way down the lists
- * for a block that is all clean before it takes another, and a clearer in
- * the background finds free dirty blocks the same way, with
- * p2pdma_pool_take_dirty().  Kernel buffers, overwritten anyway, take the
- * first block that fits.  Pages start dirty: nobody knows what a BAR
- * holds.
+ * bits do not steer merging, which goes on as if nothing were clean, but
+ * each order has two free lists: blocks that are all clean, and the
+ * others, those with a clean page first.  An allocation for userspace
+ * takes an all-clean block if there is one, or else the clean part of a
+ * block with clean pages; a clearer in the background takes blocks with
+ * dirty pages, with p2pdma_pool_take_dirty(); kernel buffers, overwritten
+ * anyway, take dirty blocks first.  Each looks at one block per order.
+ * Pages start dirty: nobody knows what a BAR holds.
  *
  * A bit per page says whether it is handed out.  A free of pages that are
  * not (a double free, or a wrong address) is refused and reported with the
@@ -90,7 +91,20 @@ struct p2pdma_block {
 	u32 next;
 	u32 prev;
 	u8 order;
+	u8 list;			/* P2PDMA_CLEAN or P2PDMA_DIRTY, if free */
 	bool free;
+};
+
+/*
+ * Free blocks of one order, linked through their struct p2pdma_block:
+ * those that are all clean on one list, the others on another, those of
+ * them that still have a clean page first (see arena_push()).
+ */
+enum { P2PDMA_CLEAN, P2PDMA_DIRTY, P2PDMA_NR_LISTS };
+
+struct p2pdma_free_list {
+	u32 head;			/* first block, or NIL */
+	u32 tail;			/* last block, or NIL */
 };
 
 /*
@@ -114,7 +128,7 @@ struct p2pdma_arena {
 	u32 nr_pages;
 	u32 nr_free;			/* pages on the free lists */
 	struct p2pdma_block *blocks;	/* one per page */
-	u32 free_head[P2PDMA_MAX_ORDER + 1];	/* first free block, or NIL */
+	struct p2pdma_free_list free[P2PDMA_NR_LISTS][P2PDMA_MAX_ORDER + 1];
 };
 
 /* A per-CPU cache of blocks of one order. */
@@ -185,30 +199,77 @@ struct p2pdma_pool {
 	atomic_long_t peak;		/* highest sum of in-use counts seen */
 };
 
+/* Called with pool->lock held: whether free block @idx has a dirty page. */
+static bool arena_block_dirty(struct p2pdma_arena *arena, u32 idx,
+			      unsigned int order)
+{
+	/*
+	 * The block's bits are stable under the lock, but other pages' bits
+	 * in the same words change without it, atomically.
+	 */
+	return data_race(find_next_zero_bit(arena->clean, idx + (1U << order),
+					    idx)) < idx + (1U << order);
+}
+
+/* Called with pool->lock held: whether free block @idx has a clean page. */
+static bool arena_block_some_clean(struct p2pdma_arena *arena, u32 idx,
+				   unsigned int order)
+{
+	/* data_race(): see arena_block_dirty(). */
+	return data_race(find_next_bit(arena->clean, idx + (1U << order),
+				       idx)) < idx + (1U << order);
+}
+
+/*
+ * Put free block @idx on a list of its order: the clean one if it is all
+ * clean, else the dirty one, at the head if it has a clean page and at
+ * the tail if not.  Its bits do not change while it is there (see struct
+ * p2pdma_arena), so an allocation for userspace, and the clearer, find
+ * what they look for at one end of a list, in a look per order, however
+ * long the lists are.
+ */
 static void arena_push(struct p2pdma_arena *arena, u32 idx, unsigned int order)
 {
 	struct p2pdma_block *blk = &arena->blocks[idx];
-	u32 head = arena->free_head[order];
+	bool dirty = arena_block_dirty(arena, idx, order);
+	struct p2pdma_free_list *l;
 
 	blk->order = order;
+	blk->list = dirty ? P2PDMA_DIRTY : P2PDMA_CLEAN;
 	blk->free = true;
-	blk->prev = P2PDMA_NIL;
-	blk->next = head;
-	if (head != P2PDMA_NIL)
-		arena->blocks[head].prev = idx;
-	arena->free_head[order] = idx;
+	l = &arena->free[blk->list][order];
+	if (dirty && !arena_block_some_clean(arena, idx, order)) {
+		blk->prev = l->tail;
+		blk->next = P2PDMA_NIL;
+		if (l->tail != P2PDMA_NIL)
+			arena->blocks[l->tail].next = idx;
+		else
+			l->head = idx;
+		l->tail = idx;
+	} else {
+		blk->prev = P2PDMA_NIL;
+		blk->next = l->head;
+		if (l->head != P2PDMA_NIL)
+			arena->blocks[l->head].prev = idx;
+		else
+			l->tail = idx;
+		l->head = idx;
+	}
 }
 
 static void arena_unlink(struct p2pdma_arena *arena, u32 idx)
 {
 	struct p2pdma_block *blk = &arena->blocks[idx];
+	struct p2pdma_free_list *l = &arena->free[blk->list][blk->order];
 
 	if (blk->prev != P2PDMA_NIL)
 		arena->blocks[blk->prev].next = blk->next;
 	else
-		arena->free_head[blk->order] = blk->next;
+		l->head = blk->next;
 	if (blk->next != P2PDMA_NIL)
 		arena->blocks[blk->next].prev = blk->prev;
+	else
+		l->tail = blk->prev;
 	blk->free = false;
 }
 
@@ -250,18 +311,26 @@ static void arena_free_run(struct p2pdma_arena *arena, u32 idx, u32 nr)
 	}
 }
 
-/* Take a free block of exactly @order, splitting a larger one if needed. */
+/*
+ * Take a free block of exactly @order, splitting a larger one if needed:
+ * the smallest that fits, dirty rather than clean, with no clean page
+ * rather than some, so that clean pages are kept for userspace.
+ */
 static u32 arena_take_block(struct p2pdma_arena *arena, unsigned int order)
 {
-	unsigned int o = order;
-	u32 idx;
+	unsigned int o;
+	u32 idx = P2PDMA_NIL;
 
-	while (o <= P2PDMA_MAX_ORDER && arena->free_head[o] == P2PDMA_NIL)
-		o++;
-	if (o > P2PDMA_MAX_ORDER)
+	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
+		idx = arena->free[P2PDMA_DIRTY][o].tail;
+		if (idx == P2PDMA_NIL)
+			idx = arena->free[P2PDMA_CLEAN][o].head;
+		if (idx != P2PDMA_NIL)
+			break;
+	}
+	if (idx == P2PDMA_NIL)
 		return P2PDMA_NIL;
 
-	idx = arena->free_head[o];
 	arena_unlink(arena, idx);
 	/* Keep the lower half, return the upper halves. */
 	while (o > order) {
@@ -272,6 +341,24 @@ static u32 arena_take_block(struct p2pdma_arena *arena, unsigned int order)
 	return idx;
 }
 
+/* Whether the @blocks - 1 largest blocks after free one @first are free. */
+static bool arena_huge_fits(struct p2pdma_arena *arena, u32 first,
+			    u32 blocks)
+{
+	const u32 step = 1U << P2PDMA_MAX_ORDER;
+	u32 i;
+
+	for (i = 1; i < blocks; i++) {
+		u32 idx = first + i * step;
+		struct p2pdma_block *b = &arena->blocks[idx];
+
+		if (idx + step > arena->nr_pages || !b->free ||
+		    b->order != P2PDMA_MAX_ORDER)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Runs longer than the largest block are rare (large kernel buffers):
  * look for enough consecutive free maximal blocks.
@@ -280,23 +367,16 @@ static u32 arena_take_huge(struct p2pdma_arena *arena, u32 nr)
 {
 	const u32 step = 1U << P2PDMA_MAX_ORDER;
 	u32 blocks = DIV_ROUND_UP(nr, step), first, i;
+	int l;
 
-	for (first = arena->free_head[P2PDMA_MAX_ORDER]; first != P2PDMA_NIL;
-	     first = arena->blocks[first].next) {
-		for (i = 1; i < blocks; i++) {
-			u32 idx = first + i * step;
-			struct p2pdma_block *b = &arena->blocks[idx];
+	for (l = 0; l < P2PDMA_NR_LISTS; l++)
+		for (first = arena->free[l][P2PDMA_MAX_ORDER].head;
+		     first != P2PDMA_NIL; first = arena->blocks[first].next)
+			if (arena_huge_fits(arena, first, blocks))
+				goto found;
+	return P2PDMA_NIL;
 
-			if (idx + step > arena->nr_pages || !b->free ||
-			    b->order != P2PDMA_MAX_ORDER)
-				break;
-		}
-		if (i == blocks)
-			break;
-	}
-	if (first == P2PDMA_NIL)
-		return P2PDMA_NIL;
-
+found:
 	for (i = 0; i < blocks; i++)
 		arena_unlink(arena, first + i * step);
 	arena->nr_free -= blocks * step;
@@ -319,30 +399,50 @@ static u32 arena_take(struct p2pdma_arena *arena, u32 nr)
 	return idx;
 }
 
-/* Called with pool->lock held: whether free block @idx has a dirty page. */
-static bool arena_block_dirty(struct p2pdma_arena *arena, u32 idx,
-			      unsigned int order)
+/*
+ * Called with pool->lock held: 2^@order pages split off the largest free
+ * block of at least that order that has a clean page but not only clean
+ * ones, toward its clean pages: of each pair of halves, the one without a
+ * dirty page is kept if the other has one.  A dirty block freed next to
+ * clean ones merges with them, and the clean pages it hides are found
+ * this way, without waiting for the clearer.  NIL if there is none.
+ */
+static u32 arena_take_cleanest(struct p2pdma_arena *arena, unsigned int order)
 {
-	/*
-	 * The block's bits are stable under the lock, but other pages' bits
-	 * in the same words change without it, atomically.
-	 */
-	return data_race(find_next_zero_bit(arena->clean, idx + (1U << order),
-					    idx)) < idx + (1U << order);
+	unsigned int o = P2PDMA_MAX_ORDER + 1;
+	u32 idx = P2PDMA_NIL, half;
+
+	while (o-- > order) {
+		idx = arena->free[P2PDMA_DIRTY][o].head;
+		if (idx != P2PDMA_NIL && arena_block_some_clean(arena, idx, o))
+			break;
+		idx = P2PDMA_NIL;
+	}
+	if (idx == P2PDMA_NIL)
+		return P2PDMA_NIL;
+	arena_unlink(arena, idx);
+	while (o > order) {
+		o--;
+		half = idx + (1U << o);
+		if (arena_block_dirty(arena, idx, o) &&
+		    !arena_block_dirty(arena, half, o)) {
+			arena_push(arena, idx, o);
+			idx = half;
+		} else {
+			arena_push(arena, half, o);
+		}
+	}
+	arena->blocks[idx].order = order;
+	arena->nr_free -= 1U << order;
+	return idx;
 }
 
 /*
- * How many free blocks an allocation looking for clean ones, or the
- * clearer looking for dirty ones, looks at with the pool's lock held and
- * interrupts off: a fragmented pool could have very many.
+ * Take @nr pages for userspace, as clean as can be had without a search:
+ * the smallest all-clean block that fits, or else the cleanest part of a
+ * block with clean pages; NIL if neither is there.
  */
-#define P2PDMA_CLEAN_SCAN	64
-
-/*
- * Take @nr pages from a free block that is all clean, splitting it if
- * needed; NIL if none of the blocks looked at, at most @*budget, is.
- */
-static u32 arena_take_clean(struct p2pdma_arena *arena, u32 nr, u32 *budget)
+static u32 arena_take_clean(struct p2pdma_arena *arena, u32 nr)
 {
 	unsigned int order = order_base_2(nr), o;
 	u32 idx;
@@ -350,12 +450,14 @@ static u32 arena_take_clean(struct p2pdma_arena *arena, u32 nr, u32 *budget)
 	if (nr > arena->nr_free)
 		return P2PDMA_NIL;
 	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
-		for (idx = arena->free_head[o]; idx != P2PDMA_NIL && *budget;
-		     idx = arena->blocks[idx].next, --*budget)
-			if (!arena_block_dirty(arena, idx, o))
-				goto found;
+		idx = arena->free[P2PDMA_CLEAN][o].head;
+		if (idx != P2PDMA_NIL)
+			goto found;
 	}
-	return P2PDMA_NIL;
+	idx = arena_take_cleanest(arena, order);
+	if (idx == P2PDMA_NIL)
+		return P2PDMA_NIL;
+	goto trim;
 
 found:
 	arena_unlink(arena, idx);
@@ -364,6 +466,7 @@ found:
 		arena_push(arena, idx + (1U << o), o);
 	}
 	arena->nr_free -= 1U << order;
+trim:
 	if (nr != 1U << order)
 		arena_free_run(arena, idx + nr, (1U << order) - nr);
 	return idx;
@@ -440,34 +543,20 @@ static void arena_hand_out_free(struct p2pdma_arena *arena, u32 idx, u32 nr)
 }
 
 /*
- * How many clean pages make a search for an all-clean block worth it.
- * With few, they are scattered among dirty ones, where no block of theirs
- * is all clean, and the search would only burn its budget: the first block
- * that fits is then the best bet, since the one freed last is taken first
- * (what a process just unmapped unwritten is what it maps next).
- */
-static unsigned long pool_clean_worth_scan(struct p2pdma_pool *pool, u32 nr)
-{
-	return max_t(unsigned long, nr,
-		     min_t(unsigned long, READ_ONCE(pool->nr_pages) / 4,
-			   2UL << P2PDMA_MAX_ORDER));
-}
-
-/*
  * Called with pool->lock held.  With @clean_first, a block that is all
- * clean if one is found soon, before any other.
+ * clean, if there is one, before any other.
  */
 static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr,
 				      bool clean_first)
 {
-	u32 budget = P2PDMA_CLEAN_SCAN;
 	struct p2pdma_arena *arena;
 	u32 idx;
 
+	/* The count is a hint: without it, no list would have one either. */
 	if (clean_first && order_base_2(nr) <= P2PDMA_MAX_ORDER &&
-	    atomic_long_read(&pool->clean) >= pool_clean_worth_scan(pool, nr)) {
+	    atomic_long_read(&pool->clean)) {
 		list_for_each_entry(arena, &pool->arenas, node) {
-			idx = arena_take_clean(arena, nr, &budget);
+			idx = arena_take_clean(arena, nr);
 			if (idx != P2PDMA_NIL)
 				return arena_addr(arena, idx);
 		}
@@ -520,8 +609,12 @@ static struct p2pdma_arena *arena_create(unsigned long base, size_t size,
 		kfree(arena);
 		return NULL;
 	}
-	for (o = 0; o <= P2PDMA_MAX_ORDER; o++)
-		arena->free_head[o] = P2PDMA_NIL;
+	for (o = 0; o <= P2PDMA_MAX_ORDER; o++) {
+		arena->free[P2PDMA_CLEAN][o].head = P2PDMA_NIL;
+		arena->free[P2PDMA_CLEAN][o].tail = P2PDMA_NIL;
+		arena->free[P2PDMA_DIRTY][o].head = P2PDMA_NIL;
+		arena->free[P2PDMA_DIRTY][o].tail = P2PDMA_NIL;
+	}
 	arena_free_run(arena, 0, arena->nr_pages);
 	return arena;
 }
@@ -1404,21 +1497,19 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 }
 
 /*
- * Called with pool->lock held: a free block with a dirty page, or the
- * lower 2^@order pages of a larger one, taken off the lists; NIL if none.
- * Looks at no more than @*budget blocks, and counts them off.
+ * Called with pool->lock held: a free block with a dirty page, the largest
+ * first and one with clean pages too before one without (what it lacks
+ * makes a block all clean again), or 2^@order pages of a larger one, taken
+ * off the lists; NIL if none.
  */
-static u32 arena_take_dirty(struct p2pdma_arena *arena, unsigned int order,
-			    u32 *budget)
+static u32 arena_take_dirty(struct p2pdma_arena *arena, unsigned int order)
 {
 	unsigned int o = P2PDMA_MAX_ORDER + 1;
 	u32 idx, dirty;
 
 	while (o-- > 0) {
-		for (idx = arena->free_head[o]; idx != P2PDMA_NIL && *budget;
-		     idx = arena->blocks[idx].next, --*budget) {
-			if (!arena_block_dirty(arena, idx, o))
-				continue;
+		idx = arena->free[P2PDMA_DIRTY][o].head;
+		if (idx != P2PDMA_NIL) {
 			arena_unlink(arena, idx);
 			/*
 			 * Keep the half with the first dirty page, each time:
@@ -1453,13 +1544,13 @@ static u32 arena_take_dirty(struct p2pdma_arena *arena, unsigned int order,
 static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 					    unsigned int order, u32 *nr)
 {
-	u32 budget = P2PDMA_CLEAN_SCAN, idx;
 	struct p2pdma_arena *arena;
 	unsigned long flags, addr = 0;
+	u32 idx;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	list_for_each_entry(arena, &pool->arenas, node) {
-		idx = arena_take_dirty(arena, order, &budget);
+		idx = arena_take_dirty(arena, order);
 		if (idx != P2PDMA_NIL) {
 			addr = arena_addr(arena, idx);
 			*nr = 1U << arena->blocks[idx].order;
@@ -1505,11 +1596,10 @@ static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
  *
  * For a clearer, which gives them back with p2pdma_pool_give_lent(): a
  * free block with a dirty page, the largest first, or its lower part of
- * the largest power of two pages up to @nr.  Looks at a bounded number of
- * blocks, so it may miss some; when it finds none, it puts the dirty pages
- * that CPUs hold in runs (see p2pdma_pool_free_page()) on the free lists
- * and looks once more.  Safe in any context; fails once p2pdma_pool_kill()
- * was called.
+ * the largest power of two pages up to @nr.  When the free lists have
+ * none, it puts the dirty pages that CPUs hold in runs (see
+ * p2pdma_pool_free_page()) on them and looks once more.  Safe in any
+ * context; fails once p2pdma_pool_kill() was called.
  *
  * Return: the address of the first page, or 0 when none was found.
  */
