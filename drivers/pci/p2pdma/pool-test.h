@@ -130,23 +130,118 @@ static void checked_free(struct kunit *test, unsigned long addr, u32 nr)
 	p2pdma_pool_free(t->pool, addr, (size_t)nr << PAGE_SHIFT);
 }
 
-/* Free blocks on the lists of @a; with @pages, their total size too. */
-static u32 free_blocks(struct p2pdma_arena *a, u32 *pages)
+/* An allocation that asks which pages are clean, checked as checked_alloc(). */
+static unsigned long clean_alloc(struct kunit *test, u32 *nr,
+				 unsigned long *clean)
 {
-	u32 n = 0, idx;
-	int o, l;
+	struct pool_test *t = test->priv;
+	unsigned long addr = p2pdma_pool_alloc_upto(t->pool, nr, clean);
+
+	if (addr)
+		KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, *nr, true),
+				      "%u pages at %#lx handed out twice", *nr,
+				      addr);
+	return addr;
+}
+
+static void clean_free(struct kunit *test, unsigned long addr, u32 nr)
+{
+	struct pool_test *t = test->priv;
+	size_t size = (size_t)nr << PAGE_SHIFT;
+
+	KUNIT_EXPECT_TRUE(test, shadow_mark(t, addr, nr, false));
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_clean(t->pool, addr, size), nr);
+}
+
+/* Clean pages in the pool: its count, checked against the bits. */
+static u32 clean_pages(struct kunit *test)
+{
+	struct pool_test *t = test->priv;
+	u32 bits = 0;
+	int i;
+
+	for (i = 0; i < t->nr_arenas; i++)
+		bits += bitmap_weight(t->arena[i]->clean, t->arena[i]->nr_pages);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_clean(t->pool),
+			(size_t)bits << PAGE_SHIFT);
+	return bits;
+}
+
+/*
+ * Walk list @l of order @o of @a, checking its links and what each block
+ * on it says of itself, and that a clean list has clean blocks only and
+ * a dirty list those with a clean page before those without; the blocks
+ * and pages on it are added to @blocks and @pages.
+ */
+static void expect_list_sound(struct kunit *test, struct p2pdma_arena *a,
+			      int l, unsigned int o, u32 *blocks, u32 *pages)
+{
+	struct p2pdma_free_list *fl = &a->free[l][o];
+	u32 idx, prev = P2PDMA_NIL, n = 0, clean;
+	bool mixed = true;
+
+	for (idx = fl->head; idx != P2PDMA_NIL; idx = a->blocks[idx].next) {
+		struct p2pdma_block *b = &a->blocks[idx];
+
+		if (n++ == a->nr_pages) {
+			KUNIT_FAIL(test, "list %d/%u of arena %#lx loops", l, o,
+				   a->base);
+			break;
+		}
+		KUNIT_EXPECT_TRUE(test, b->free);
+		KUNIT_EXPECT_EQ(test, b->order, o);
+		KUNIT_EXPECT_EQ(test, b->list, l);
+		KUNIT_EXPECT_EQ(test, b->prev, prev);
+		KUNIT_EXPECT_EQ(test, idx % (1U << o), 0);
+		KUNIT_EXPECT_LE(test, idx + (1U << o), a->nr_pages);
+		clean = arena_block_clean_pages(a, idx, o);
+		if (l == P2PDMA_CLEAN) {
+			KUNIT_EXPECT_EQ_MSG(test, clean, 1U << o,
+					    "block %u on a clean list", idx);
+		} else {
+			KUNIT_EXPECT_LT_MSG(test, clean, 1U << o,
+					    "block %u on a dirty list", idx);
+			KUNIT_EXPECT_TRUE_MSG(test, mixed || !clean,
+					      "block %u, with clean pages, after one without",
+					      idx);
+			mixed = mixed && clean;
+		}
+		prev = idx;
+		*pages += 1U << o;
+	}
+	KUNIT_EXPECT_EQ(test, fl->tail, prev);
+	*blocks += n;
+}
+
+/* Free blocks on the lists of @a, checked; @pages set to their size. */
+static u32 free_blocks(struct kunit *test, struct p2pdma_arena *a,
+		       u32 *pages)
+{
+	u32 n = 0;
+	unsigned int o;
+	int l;
 
 	*pages = 0;
-	for (l = 0; l < P2PDMA_NR_LISTS; l++) {
-		for (o = 0; o <= P2PDMA_MAX_ORDER; o++) {
-			for (idx = a->free[l][o].head; idx != U32_MAX;
-			     idx = a->blocks[idx].next) {
-				n++;
-				*pages += 1U << o;
-			}
-		}
-	}
+	for (l = 0; l < P2PDMA_NR_LISTS; l++)
+		for (o = 0; o <= P2PDMA_MAX_ORDER; o++)
+			expect_list_sound(test, a, l, o, &n, pages);
+	KUNIT_EXPECT_EQ(test, *pages, a->nr_free);
 	return n;
+}
+
+/*
+ * The free lists of every arena are sound (see expect_list_sound()).  Not
+ * under the pool's lock, as a failed expectation allocates: only where
+ * nothing else uses the pool.
+ */
+static void expect_lists_sound(struct kunit *test)
+{
+	struct pool_test *t = test->priv;
+	u32 pages;
+	int i;
+
+	for (i = 0; i < t->nr_arenas; i++)
+		free_blocks(test, t->arena[i], &pages);
 }
 
 /*
@@ -167,7 +262,7 @@ static void expect_all_free(struct kunit *test)
 
 		want = a->nr_pages / MAX_PAGES +
 		       hweight32(a->nr_pages % MAX_PAGES);
-		blocks = free_blocks(a, &pages);
+		blocks = free_blocks(test, a, &pages);
 		KUNIT_EXPECT_EQ_MSG(test, a->nr_free, a->nr_pages, "arena %d", i);
 		KUNIT_EXPECT_EQ_MSG(test, pages, a->nr_pages, "arena %d", i);
 		KUNIT_EXPECT_EQ_MSG(test, blocks, want,
@@ -320,13 +415,18 @@ static void pool_test_bad_frees(struct kunit *test)
 	expect_all_free(test);
 }
 
-/* A random mix of sizes and frees, whole and in parts, on odd arenas. */
+/*
+ * A random mix of sizes and frees, whole and in parts, clean and not, for
+ * the kernel and for userspace, on odd arenas, the free lists checked as
+ * it goes.
+ */
 static void pool_test_random(struct kunit *test)
 {
 	static const u32 pages[] = { 1000, 3 * MAX_PAGES - 7 };
 	struct { unsigned long addr; u32 nr; } *live;
+	DECLARE_BITMAP(clean, MAX_PAGES);
 	struct rnd_state rnd;
-	u32 n = 0, op, i, nr;
+	u32 n = 0, op, i, nr, r;
 
 	pool_test_setup(test, pages, 2);
 	live = kunit_kcalloc(test, 4000, sizeof(*live), GFP_KERNEL);
@@ -334,28 +434,42 @@ static void pool_test_random(struct kunit *test)
 	prandom_seed_state(&rnd, 20261125);
 
 	for (op = 0; op < 4000; op++) {
-		if (n && prandom_u32_state(&rnd) % 3 == 0) {
+		if (op % 256 == 0)
+			expect_lists_sound(test);
+		r = prandom_u32_state(&rnd);
+		if (n && r % 3 == 0) {
 			i = prandom_u32_state(&rnd) % n;
 			nr = live[i].nr;
-			if (nr > 1 && prandom_u32_state(&rnd) & 1) {
+			if (nr > 1 && r & 8) {
 				/* Free the front part, keep the rest live. */
 				u32 part = 1 + prandom_u32_state(&rnd) % (nr - 1);
 
-				checked_free(test, live[i].addr, part);
+				if (r & 16)
+					clean_free(test, live[i].addr, part);
+				else
+					checked_free(test, live[i].addr, part);
 				live[i].addr += (unsigned long)part << PAGE_SHIFT;
 				live[i].nr -= part;
 				continue;
 			}
-			checked_free(test, live[i].addr, nr);
+			if (r & 16)
+				clean_free(test, live[i].addr, nr);
+			else
+				checked_free(test, live[i].addr, nr);
 			live[i] = live[--n];
 			continue;
 		}
-		nr = 1 + prandom_u32_state(&rnd) %
-			 (prandom_u32_state(&rnd) & 1 ? 8 : 700);
-		live[n].addr = checked_alloc(test, nr);
+		nr = 1 + prandom_u32_state(&rnd) % (r & 8 ? 8 : 700);
+		if (r & 16) {
+			nr = min(nr, MAX_PAGES);
+			live[n].addr = clean_alloc(test, &nr, clean);
+		} else {
+			live[n].addr = checked_alloc(test, nr);
+		}
 		if (live[n].addr)
 			live[n++].nr = nr;
 	}
+	expect_lists_sound(test);
 	while (n--)
 		checked_free(test, live[n].addr, live[n].nr);
 	expect_all_free(test);
@@ -669,41 +783,6 @@ static void pool_test_drain_bounded(struct kunit *test)
 	for (i = 1; i < 64; i += 2)
 		checked_free(test, addr[i], 1);
 	expect_all_free(test);
-}
-
-/* An allocation that asks which pages are clean, checked as checked_alloc(). */
-static unsigned long clean_alloc(struct kunit *test, u32 *nr,
-				 unsigned long *clean)
-{
-	struct pool_test *t = test->priv;
-	unsigned long addr = p2pdma_pool_alloc_upto(t->pool, nr, clean);
-
-	if (addr)
-		KUNIT_EXPECT_TRUE_MSG(test, shadow_mark(t, addr, *nr, true),
-				      "%u pages at %#lx handed out twice", *nr,
-				      addr);
-	return addr;
-}
-
-static void clean_free(struct kunit *test, unsigned long addr, u32 nr)
-{
-	struct pool_test *t = test->priv;
-	size_t size = (size_t)nr << PAGE_SHIFT;
-
-	KUNIT_EXPECT_TRUE(test, shadow_mark(t, addr, nr, false));
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_clean(t->pool, addr, size), nr);
-}
-
-/* Clean pages in the pool: its count, checked against the bits. */
-static u32 clean_pages(struct kunit *test)
-{
-	struct pool_test *t = test->priv;
-	struct p2pdma_arena *a = t->arena[0];
-	u32 bits = bitmap_weight(a->clean, a->nr_pages);
-
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_clean(t->pool),
-			(size_t)bits << PAGE_SHIFT);
-	return bits;
 }
 
 /*
@@ -1214,6 +1293,34 @@ static void pool_test_clean_lists(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, half));
 	if (addr)
 		checked_free(test, addr, half);
+	expect_all_free(test);
+
+	/*
+	 * Both halves dirty, the lower one with no clean page: the clean
+	 * ones, a quarter in, are found all the same.  The other block is
+	 * all dirty.
+	 */
+	for (i = 0; i < 2; i++) {
+		nr = MAX_PAGES;
+		big[i] = clean_alloc(test, &nr, clean);
+		KUNIT_ASSERT_NE(test, big[i], 0);
+		KUNIT_ASSERT_EQ(test, nr, MAX_PAGES);
+	}
+	checked_free(test, big[1], MAX_PAGES);
+	checked_free(test, big[0], half + half / 2);
+	clean_free(test, big[0] + (half + half / 2) * PAGE_SIZE, 64);
+	checked_free(test, big[0] + (half + half / 2 + 64) * PAGE_SIZE,
+		     half / 2 - 64);
+	pool_drain(t->pool);
+	expect_lists_sound(test);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 64);
+	nr = 64;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_EQ(test, nr, 64);
+	KUNIT_EXPECT_EQ(test, addr, big[0] + (half + half / 2) * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, 64));
+	if (addr)
+		checked_free(test, addr, 64);
 	expect_all_free(test);
 }
 

@@ -18,7 +18,8 @@
  * paths use, go through a small per-CPU stack per order.  Only refills and
  * flushes, a batch at a time, take the pool lock; the per-CPU lock is
  * uncontended except while another CPU drains the caches after the pool
- * ran dry, so that no free page is ever out of reach.
+ * ran dry, so that no free page is ever out of reach, or the clearer
+ * looks for dirty pages in the CPUs' runs (see below).
  *
  * A userspace mapping gives its pages back one at a time, in address
  * order, as munmap() drops them.  Each CPU strings such single pages into a
@@ -91,7 +92,7 @@ struct p2pdma_block {
 	u32 next;
 	u32 prev;
 	u8 order;
-	u8 list;			/* P2PDMA_CLEAN or P2PDMA_DIRTY, if free */
+	u8 list;			/* if free: P2PDMA_CLEAN or _DIRTY */
 	bool free;
 };
 
@@ -150,7 +151,10 @@ struct p2pdma_pcp_run {
 };
 
 struct p2pdma_pcp {
-	/* Taken by its own CPU, and by others only to drain the caches. */
+	/*
+	 * Taken by its own CPU, and by others only to drain the caches or
+	 * to give back a dirty run for the clearer.
+	 */
 	spinlock_t lock;
 	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
 	struct p2pdma_pcp_run run;	/* under @lock */
@@ -218,6 +222,26 @@ static bool arena_block_some_clean(struct p2pdma_arena *arena, u32 idx,
 	/* data_race(): see arena_block_dirty(). */
 	return data_race(find_next_bit(arena->clean, idx + (1U << order),
 				       idx)) < idx + (1U << order);
+}
+
+/*
+ * Called with pool->lock held: how many pages of free block @idx of
+ * @order are clean.  Blocks are naturally aligned, so the block's bits
+ * are part of one word, or whole words.
+ */
+static u32 arena_block_clean_pages(struct p2pdma_arena *arena, u32 idx,
+				   unsigned int order)
+{
+	u32 n = 1U << order;
+	unsigned int bit = idx % BITS_PER_LONG;
+
+	if (n >= BITS_PER_LONG) {
+		/* data_race(): see arena_block_dirty(). */
+		return data_race(bitmap_weight(arena->clean + BIT_WORD(idx), n));
+	}
+	/* data_race(): see arena_block_dirty(). */
+	return hweight_long(data_race(arena->clean[BIT_WORD(idx)]) &
+			    GENMASK(bit + n - 1, bit));
 }
 
 /*
@@ -402,15 +426,16 @@ static u32 arena_take(struct p2pdma_arena *arena, u32 nr)
 /*
  * Called with pool->lock held: 2^@order pages split off the largest free
  * block of at least that order that has a clean page but not only clean
- * ones, toward its clean pages: of each pair of halves, the one without a
- * dirty page is kept if the other has one.  A dirty block freed next to
- * clean ones merges with them, and the clean pages it hides are found
+ * ones, toward its clean pages: of each pair of halves, the one with more
+ * clean pages is kept, the lower one if they have as many: both halves
+ * may have dirty pages, and only one clean ones.  A dirty block freed next
+ * to clean ones merges with them, and the clean pages it hides are found
  * this way, without waiting for the clearer.  NIL if there is none.
  */
 static u32 arena_take_cleanest(struct p2pdma_arena *arena, unsigned int order)
 {
 	unsigned int o = P2PDMA_MAX_ORDER + 1;
-	u32 idx = P2PDMA_NIL, half;
+	u32 idx = P2PDMA_NIL, half, lower, upper;
 
 	while (o-- > order) {
 		idx = arena->free[P2PDMA_DIRTY][o].head;
@@ -424,8 +449,9 @@ static u32 arena_take_cleanest(struct p2pdma_arena *arena, unsigned int order)
 	while (o > order) {
 		o--;
 		half = idx + (1U << o);
-		if (arena_block_dirty(arena, idx, o) &&
-		    !arena_block_dirty(arena, half, o)) {
+		lower = arena_block_clean_pages(arena, idx, o);
+		upper = arena_block_clean_pages(arena, half, o);
+		if (upper > lower) {
 			arena_push(arena, idx, o);
 			idx = half;
 		} else {
@@ -1464,8 +1490,8 @@ u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
  * do: the page joins this CPU's run of such pages, which goes back to the
  * free lists as a whole, at the latest when an allocation finds the pool
  * short, or, for a dirty run, when the clearer looks for dirty pages (see
- * p2pdma_pool_take_dirty()).  Counted free at once, and refused at once if not allocated,
- * as by p2pdma_pool_free().  Safe in any context.
+ * p2pdma_pool_take_dirty()).  Counted free at once, and refused at once
+ * if not allocated, as by p2pdma_pool_free().  Safe in any context.
  *
  * Return: 1, or 0 if the page was not allocated.
  */
