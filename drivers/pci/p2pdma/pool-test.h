@@ -1324,6 +1324,56 @@ static void pool_test_clean_lists(struct kunit *test)
 	expect_all_free(test);
 }
 
+/*
+ * With several arenas, each kind of block is looked for in all of them
+ * before the next kind: a kernel buffer takes a dirty block in the second
+ * arena rather than a clean one in the first, and userspace a clean block
+ * in the second rather than the clean part of a dirty one in the first.
+ */
+static void pool_test_clean_arenas(struct kunit *test)
+{
+	static const u32 pages[] = { MAX_PAGES, MAX_PAGES };
+	struct pool_test *t = pool_test_setup(test, pages, 2);
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	unsigned long big[2], addr;
+	u32 nr, i;
+
+	for (i = 0; i < 2; i++) {
+		nr = MAX_PAGES;
+		big[i] = clean_alloc(test, &nr, clean);
+		KUNIT_ASSERT_EQ(test, big[i], t->arena[i]->base);
+	}
+	clean_free(test, big[0], MAX_PAGES);
+	checked_free(test, big[1], MAX_PAGES);
+	expect_lists_sound(test);
+
+	addr = checked_alloc(test, 3);
+	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES);
+	if (addr)
+		checked_free(test, addr, 3);
+	expect_all_free(test);
+
+	for (i = 0; i < 2; i++) {
+		nr = MAX_PAGES;
+		big[i] = clean_alloc(test, &nr, clean);
+		KUNIT_ASSERT_EQ(test, big[i], t->arena[i]->base);
+	}
+	clean_free(test, big[0], 100);
+	checked_free(test, big[0] + 100 * PAGE_SIZE, MAX_PAGES - 100);
+	clean_free(test, big[1], MAX_PAGES);
+	expect_lists_sound(test);
+
+	nr = 1;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, clean));
+	if (addr)
+		clean_free(test, addr, 1);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES + 100);
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -1356,6 +1406,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_dirty_runs),
 	KUNIT_CASE(pool_test_clean),
 	KUNIT_CASE(pool_test_clean_lists),
+	KUNIT_CASE(pool_test_clean_arenas),
 	KUNIT_CASE(pool_test_clear_pieces),
 	{}
 };

@@ -53,7 +53,9 @@
  * takes an all-clean block if there is one, or else the clean part of a
  * block with clean pages; a clearer in the background takes blocks with
  * dirty pages, with p2pdma_pool_take_dirty(); kernel buffers, overwritten
- * anyway, take dirty blocks first.  Each looks at one block per order.
+ * anyway, take dirty blocks first.  Each looks at one block per order and
+ * arena, at an end of a list; only buffers larger than the largest block,
+ * kernel ones, walk a list.
  * Pages start dirty: nobody knows what a BAR holds.
  *
  * A bit per page says whether it is handed out.  A free of pages that are
@@ -203,27 +205,6 @@ struct p2pdma_pool {
 	atomic_long_t peak;		/* highest sum of in-use counts seen */
 };
 
-/* Called with pool->lock held: whether free block @idx has a dirty page. */
-static bool arena_block_dirty(struct p2pdma_arena *arena, u32 idx,
-			      unsigned int order)
-{
-	/*
-	 * The block's bits are stable under the lock, but other pages' bits
-	 * in the same words change without it, atomically.
-	 */
-	return data_race(find_next_zero_bit(arena->clean, idx + (1U << order),
-					    idx)) < idx + (1U << order);
-}
-
-/* Called with pool->lock held: whether free block @idx has a clean page. */
-static bool arena_block_some_clean(struct p2pdma_arena *arena, u32 idx,
-				   unsigned int order)
-{
-	/* data_race(): see arena_block_dirty(). */
-	return data_race(find_next_bit(arena->clean, idx + (1U << order),
-				       idx)) < idx + (1U << order);
-}
-
 /*
  * Called with pool->lock held: how many pages of free block @idx of
  * @order are clean.  Blocks are naturally aligned, so the block's bits
@@ -236,10 +217,14 @@ static u32 arena_block_clean_pages(struct p2pdma_arena *arena, u32 idx,
 	unsigned int bit = idx % BITS_PER_LONG;
 
 	if (n >= BITS_PER_LONG) {
-		/* data_race(): see arena_block_dirty(). */
+		/*
+		 * data_race(): the block's bits are stable under the lock,
+		 * but other pages' bits in the same words change without
+		 * it, atomically.
+		 */
 		return data_race(bitmap_weight(arena->clean + BIT_WORD(idx), n));
 	}
-	/* data_race(): see arena_block_dirty(). */
+	/* data_race(): as above. */
 	return hweight_long(data_race(arena->clean[BIT_WORD(idx)]) &
 			    GENMASK(bit + n - 1, bit));
 }
@@ -255,14 +240,15 @@ static u32 arena_block_clean_pages(struct p2pdma_arena *arena, u32 idx,
 static void arena_push(struct p2pdma_arena *arena, u32 idx, unsigned int order)
 {
 	struct p2pdma_block *blk = &arena->blocks[idx];
-	bool dirty = arena_block_dirty(arena, idx, order);
+	u32 clean = arena_block_clean_pages(arena, idx, order);
+	bool dirty = clean < 1U << order;
 	struct p2pdma_free_list *l;
 
 	blk->order = order;
 	blk->list = dirty ? P2PDMA_DIRTY : P2PDMA_CLEAN;
 	blk->free = true;
 	l = &arena->free[blk->list][order];
-	if (dirty && !arena_block_some_clean(arena, idx, order)) {
+	if (dirty && !clean) {
 		blk->prev = l->tail;
 		blk->next = P2PDMA_NIL;
 		if (l->tail != P2PDMA_NIL)
@@ -336,30 +322,61 @@ static void arena_free_run(struct p2pdma_arena *arena, u32 idx, u32 nr)
 }
 
 /*
- * Take a free block of exactly @order, splitting a larger one if needed:
- * the smallest that fits, dirty rather than clean, with no clean page
- * rather than some, so that clean pages are kept for userspace.
+ * Called with pool->lock held: split free block @idx of order @o + 1, off
+ * the lists, in two, give one half back and return the other: the upper
+ * one if @upper.
  */
-static u32 arena_take_block(struct p2pdma_arena *arena, unsigned int order)
+static u32 arena_halve(struct p2pdma_arena *arena, u32 idx, unsigned int o,
+		       bool upper)
 {
-	unsigned int o;
-	u32 idx = P2PDMA_NIL;
+	u32 half = idx + (1U << o);
 
-	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
-		idx = arena->free[P2PDMA_DIRTY][o].tail;
-		if (idx == P2PDMA_NIL)
-			idx = arena->free[P2PDMA_CLEAN][o].head;
-		if (idx != P2PDMA_NIL)
-			break;
+	if (upper) {
+		arena_push(arena, idx, o);
+		return half;
 	}
+	arena_push(arena, half, o);
+	return idx;
+}
+
+/*
+ * Called with pool->lock held: the block at the end of list @l of order
+ * @o where the list keeps what is looked for (the tail of a dirty list,
+ * where blocks without a clean page are; the head of a clean one), taken
+ * off it and split down to its first 2^@order pages.  NIL if the list is
+ * empty.
+ */
+static u32 arena_take_block(struct p2pdma_arena *arena, int l, unsigned int o,
+			    unsigned int order)
+{
+	struct p2pdma_free_list *fl = &arena->free[l][o];
+	u32 idx = l == P2PDMA_DIRTY ? fl->tail : fl->head;
+
 	if (idx == P2PDMA_NIL)
 		return P2PDMA_NIL;
-
 	arena_unlink(arena, idx);
-	/* Keep the lower half, return the upper halves. */
+	while (o > order)
+		idx = arena_halve(arena, idx, --o, false);
+	arena->nr_free -= 1U << order;
+	return idx;
+}
+
+/*
+ * Called with pool->lock held: 2^@order pages of free block @idx of order
+ * @o, off the lists, split toward its clean pages: of each pair of halves
+ * the one with more clean pages is kept, the lower one if they have as
+ * many.
+ */
+static u32 arena_split_cleanest(struct p2pdma_arena *arena, u32 idx,
+				unsigned int o, unsigned int order)
+{
+	u32 lower, upper;
+
 	while (o > order) {
 		o--;
-		arena_push(arena, idx + (1U << o), o);
+		lower = arena_block_clean_pages(arena, idx, o);
+		upper = arena_block_clean_pages(arena, idx + (1U << o), o);
+		idx = arena_halve(arena, idx, o, upper > lower);
 	}
 	arena->nr_free -= 1U << order;
 	return idx;
@@ -385,7 +402,8 @@ static bool arena_huge_fits(struct p2pdma_arena *arena, u32 first,
 
 /*
  * Runs longer than the largest block are rare (large kernel buffers):
- * look for enough consecutive free maximal blocks.
+ * look for enough consecutive free maximal blocks, walking the lists of
+ * the largest order, clean ones too.  Kernel callers only, who may wait.
  */
 static u32 arena_take_huge(struct p2pdma_arena *arena, u32 nr)
 {
@@ -393,6 +411,8 @@ static u32 arena_take_huge(struct p2pdma_arena *arena, u32 nr)
 	u32 blocks = DIV_ROUND_UP(nr, step), first, i;
 	int l;
 
+	if (nr > arena->nr_free)
+		return P2PDMA_NIL;
 	for (l = 0; l < P2PDMA_NR_LISTS; l++)
 		for (first = arena->free[l][P2PDMA_MAX_ORDER].head;
 		     first != P2PDMA_NIL; first = arena->blocks[first].next)
@@ -406,96 +426,6 @@ found:
 	arena->nr_free -= blocks * step;
 	arena_free_run(arena, first + nr, blocks * step - nr);
 	return first;
-}
-
-static u32 arena_take(struct p2pdma_arena *arena, u32 nr)
-{
-	unsigned int order = order_base_2(nr);
-	u32 idx;
-
-	if (nr > arena->nr_free)
-		return P2PDMA_NIL;
-	if (order > P2PDMA_MAX_ORDER)
-		return arena_take_huge(arena, nr);
-	idx = arena_take_block(arena, order);
-	if (idx != P2PDMA_NIL && nr != 1U << order)
-		arena_free_run(arena, idx + nr, (1U << order) - nr);
-	return idx;
-}
-
-/*
- * Called with pool->lock held: 2^@order pages split off the largest free
- * block of at least that order that has a clean page but not only clean
- * ones, toward its clean pages: of each pair of halves, the one with more
- * clean pages is kept, the lower one if they have as many: both halves
- * may have dirty pages, and only one clean ones.  A dirty block freed next
- * to clean ones merges with them, and the clean pages it hides are found
- * this way, without waiting for the clearer.  NIL if there is none.
- */
-static u32 arena_take_cleanest(struct p2pdma_arena *arena, unsigned int order)
-{
-	unsigned int o = P2PDMA_MAX_ORDER + 1;
-	u32 idx = P2PDMA_NIL, half, lower, upper;
-
-	while (o-- > order) {
-		idx = arena->free[P2PDMA_DIRTY][o].head;
-		if (idx != P2PDMA_NIL && arena_block_some_clean(arena, idx, o))
-			break;
-		idx = P2PDMA_NIL;
-	}
-	if (idx == P2PDMA_NIL)
-		return P2PDMA_NIL;
-	arena_unlink(arena, idx);
-	while (o > order) {
-		o--;
-		half = idx + (1U << o);
-		lower = arena_block_clean_pages(arena, idx, o);
-		upper = arena_block_clean_pages(arena, half, o);
-		if (upper > lower) {
-			arena_push(arena, idx, o);
-			idx = half;
-		} else {
-			arena_push(arena, half, o);
-		}
-	}
-	arena->blocks[idx].order = order;
-	arena->nr_free -= 1U << order;
-	return idx;
-}
-
-/*
- * Take @nr pages for userspace, as clean as can be had without a search:
- * the smallest all-clean block that fits, or else the cleanest part of a
- * block with clean pages; NIL if neither is there.
- */
-static u32 arena_take_clean(struct p2pdma_arena *arena, u32 nr)
-{
-	unsigned int order = order_base_2(nr), o;
-	u32 idx;
-
-	if (nr > arena->nr_free)
-		return P2PDMA_NIL;
-	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
-		idx = arena->free[P2PDMA_CLEAN][o].head;
-		if (idx != P2PDMA_NIL)
-			goto found;
-	}
-	idx = arena_take_cleanest(arena, order);
-	if (idx == P2PDMA_NIL)
-		return P2PDMA_NIL;
-	goto trim;
-
-found:
-	arena_unlink(arena, idx);
-	while (o > order) {
-		o--;
-		arena_push(arena, idx + (1U << o), o);
-	}
-	arena->nr_free -= 1U << order;
-trim:
-	if (nr != 1U << order)
-		arena_free_run(arena, idx + nr, (1U << order) - nr);
-	return idx;
 }
 
 static unsigned long arena_addr(struct p2pdma_arena *arena, u32 idx)
@@ -569,30 +499,124 @@ static void arena_hand_out_free(struct p2pdma_arena *arena, u32 idx, u32 nr)
 }
 
 /*
- * Called with pool->lock held.  With @clean_first, a block that is all
- * clean, if there is one, before any other.
+ * Called with pool->lock held: a block of 2^@order pages off list @l of
+ * order @o, in the first arena that has one there; NIL if none has.
  */
-static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr,
-				      bool clean_first)
+static u32 pool_take_block_from(struct p2pdma_pool *pool, int l,
+				unsigned int o, unsigned int order,
+				struct p2pdma_arena **found)
 {
 	struct p2pdma_arena *arena;
 	u32 idx;
 
-	/* The count is a hint: without it, no list would have one either. */
-	if (clean_first && order_base_2(nr) <= P2PDMA_MAX_ORDER &&
-	    atomic_long_read(&pool->clean)) {
-		list_for_each_entry(arena, &pool->arenas, node) {
-			idx = arena_take_clean(arena, nr);
-			if (idx != P2PDMA_NIL)
-				return arena_addr(arena, idx);
+	list_for_each_entry(arena, &pool->arenas, node) {
+		idx = arena_take_block(arena, l, o, order);
+		if (idx != P2PDMA_NIL) {
+			*found = arena;
+			return idx;
 		}
 	}
+	return P2PDMA_NIL;
+}
+
+/*
+ * Called with pool->lock held: a block of 2^@order pages, from the
+ * smallest free block that fits, in any arena.  Of those, a kernel buffer
+ * takes one with no clean page, else one with some, else a clean one, so
+ * that clean pages are kept for userspace; with @clean_only, userspace
+ * takes a clean one or none.  Size goes first: the clearer makes pages
+ * clean again, but nothing puts together a block split for nothing.
+ */
+static u32 pool_take_block(struct p2pdma_pool *pool, unsigned int order,
+			   bool clean_only, struct p2pdma_arena **found)
+{
+	unsigned int o;
+	u32 idx;
+
+	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
+		if (!clean_only) {
+			idx = pool_take_block_from(pool, P2PDMA_DIRTY, o,
+						   order, found);
+			if (idx != P2PDMA_NIL)
+				return idx;
+		}
+		idx = pool_take_block_from(pool, P2PDMA_CLEAN, o, order, found);
+		if (idx != P2PDMA_NIL)
+			return idx;
+	}
+	return P2PDMA_NIL;
+}
+
+/*
+ * Called with pool->lock held: 2^@order pages, as clean as can be, of the
+ * largest free block that has clean pages but not only clean ones, in any
+ * arena (see arena_split_cleanest()).  A dirty block freed next to clean
+ * ones merges with them, and the clean pages it hides are found this way,
+ * without waiting for the clearer.  NIL if there is none.
+ */
+static u32 pool_take_cleanest(struct p2pdma_pool *pool, unsigned int order,
+			      struct p2pdma_arena **found)
+{
+	unsigned int o = P2PDMA_MAX_ORDER + 1;
+	struct p2pdma_arena *arena;
+	u32 idx;
+
+	while (o-- > order) {
+		list_for_each_entry(arena, &pool->arenas, node) {
+			idx = arena->free[P2PDMA_DIRTY][o].head;
+			if (idx == P2PDMA_NIL ||
+			    !arena_block_clean_pages(arena, idx, o))
+				continue;
+			arena_unlink(arena, idx);
+			*found = arena;
+			return arena_split_cleanest(arena, idx, o, order);
+		}
+	}
+	return P2PDMA_NIL;
+}
+
+/* Called with pool->lock held: @nr pages, more than the largest block. */
+static unsigned long pool_take_huge(struct p2pdma_pool *pool, u32 nr)
+{
+	struct p2pdma_arena *arena;
+	u32 idx;
+
 	list_for_each_entry(arena, &pool->arenas, node) {
-		idx = arena_take(arena, nr);
+		idx = arena_take_huge(arena, nr);
 		if (idx != P2PDMA_NIL)
 			return arena_addr(arena, idx);
 	}
 	return 0;
+}
+
+/*
+ * Called with pool->lock held: @nr pages, a kernel buffer's (see
+ * pool_take_block()), or with @clean_first, userspace's: a clean block if
+ * any arena has one, else the cleanest part of a block with clean pages,
+ * else any.
+ */
+static unsigned long pool_take_locked(struct p2pdma_pool *pool, u32 nr,
+				      bool clean_first)
+{
+	unsigned int order = order_base_2(nr);
+	struct p2pdma_arena *arena = NULL;
+	u32 idx = P2PDMA_NIL;
+
+	if (order > P2PDMA_MAX_ORDER)
+		return pool_take_huge(pool, nr);
+	/* The count is a hint: without it, no list would have one either. */
+	if (clean_first && atomic_long_read(&pool->clean)) {
+		idx = pool_take_block(pool, order, true, &arena);
+		if (idx == P2PDMA_NIL)
+			idx = pool_take_cleanest(pool, order, &arena);
+	}
+	if (idx == P2PDMA_NIL)
+		idx = pool_take_block(pool, order, false, &arena);
+	if (idx == P2PDMA_NIL)
+		return 0;
+	if (nr != 1U << order)
+		arena_free_run(arena, idx + nr, (1U << order) - nr);
+	return arena_addr(arena, idx);
 }
 
 /* Called with pool->lock held. */
@@ -1523,61 +1547,49 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 }
 
 /*
- * Called with pool->lock held: a free block with a dirty page, the largest
- * first and one with clean pages too before one without (what it lacks
- * makes a block all clean again), or 2^@order pages of a larger one, taken
- * off the lists; NIL if none.
+ * Called with pool->lock held: 2^@order pages of free block @idx of order
+ * @o, off the lists, or all of it if smaller: the part with its first
+ * dirty page.  The other half of a clean one would come back merged with
+ * the rest, and be found again forever.
  */
-static u32 arena_take_dirty(struct p2pdma_arena *arena, unsigned int order)
+static u32 arena_split_dirty(struct p2pdma_arena *arena, u32 idx,
+			     unsigned int o, unsigned int order)
 {
-	unsigned int o = P2PDMA_MAX_ORDER + 1;
-	u32 idx, dirty;
+	/* data_race(): see arena_block_clean_pages(). */
+	u32 dirty = data_race(find_next_zero_bit(arena->clean,
+						 idx + (1U << o), idx));
 
-	while (o-- > 0) {
-		idx = arena->free[P2PDMA_DIRTY][o].head;
-		if (idx != P2PDMA_NIL) {
-			arena_unlink(arena, idx);
-			/*
-			 * Keep the half with the first dirty page, each time:
-			 * the other half of a clean one would come back
-			 * merged with the rest, and be found again forever.
-			 * data_race(): see arena_block_dirty().
-			 */
-			dirty = data_race(find_next_zero_bit(arena->clean,
-							     idx + (1U << o), idx));
-			while (o > order) {
-				o--;
-				if (dirty >= idx + (1U << o)) {
-					arena_push(arena, idx, o);
-					idx += 1U << o;
-				} else {
-					arena_push(arena, idx + (1U << o), o);
-				}
-			}
-			arena->blocks[idx].order = o;
-			arena->nr_free -= 1U << o;
-			return idx;
-		}
+	while (o > order) {
+		o--;
+		idx = arena_halve(arena, idx, o, dirty >= idx + (1U << o));
 	}
-	return P2PDMA_NIL;
+	arena->blocks[idx].order = o;
+	arena->nr_free -= 1U << o;
+	return idx;
 }
 
 /*
- * A free block with a dirty page, as arena_take_dirty() finds one in the
- * first arena that has one, off the lists; @*nr set to its pages.  0 if
- * none was found.
+ * A free block with a dirty page, in any arena, off the lists: the largest
+ * first, one with clean pages too before one without (what it lacks makes
+ * a block all clean again), or 2^@order pages of a larger one, split as
+ * arena_split_dirty() does; @*nr set to its pages.  0 if none was found.
  */
 static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 					    unsigned int order, u32 *nr)
 {
+	unsigned int o = P2PDMA_MAX_ORDER + 1;
 	struct p2pdma_arena *arena;
 	unsigned long flags, addr = 0;
 	u32 idx;
 
 	spin_lock_irqsave(&pool->lock, flags);
-	list_for_each_entry(arena, &pool->arenas, node) {
-		idx = arena_take_dirty(arena, order);
-		if (idx != P2PDMA_NIL) {
+	while (!addr && o-- > 0) {
+		list_for_each_entry(arena, &pool->arenas, node) {
+			idx = arena->free[P2PDMA_DIRTY][o].head;
+			if (idx == P2PDMA_NIL)
+				continue;
+			arena_unlink(arena, idx);
+			idx = arena_split_dirty(arena, idx, o, order);
 			addr = arena_addr(arena, idx);
 			*nr = 1U << arena->blocks[idx].order;
 			break;
