@@ -1374,6 +1374,81 @@ static void pool_test_clean_arenas(struct kunit *test)
 	expect_all_free(test);
 }
 
+struct lent_race {
+	struct p2pdma_pool *pool;
+	struct completion done;
+	bool stop;
+	unsigned long rounds;
+};
+
+/* A clearer that borrows a largest dirty block and gives it back dirty. */
+static int lent_race_fn(void *data)
+{
+	struct lent_race *r = data;
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	unsigned long d;
+	u32 nr;
+
+	while (!READ_ONCE(r->stop)) {
+		nr = MAX_PAGES;
+		d = p2pdma_pool_take_dirty(r->pool, &nr, clean);
+		if (d)
+			p2pdma_pool_give_lent(r->pool, d, nr, false);
+		r->rounds++;
+		cond_resched();
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * What a clearer borrows is never out of sight: every page is on the free
+ * lists or counted lent, at every moment the pool's lock is free, so that
+ * an allocation that finds the lists short knows there is memory to wait
+ * for.  A kthread borrows and gives back largest blocks (too large for
+ * the CPU caches) while the test looks under the lock; it must have seen
+ * pages lent, which is when the race is on.
+ */
+static void pool_test_lent_in_sight(struct kunit *test)
+{
+	static const u32 pages[] = { 2 * MAX_PAGES };
+	unsigned long flags, deadline, looks = 0, seen = 0, lost = 0;
+	struct lent_race r = {};
+	struct task_struct *task;
+	struct pool_test *t;
+	long lent;
+	u32 nr_free;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs to race");
+	t = pool_test_setup(test, pages, 1);
+	r.pool = t->pool;
+	init_completion(&r.done);
+	task = kthread_create(lent_race_fn, &r, "p2pdma_lent");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	kthread_bind(task, cpumask_last(cpu_online_mask));
+	wake_up_process(task);
+	deadline = jiffies + 10 * HZ;
+	while (seen < 10000 && time_before(jiffies, deadline)) {
+		spin_lock_irqsave(&t->pool->lock, flags);
+		nr_free = t->arena[0]->nr_free;
+		lent = atomic_long_read(&t->pool->clearing);
+		spin_unlock_irqrestore(&t->pool->lock, flags);
+		looks++;
+		seen += lent > 0;
+		lost += nr_free + lent < 2 * MAX_PAGES;
+		cond_resched();
+	}
+	WRITE_ONCE(r.stop, true);
+	wait_for_completion(&r.done);
+	kunit_info(test, "%lu looks, %lu with pages lent, %lu with pages out of sight; %lu borrows",
+		   looks, seen, lost, r.rounds);
+	KUNIT_EXPECT_GT_MSG(test, seen, 0, "never saw pages lent: no race");
+	KUNIT_EXPECT_EQ_MSG(test, lost, 0,
+			    "pages neither free nor lent, where a mapping fails");
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -1408,6 +1483,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_clean_lists),
 	KUNIT_CASE(pool_test_clean_arenas),
 	KUNIT_CASE(pool_test_clear_pieces),
+	KUNIT_CASE(pool_test_lent_in_sight),
 	{}
 };
 

@@ -1572,7 +1572,8 @@ static u32 arena_split_dirty(struct p2pdma_arena *arena, u32 idx,
  * A free block with a dirty page, in any arena, off the lists: the largest
  * first, one with clean pages too before one without (what it lacks makes
  * a block all clean again), or 2^@order pages of a larger one, split as
- * arena_split_dirty() does; @*nr set to its pages.  0 if none was found.
+ * arena_split_dirty() does, and counted lent; @*nr set to its pages.  0 if
+ * none was found.
  */
 static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 					    unsigned int order, u32 *nr)
@@ -1592,6 +1593,14 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 			idx = arena_split_dirty(arena, idx, o, order);
 			addr = arena_addr(arena, idx);
 			*nr = 1U << arena->blocks[idx].order;
+			/*
+			 * Counted before the lock goes: an allocation that
+			 * then finds the lists short sees what it can wait
+			 * for, and does not fail.  As good as free for
+			 * whoever asks what is in use (they are back soon,
+			 * clean), but a teardown waits for them too.
+			 */
+			atomic_long_add(*nr, &pool->clearing);
 			break;
 		}
 	}
@@ -1654,14 +1663,8 @@ unsigned long p2pdma_pool_take_dirty(struct p2pdma_pool *pool, u32 *nr,
 	addr = pool_take_dirty_listed(pool, order, nr);
 	if (!addr && pool_give_dirty_runs(pool))
 		addr = pool_take_dirty_listed(pool, order, nr);
-	if (addr) {
+	if (addr)
 		pool_hand_out(pool, addr, *nr, clean);
-		/*
-		 * As good as free for whoever asks what is in use (they are
-		 * back soon, clean), but a teardown waits for them too.
-		 */
-		atomic_long_add(*nr, &pool->clearing);
-	}
 out:
 	rcu_read_unlock();
 	return addr;
