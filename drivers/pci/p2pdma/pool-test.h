@@ -1246,7 +1246,7 @@ static void pool_test_clean_lists(struct kunit *test)
 	 * first one back clean, then all the others dirty.
 	 */
 	for (i = 0; i < 2 * k; i++) {
-		if ((one[i] - FAKE_BASE) >> PAGE_SHIFT & 1)
+		if (((one[i] - FAKE_BASE) >> PAGE_SHIFT) & 1)
 			continue;
 		if (!first) {
 			first = one[i];
