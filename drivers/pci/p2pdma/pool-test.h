@@ -1297,7 +1297,7 @@ static void pool_test_clean_lists(struct kunit *test)
 
 	/*
 	 * Both halves dirty, the lower one with no clean page: the clean
-	 * ones, a quarter in, are found all the same.  The other block is
+	 * ones, three quarters in, are found all the same.  The other block is
 	 * all dirty.
 	 */
 	for (i = 0; i < 2; i++) {
@@ -1325,28 +1325,50 @@ static void pool_test_clean_lists(struct kunit *test)
 }
 
 /*
+ * Take the two arenas' largest blocks, for userspace, and give them back:
+ * the first with its first @clean0 pages clean, the second with @clean1.
+ */
+static void two_arenas_clean(struct kunit *test, u32 clean0, u32 clean1)
+{
+	struct pool_test *t = test->priv;
+	DECLARE_BITMAP(clean, MAX_PAGES);
+	u32 keep[2] = { clean0, clean1 }, nr, i;
+	unsigned long big;
+
+	for (i = 0; i < 2; i++) {
+		nr = MAX_PAGES;
+		KUNIT_ASSERT_NE(test, clean_alloc(test, &nr, clean), 0);
+		KUNIT_ASSERT_EQ(test, nr, MAX_PAGES);
+	}
+	for (i = 0; i < 2; i++) {
+		big = t->arena[i]->base;
+		if (keep[i])
+			clean_free(test, big, keep[i]);
+		if (keep[i] < MAX_PAGES)
+			checked_free(test, big + keep[i] * PAGE_SIZE,
+				     MAX_PAGES - keep[i]);
+	}
+	expect_lists_sound(test);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), clean0 + clean1);
+}
+
+/*
  * With several arenas, each kind of block is looked for in all of them
- * before the next kind: a kernel buffer takes a dirty block in the second
- * arena rather than a clean one in the first, and userspace a clean block
- * in the second rather than the clean part of a dirty one in the first.
+ * before the next kind: a kernel buffer takes a block with no clean page
+ * in the second arena rather than a clean one, or one with clean pages,
+ * in the first; userspace a clean block in the second rather than the
+ * clean part of a dirty one in the first; the clearer a block with clean
+ * pages in the second before one without in the first.
  */
 static void pool_test_clean_arenas(struct kunit *test)
 {
 	static const u32 pages[] = { MAX_PAGES, MAX_PAGES };
 	struct pool_test *t = pool_test_setup(test, pages, 2);
 	DECLARE_BITMAP(clean, MAX_PAGES);
-	unsigned long big[2], addr;
-	u32 nr, i;
+	unsigned long addr;
+	u32 nr;
 
-	for (i = 0; i < 2; i++) {
-		nr = MAX_PAGES;
-		big[i] = clean_alloc(test, &nr, clean);
-		KUNIT_ASSERT_EQ(test, big[i], t->arena[i]->base);
-	}
-	clean_free(test, big[0], MAX_PAGES);
-	checked_free(test, big[1], MAX_PAGES);
-	expect_lists_sound(test);
-
+	two_arenas_clean(test, MAX_PAGES, 0);
 	addr = checked_alloc(test, 3);
 	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES);
@@ -1354,16 +1376,15 @@ static void pool_test_clean_arenas(struct kunit *test)
 		checked_free(test, addr, 3);
 	expect_all_free(test);
 
-	for (i = 0; i < 2; i++) {
-		nr = MAX_PAGES;
-		big[i] = clean_alloc(test, &nr, clean);
-		KUNIT_ASSERT_EQ(test, big[i], t->arena[i]->base);
-	}
-	clean_free(test, big[0], 100);
-	checked_free(test, big[0] + 100 * PAGE_SIZE, MAX_PAGES - 100);
-	clean_free(test, big[1], MAX_PAGES);
-	expect_lists_sound(test);
+	two_arenas_clean(test, 100, 0);
+	addr = checked_alloc(test, 3);
+	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 100);
+	if (addr)
+		checked_free(test, addr, 3);
+	expect_all_free(test);
 
+	two_arenas_clean(test, 100, MAX_PAGES);
 	nr = 1;
 	addr = clean_alloc(test, &nr, clean);
 	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
@@ -1372,17 +1393,26 @@ static void pool_test_clean_arenas(struct kunit *test)
 		clean_free(test, addr, 1);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES + 100);
 	expect_all_free(test);
+
+	two_arenas_clean(test, 0, 100);
+	nr = MAX_PAGES;
+	addr = clear_some(test, &nr);
+	KUNIT_EXPECT_EQ(test, addr, t->arena[1]->base);
+	KUNIT_EXPECT_EQ(test, nr, MAX_PAGES);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES);
+	expect_all_free(test);
 }
 
 struct lent_race {
-	struct p2pdma_pool *pool;
-	struct completion done;
+	struct pool_test *t;
+	struct completion borrowed, looked;
 	bool stop;
 	unsigned long rounds;
+	unsigned long looks, seen, lost;
 };
 
 /* A clearer that borrows a largest dirty block and gives it back dirty. */
-static int lent_race_fn(void *data)
+static int lent_borrow_fn(void *data)
 {
 	struct lent_race *r = data;
 	DECLARE_BITMAP(clean, MAX_PAGES);
@@ -1391,13 +1421,40 @@ static int lent_race_fn(void *data)
 
 	while (!READ_ONCE(r->stop)) {
 		nr = MAX_PAGES;
-		d = p2pdma_pool_take_dirty(r->pool, &nr, clean);
+		d = p2pdma_pool_take_dirty(r->t->pool, &nr, clean);
 		if (d)
-			p2pdma_pool_give_lent(r->pool, d, nr, false);
+			p2pdma_pool_give_lent(r->t->pool, d, nr, false);
 		r->rounds++;
 		cond_resched();
 	}
-	complete(&r->done);
+	complete(&r->borrowed);
+	return 0;
+}
+
+/*
+ * On another CPU: look, under the pool's lock, at what is free and what
+ * is lent, until pages were seen lent 10000 times, for 10 s at most.
+ */
+static int lent_look_fn(void *data)
+{
+	struct lent_race *r = data;
+	struct p2pdma_pool *pool = r->t->pool;
+	unsigned long flags, deadline = jiffies + 10 * HZ;
+	u32 nr_free;
+	long lent;
+
+	while (r->seen < 10000 && time_before(jiffies, deadline)) {
+		spin_lock_irqsave(&pool->lock, flags);
+		nr_free = r->t->arena[0]->nr_free;
+		lent = atomic_long_read(&pool->clearing);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		r->looks++;
+		r->seen += lent > 0;
+		r->lost += nr_free + lent < 2 * MAX_PAGES;
+		cond_resched();
+	}
+	WRITE_ONCE(r->stop, true);
+	complete(&r->looked);
 	return 0;
 }
 
@@ -1405,46 +1462,40 @@ static int lent_race_fn(void *data)
  * What a clearer borrows is never out of sight: every page is on the free
  * lists or counted lent, at every moment the pool's lock is free, so that
  * an allocation that finds the lists short knows there is memory to wait
- * for.  A kthread borrows and gives back largest blocks (too large for
- * the CPU caches) while the test looks under the lock; it must have seen
- * pages lent, which is when the race is on.
+ * for.  One kthread borrows and gives back largest blocks (too large for
+ * the CPU caches) while another, on the other CPU, looks under the lock;
+ * it must have seen pages lent, which is when the race is on.
  */
 static void pool_test_lent_in_sight(struct kunit *test)
 {
 	static const u32 pages[] = { 2 * MAX_PAGES };
-	unsigned long flags, deadline, looks = 0, seen = 0, lost = 0;
 	struct lent_race r = {};
-	struct task_struct *task;
-	struct pool_test *t;
-	long lent;
-	u32 nr_free;
+	struct task_struct *borrow, *look;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs to race");
-	t = pool_test_setup(test, pages, 1);
-	r.pool = t->pool;
-	init_completion(&r.done);
-	task = kthread_create(lent_race_fn, &r, "p2pdma_lent");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	kthread_bind(task, cpumask_last(cpu_online_mask));
-	wake_up_process(task);
-	deadline = jiffies + 10 * HZ;
-	while (seen < 10000 && time_before(jiffies, deadline)) {
-		spin_lock_irqsave(&t->pool->lock, flags);
-		nr_free = t->arena[0]->nr_free;
-		lent = atomic_long_read(&t->pool->clearing);
-		spin_unlock_irqrestore(&t->pool->lock, flags);
-		looks++;
-		seen += lent > 0;
-		lost += nr_free + lent < 2 * MAX_PAGES;
-		cond_resched();
+	r.t = pool_test_setup(test, pages, 1);
+	init_completion(&r.borrowed);
+	init_completion(&r.looked);
+	borrow = kthread_create(lent_borrow_fn, &r, "p2pdma_borrow");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, borrow);
+	look = kthread_create(lent_look_fn, &r, "p2pdma_look");
+	if (IS_ERR(look)) {
+		WRITE_ONCE(r.stop, true);
+		complete(&r.looked);
+	} else {
+		kthread_bind(look, cpumask_first(cpu_online_mask));
+		wake_up_process(look);
 	}
-	WRITE_ONCE(r.stop, true);
-	wait_for_completion(&r.done);
+	kthread_bind(borrow, cpumask_last(cpu_online_mask));
+	wake_up_process(borrow);
+	wait_for_completion(&r.looked);
+	wait_for_completion(&r.borrowed);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, look);
 	kunit_info(test, "%lu looks, %lu with pages lent, %lu with pages out of sight; %lu borrows",
-		   looks, seen, lost, r.rounds);
-	KUNIT_EXPECT_GT_MSG(test, seen, 0, "never saw pages lent: no race");
-	KUNIT_EXPECT_EQ_MSG(test, lost, 0,
+		   r.looks, r.seen, r.lost, r.rounds);
+	KUNIT_EXPECT_GT_MSG(test, r.seen, 0, "never saw pages lent: no race");
+	KUNIT_EXPECT_EQ_MSG(test, r.lost, 0,
 			    "pages neither free nor lent, where a mapping fails");
 	expect_all_free(test);
 }

@@ -340,21 +340,12 @@ static u32 arena_halve(struct p2pdma_arena *arena, u32 idx, unsigned int o,
 }
 
 /*
- * Called with pool->lock held: the block at the end of list @l of order
- * @o where the list keeps what is looked for (the tail of a dirty list,
- * where blocks without a clean page are; the head of a clean one), taken
- * off it and split down to its first 2^@order pages.  NIL if the list is
- * empty.
+ * Called with pool->lock held: the first 2^@order pages of free block @idx
+ * of order @o, off the lists, the rest given back.
  */
-static u32 arena_take_block(struct p2pdma_arena *arena, int l, unsigned int o,
-			    unsigned int order)
+static u32 arena_split_lower(struct p2pdma_arena *arena, u32 idx,
+			     unsigned int o, unsigned int order)
 {
-	struct p2pdma_free_list *fl = &arena->free[l][o];
-	u32 idx = l == P2PDMA_DIRTY ? fl->tail : fl->head;
-
-	if (idx == P2PDMA_NIL)
-		return P2PDMA_NIL;
-	arena_unlink(arena, idx);
 	while (o > order)
 		idx = arena_halve(arena, idx, --o, false);
 	arena->nr_free -= 1U << order;
@@ -403,7 +394,8 @@ static bool arena_huge_fits(struct p2pdma_arena *arena, u32 first,
 /*
  * Runs longer than the largest block are rare (large kernel buffers):
  * look for enough consecutive free maximal blocks, walking the lists of
- * the largest order, clean ones too.  Kernel callers only, who may wait.
+ * the largest order, clean ones too.  Only kernel buffers are that large;
+ * the walk is bounded by the arena's size.
  */
 static u32 arena_take_huge(struct p2pdma_arena *arena, u32 nr)
 {
@@ -499,19 +491,48 @@ static void arena_hand_out_free(struct p2pdma_arena *arena, u32 idx, u32 nr)
 }
 
 /*
- * Called with pool->lock held: a block of 2^@order pages off list @l of
- * order @o, in the first arena that has one there; NIL if none has.
+ * What a free block holds.  Each kind is at one end of a list of its
+ * order (see arena_push()), so that it is found in a look.
  */
-static u32 pool_take_block_from(struct p2pdma_pool *pool, int l,
-				unsigned int o, unsigned int order,
-				struct p2pdma_arena **found)
+enum p2pdma_kind { P2PDMA_ALL_DIRTY, P2PDMA_MIXED, P2PDMA_ALL_CLEAN };
+
+/* Called with pool->lock held: a free block of @kind and order @o, or NIL. */
+static u32 arena_find(struct p2pdma_arena *arena, int kind, unsigned int o)
+{
+	struct p2pdma_free_list *dirty = &arena->free[P2PDMA_DIRTY][o];
+	u32 idx;
+
+	switch (kind) {
+	case P2PDMA_ALL_CLEAN:
+		return arena->free[P2PDMA_CLEAN][o].head;
+	case P2PDMA_MIXED:
+		idx = dirty->head;
+		if (idx != P2PDMA_NIL && arena_block_clean_pages(arena, idx, o))
+			return idx;
+		return P2PDMA_NIL;
+	default:
+		idx = dirty->tail;
+		if (idx != P2PDMA_NIL && !arena_block_clean_pages(arena, idx, o))
+			return idx;
+		return P2PDMA_NIL;
+	}
+}
+
+/*
+ * Called with pool->lock held: a free block of @kind and order @o in the
+ * first arena that has one, taken off the lists (but still counted free);
+ * NIL if no arena has one.
+ */
+static u32 pool_take_kind(struct p2pdma_pool *pool, int kind, unsigned int o,
+			  struct p2pdma_arena **found)
 {
 	struct p2pdma_arena *arena;
 	u32 idx;
 
 	list_for_each_entry(arena, &pool->arenas, node) {
-		idx = arena_take_block(arena, l, o, order);
+		idx = arena_find(arena, kind, o);
 		if (idx != P2PDMA_NIL) {
+			arena_unlink(arena, idx);
 			*found = arena;
 			return idx;
 		}
@@ -531,18 +552,16 @@ static u32 pool_take_block(struct p2pdma_pool *pool, unsigned int order,
 			   bool clean_only, struct p2pdma_arena **found)
 {
 	unsigned int o;
+	int kind;
 	u32 idx;
 
 	for (o = order; o <= P2PDMA_MAX_ORDER; o++) {
-		if (!clean_only) {
-			idx = pool_take_block_from(pool, P2PDMA_DIRTY, o,
-						   order, found);
+		for (kind = clean_only ? P2PDMA_ALL_CLEAN : P2PDMA_ALL_DIRTY;
+		     kind <= P2PDMA_ALL_CLEAN; kind++) {
+			idx = pool_take_kind(pool, kind, o, found);
 			if (idx != P2PDMA_NIL)
-				return idx;
+				return arena_split_lower(*found, idx, o, order);
 		}
-		idx = pool_take_block_from(pool, P2PDMA_CLEAN, o, order, found);
-		if (idx != P2PDMA_NIL)
-			return idx;
 	}
 	return P2PDMA_NIL;
 }
@@ -558,19 +577,12 @@ static u32 pool_take_cleanest(struct p2pdma_pool *pool, unsigned int order,
 			      struct p2pdma_arena **found)
 {
 	unsigned int o = P2PDMA_MAX_ORDER + 1;
-	struct p2pdma_arena *arena;
 	u32 idx;
 
 	while (o-- > order) {
-		list_for_each_entry(arena, &pool->arenas, node) {
-			idx = arena->free[P2PDMA_DIRTY][o].head;
-			if (idx == P2PDMA_NIL ||
-			    !arena_block_clean_pages(arena, idx, o))
-				continue;
-			arena_unlink(arena, idx);
-			*found = arena;
-			return arena_split_cleanest(arena, idx, o, order);
-		}
+		idx = pool_take_kind(pool, P2PDMA_MIXED, o, found);
+		if (idx != P2PDMA_NIL)
+			return arena_split_cleanest(*found, idx, o, order);
 	}
 	return P2PDMA_NIL;
 }
@@ -1581,24 +1593,24 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 	unsigned int o = P2PDMA_MAX_ORDER + 1;
 	struct p2pdma_arena *arena;
 	unsigned long flags, addr = 0;
+	int kind;
 	u32 idx;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	while (!addr && o-- > 0) {
-		list_for_each_entry(arena, &pool->arenas, node) {
-			idx = arena->free[P2PDMA_DIRTY][o].head;
+		for (kind = P2PDMA_MIXED; kind >= P2PDMA_ALL_DIRTY; kind--) {
+			idx = pool_take_kind(pool, kind, o, &arena);
 			if (idx == P2PDMA_NIL)
 				continue;
-			arena_unlink(arena, idx);
 			idx = arena_split_dirty(arena, idx, o, order);
 			addr = arena_addr(arena, idx);
 			*nr = 1U << arena->blocks[idx].order;
 			/*
-			 * Counted before the lock goes: an allocation that
-			 * then finds the lists short sees what it can wait
-			 * for, and does not fail.  As good as free for
-			 * whoever asks what is in use (they are back soon,
-			 * clean), but a teardown waits for them too.
+			 * Counted before the lock goes, so that every page is
+			 * on the lists, lent or in use whenever anyone looks.
+			 * As good as free for whoever asks what is in use
+			 * (they are back soon), but a teardown waits for
+			 * them too.
 			 */
 			atomic_long_add(*nr, &pool->clearing);
 			break;
