@@ -78,7 +78,7 @@ size_t p2pdma_clear_dirty(unsigned long addr, const unsigned long *clean,
 
 /*
  * Whether the worker should stop: revoked, enough is clean, or a mapping
- * waits for the memory it borrows.
+ * holds it off (p2pdma_clear_hold()).
  */
 static bool p2pdma_clear_done(struct pci_p2pdma *p2p)
 {
@@ -159,18 +159,36 @@ void p2pdma_clear_kick(struct pci_p2pdma *p2p)
 }
 
 /**
- * p2pdma_clear_wait - wait for the worker to give back what it borrowed
+ * p2pdma_clear_hold - take back what the worker borrowed, and keep it off
  * @p2p: the provider
  *
- * For an allocation that found the pool short: the worker stops after the
- * block it holds, so this waits for one block's clearing, not a run's.
- * May sleep.
+ * For an allocation that found the pool short: once this returns, nothing
+ * is lent to the worker, and it borrows nothing until
+ * p2pdma_clear_release(), however often it is kicked.  Waiting once
+ * would not do: the worker, kicked again, could borrow the pages just
+ * given back before the allocation tries once more.  The worker stops
+ * after the block it holds, so this waits for one block's clearing, not
+ * a run's.  May sleep.
  */
-void p2pdma_clear_wait(struct pci_p2pdma *p2p)
+void p2pdma_clear_hold(struct pci_p2pdma *p2p)
 {
 	atomic_inc(&p2p->clear_waiters);
+	/* Before the worker's next look: see p2pdma_clear_done(). */
+	smp_mb__after_atomic();
 	flush_work(&p2p->clear_work);
+}
+
+/**
+ * p2pdma_clear_release - let the worker borrow again
+ * @p2p: the provider, held with p2pdma_clear_hold()
+ *
+ * Kicks it, for the dirty pages freed while it was held: their kicks did
+ * nothing.
+ */
+void p2pdma_clear_release(struct pci_p2pdma *p2p)
+{
 	atomic_dec(&p2p->clear_waiters);
+	p2pdma_clear_kick(p2p);
 }
 
 /**

@@ -333,7 +333,7 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 {
 	DECLARE_BITMAP(clean, P2PDMA_POOL_BLOCK_PAGES);
 	unsigned long uaddr = vma->vm_start, addr;
-	bool waited = false;
+	bool held = false;
 	int err;
 
 	err = p2pdma_check_vma(p2p->pdev, vma);
@@ -375,10 +375,15 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 			     P2PDMA_POOL_BLOCK_PAGES);
 
 		addr = p2pdma_alloc_upto(p2p, &nr, clean);
-		if (!addr && !waited && p2pdma_pool_clearing(p2p->pool)) {
-			/* Free, but lent to the clearer for a moment. */
-			p2pdma_clear_wait(p2p);
-			waited = true;
+		if (!addr && !held) {
+			/*
+			 * Free pages may be lent to the clearer, or just back
+			 * from it, which a look at what it has lent cannot
+			 * tell apart from none: take them back, keep it off
+			 * until this mapping is made, and try once more.
+			 */
+			p2pdma_clear_hold(p2p);
+			held = true;
 			continue;
 		}
 		if (!addr) {
@@ -397,6 +402,8 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 	vma_set_file(vma, p2p->user_file);
 	this_cpu_inc(p2p->stats->user_maps);
 out:
+	if (held)
+		p2pdma_clear_release(p2p);
 	up_read(&p2p->user_sem);
 	return err;
 }

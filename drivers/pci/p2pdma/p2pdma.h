@@ -111,7 +111,7 @@ struct pci_p2pdma {
 	spinlock_t user_mms_lock;	/* guards user_mms */
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
 	struct work_struct clear_work;	/* clear.c */
-	atomic_t clear_waiters;		/* mappings waiting for it */
+	atomic_t clear_waiters;		/* mappings holding it off */
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
@@ -211,7 +211,8 @@ void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
 size_t p2pdma_clear_dirty(unsigned long addr, const unsigned long *clean,
 			  u32 from, u32 to);
 void p2pdma_clear_kick(struct pci_p2pdma *p2p);
-void p2pdma_clear_wait(struct pci_p2pdma *p2p);
+void p2pdma_clear_hold(struct pci_p2pdma *p2p);
+void p2pdma_clear_release(struct pci_p2pdma *p2p);
 void p2pdma_clear_init(struct pci_p2pdma *p2p);
 void p2pdma_clear_stop(struct pci_p2pdma *p2p);
 
