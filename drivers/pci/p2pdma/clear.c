@@ -31,10 +31,13 @@
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/cpumask.h>
 #include <linux/io.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
+#include <linux/sched/isolation.h>
 #include <linux/sizes.h>
+#include <linux/topology.h>
 #include <linux/workqueue.h>
 
 #include "p2pdma.h"
@@ -138,6 +141,116 @@ static void p2pdma_clear_work(struct work_struct *work)
 	}
 }
 
+/* CPUs looked at per pass for the worker's place: kicks stay cheap. */
+#define P2PDMA_CLEAR_PROBES	8U
+
+/*
+ * What the choice of the worker's CPU asks of a CPU; the KUnit suite
+ * answers for made-up machines.
+ */
+struct p2pdma_cpu_probe {
+	bool (*usable)(unsigned int cpu);
+	bool (*idle)(unsigned int cpu);
+};
+
+/*
+ * Online, and not set apart from kernel work: the unbound queue this
+ * replaced kept off CPUs isolated with isolcpus=, nohz_full= or a cpuset
+ * partition, and so must a worker that may hog one for a second.
+ */
+static bool p2pdma_cpu_usable(unsigned int cpu)
+{
+	return cpu_online(cpu) && !cpu_is_isolated(cpu) &&
+	       housekeeping_cpu(cpu, HK_TYPE_WQ);
+}
+
+static bool p2pdma_cpu_idle(unsigned int cpu)
+{
+	return idle_cpu(cpu);
+}
+
+static const struct p2pdma_cpu_probe p2pdma_cpu_probe = {
+	.usable = p2pdma_cpu_usable,
+	.idle = p2pdma_cpu_idle,
+};
+
+/*
+ * The first usable CPU of @cpus after @here, other than @here, that is
+ * idle if @idle, among the next P2PDMA_CLEAR_PROBES CPUs of @cpus;
+ * nr_cpu_ids if none.
+ */
+static unsigned int p2pdma_clear_pick(const struct cpumask *cpus,
+				      unsigned int here,
+				      const struct p2pdma_cpu_probe *probe,
+				      bool idle)
+{
+	unsigned int cpu, probes = 0;
+
+	for_each_cpu_wrap(cpu, cpus, (here + 1) % nr_cpu_ids) {
+		if (probes++ == P2PDMA_CLEAR_PROBES)
+			break;
+		if (cpu == here || !probe->usable(cpu))
+			continue;
+		if (!idle || probe->idle(cpu))
+			return cpu;
+	}
+	return nr_cpu_ids;
+}
+
+/*
+ * Where the worker runs.  Kicks come from the munmap() of written pages:
+ * a worker woken on that CPU preempts the process, which the scheduler
+ * then moves to an idle CPU.  Its mm is then live on both CPUs, and every
+ * later munmap() of the process waits for a TLB flush on the one it left.
+ * So: an idle CPU near the BAR, or an idle one anywhere, or any other CPU
+ * near the BAR, or any other at all, in that order; the kicking CPU only
+ * if none of those will do, and an isolated one never.
+ */
+static unsigned int p2pdma_clear_cpu(const struct cpumask *near,
+				     unsigned int here,
+				     const struct p2pdma_cpu_probe *probe)
+{
+	bool everywhere = near == cpu_online_mask;
+	unsigned int cpu;
+
+	cpu = p2pdma_clear_pick(near, here, probe, true);
+	if (cpu >= nr_cpu_ids && !everywhere)
+		cpu = p2pdma_clear_pick(cpu_online_mask, here, probe, true);
+	if (cpu >= nr_cpu_ids)
+		cpu = p2pdma_clear_pick(near, here, probe, false);
+	if (cpu >= nr_cpu_ids && !everywhere)
+		cpu = p2pdma_clear_pick(cpu_online_mask, here, probe, false);
+	if (cpu < nr_cpu_ids)
+		return cpu;
+	return probe->usable(here) ? here : housekeeping_any_cpu(HK_TYPE_DOMAIN);
+}
+
+static const struct cpumask *p2pdma_clear_near(struct pci_p2pdma *p2p)
+{
+	int node = dev_to_node(&p2p->pdev->dev);
+
+	return node == NUMA_NO_NODE ? cpu_online_mask : cpumask_of_node(node);
+}
+
+/*
+ * Per-CPU, so that the kick chooses the CPU; CPU-intensive, because the
+ * worker keeps its CPU busy until the stock is full and must not hold up
+ * other per-CPU work there meanwhile.  Every kick queues on this one
+ * queue, so the work never runs twice at once: one still running is
+ * queued where it runs.  Until it is made (or if it cannot be),
+ * system_long_wq.
+ */
+static struct workqueue_struct *p2pdma_clear_wq;
+
+/* Before providers register, at device_initcall. */
+static int __init p2pdma_clear_wq_init(void)
+{
+	p2pdma_clear_wq = alloc_workqueue("p2pdma_clear",
+					  WQ_PERCPU | WQ_CPU_INTENSIVE, 0);
+	return 0;
+}
+subsys_initcall(p2pdma_clear_wq_init);
+
 /**
  * p2pdma_clear_kick - have the worker clear ahead, if the pool is short
  * @p2p: the provider, pinned by the caller (one of its pages)
@@ -155,7 +268,10 @@ void p2pdma_clear_kick(struct pci_p2pdma *p2p)
 	 */
 	if (work_pending(&p2p->clear_work) || p2pdma_clear_done(p2p))
 		return;
-	queue_work(system_dfl_wq, &p2p->clear_work);
+	queue_work_on(p2pdma_clear_cpu(p2pdma_clear_near(p2p),
+				       raw_smp_processor_id(),
+				       &p2pdma_cpu_probe),
+		      p2pdma_clear_wq ?: system_long_wq, &p2p->clear_work);
 }
 
 /**
@@ -210,3 +326,7 @@ void p2pdma_clear_stop(struct pci_p2pdma *p2p)
 {
 	cancel_work_sync(&p2p->clear_work);
 }
+
+#ifdef CONFIG_PCI_P2PDMA_KUNIT_TEST
+#include "clear-test.h"
+#endif
