@@ -24,6 +24,7 @@
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
+#include <linux/vmalloc.h>
 
 #define IVSHMEM_VENDOR	0x1af4
 #define IVSHMEM_DEVICE	0x1110
@@ -165,7 +166,7 @@ static void core_test_alloc_free(struct kunit *test)
 	struct pci_dev *pdev = core_dev(test);
 	pci_bus_addr_t bar_bus = pci_bus_address(pdev, IVSHMEM_BAR);
 	resource_size_t bar_phys = pci_resource_start(pdev, IVSHMEM_BAR);
-	void *addr[ARRAY_SIZE(sizes)], *old_name;
+	void *addr[ARRAY_SIZE(sizes)], *old_name, *vmem;
 	size_t used = 0;
 	int i;
 
@@ -194,8 +195,18 @@ static void core_test_alloc_free(struct kunit *test)
 	pci_free_p2pmem(pdev, old_name, SZ_64K);
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), SZ_16M - used);
 
-	/* Not p2pmem of this device: no bus address. */
+	/*
+	 * Not p2pmem of this device: no bus address.  Neither for kmalloc()
+	 * or vmalloc() memory, nor for the page after the BAR's last.
+	 */
 	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, test), 0);
+	vmem = vmalloc(PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, vmem);
+	if (vmem)
+		KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, vmem), 0);
+	vfree(vmem);
+	vmem = __va(bar_phys + SZ_16M);
+	KUNIT_EXPECT_EQ(test, pci_p2pmem_virt_to_bus(pdev, vmem), 0);
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		pci_p2pmem_free(pdev, addr[i], sizes[i]);

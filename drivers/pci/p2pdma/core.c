@@ -595,17 +595,25 @@ EXPORT_SYMBOL_GPL(pci_free_p2pmem);
 pci_bus_addr_t pci_p2pmem_virt_to_bus(struct pci_dev *pdev, void *addr)
 {
 	struct p2pdma_range *range;
-	struct page *page;
+	struct pci_p2pdma *p2p;
+	bool ours;
 
-	if (!addr || !virt_addr_valid(addr))
+	if (!addr)
 		return 0;
-	page = virt_to_page(addr);
-	if (!is_pci_p2pdma_page(page))
+	/*
+	 * The pool says whether @addr is @pdev's p2pmem, not
+	 * virt_addr_valid(): on arm64 that is false for it (ZONE_DEVICE
+	 * memory is not in memblock), and NVMe would silently stop putting
+	 * queues in its CMB.
+	 */
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(pdev);
+	ours = p2p && p2pdma_pool_holds(p2p->pool, (unsigned long)addr);
+	rcu_read_unlock();
+	if (!ours)
 		return 0;
-	/* Pinned by the allocation @addr is in, if it is @pdev's at all. */
-	range = to_p2pdma_range(page_pgmap(page));
-	if (range->provider != pdev)
-		return 0;
+	/* Pinned by the allocation @addr is in. */
+	range = to_p2pdma_range(page_pgmap(virt_to_page(addr)));
 	return pci_p2pdma_bus_addr_map(range->pagemap.mem, virt_to_phys(addr));
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_virt_to_bus);

@@ -1756,6 +1756,21 @@ bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout)
 }
 
 /**
+ * p2pdma_pool_holds - whether an address is inside one of the pool's ranges
+ * @pool: the pool, kept from p2pdma_pool_destroy() by the caller (an RCU
+ *        read-side section will do: see there)
+ * @addr: any address
+ *
+ * Safe in any context.  Says nothing of whether the page is allocated.
+ *
+ * Return: true if @addr is in a range given to p2pdma_pool_add().
+ */
+bool p2pdma_pool_holds(struct p2pdma_pool *pool, unsigned long addr)
+{
+	return pool_arena_of(pool, addr);
+}
+
+/**
  * p2pdma_pool_size - bytes in all ranges of a pool
  * @pool: the pool
  *

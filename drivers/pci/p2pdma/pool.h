@@ -55,6 +55,7 @@ void p2pdma_pool_kill(struct p2pdma_pool *pool);
 bool p2pdma_pool_dying(const struct p2pdma_pool *pool);
 bool p2pdma_pool_wait_idle(struct p2pdma_pool *pool, unsigned long timeout);
 
+bool p2pdma_pool_holds(struct p2pdma_pool *pool, unsigned long addr);
 size_t p2pdma_pool_size(const struct p2pdma_pool *pool);
 size_t p2pdma_pool_in_use(const struct p2pdma_pool *pool);
 bool p2pdma_pool_has_room(struct p2pdma_pool *pool, unsigned long nr);
