@@ -121,6 +121,12 @@ void p2pdma_unpublish(struct pci_p2pdma *p2p)
  * memory only (p2pmem/allocate and /dev/p2pmemN exist while it is): when
  * it is withdrawn, userspace mappings of it are revoked.  Does nothing if
  * @pdev has no p2pmem, and publishes nothing once its removal has begun.
+ *
+ * Context: process context; may sleep, unlike upstream's (its callers
+ * publish from probe, or from nvme's reset work): it creates or removes
+ * the userspace files, and a withdrawal waits for the revocation of the
+ * mappings, which takes each mapper's mmap lock.  Hold no lock a page
+ * fault or an mmap() of p2pmem may take.
  */
 void pci_p2pmem_publish(struct pci_dev *pdev, bool publish)
 {
