@@ -1575,7 +1575,6 @@ static u32 arena_split_dirty(struct p2pdma_arena *arena, u32 idx,
 		o--;
 		idx = arena_halve(arena, idx, o, dirty >= idx + (1U << o));
 	}
-	arena->blocks[idx].order = o;
 	arena->nr_free -= 1U << o;
 	return idx;
 }
@@ -1604,7 +1603,7 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 				continue;
 			idx = arena_split_dirty(arena, idx, o, order);
 			addr = arena_addr(arena, idx);
-			*nr = 1U << arena->blocks[idx].order;
+			*nr = 1U << min(o, order);
 			/*
 			 * Counted before the lock goes, so that every page is
 			 * on the lists, lent or in use whenever anyone looks.
