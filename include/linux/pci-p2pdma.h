@@ -74,7 +74,8 @@ enum pci_p2pdma_map_type {
 /**
  * struct pci_p2pdma_map_state - a mapping call's last P2PDMA provider
  * @mem: the provider of the last P2PDMA page seen, or NULL
- * @map: how the device maps @mem
+ * @dev: the device the call maps for, set with @mem
+ * @map: how @dev maps @mem
  * @bytes: bytes of @mem's pages mapped so far and not yet counted in its
  *	statistics (pci_p2pdma_map_bytes(), pci_p2pdma_map_done())
  * @mixed: a page of another provider came after some of @mem's were
@@ -86,6 +87,7 @@ enum pci_p2pdma_map_type {
  */
 struct pci_p2pdma_map_state {
 	struct p2pdma_provider *mem;
+	struct device *dev;
 	enum pci_p2pdma_map_type map;
 	u64 bytes;
 	bool mixed;
@@ -111,7 +113,8 @@ enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 			       struct device *dev, struct page *page);
 void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state);
-void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents);
+void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
+			       int nents);
 
 int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 			    u64 offset);
@@ -121,6 +124,8 @@ bool pci_has_p2pmem(struct pci_dev *pdev);
 int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
 			     int num_clients, bool verbose);
 struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients);
+void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
+			 size_t bytes, const char *reason);
 
 void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size);
 void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size);
@@ -166,7 +171,8 @@ static inline void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
 {
 }
 
-static inline void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents)
+static inline void __pci_p2pdma_map_count_sg(struct device *dev,
+					     struct scatterlist *sgl, int nents)
 {
 }
 
@@ -196,6 +202,12 @@ static inline struct pci_dev *pci_p2pmem_find_many(struct device **clients,
 						   int num_clients)
 {
 	return NULL;
+}
+
+static inline void pci_p2pdma_fallback(struct pci_dev *provider,
+				       struct device *client, size_t bytes,
+				       const char *reason)
+{
 }
 
 static inline void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size)
@@ -364,7 +376,7 @@ static inline void pci_p2pdma_map_sg_done(struct pci_p2pdma_map_state *state,
 					  struct scatterlist *sgl, int nents)
 {
 	if (unlikely(state->mixed))
-		__pci_p2pdma_map_count_sg(sgl, nents);
+		__pci_p2pdma_map_count_sg(state->dev, sgl, nents);
 	else
 		pci_p2pdma_map_done(state);
 }

@@ -13,6 +13,7 @@
 #include <linux/sysfs.h>
 
 #include "p2pdma.h"
+#include "trace.h"
 
 /* "; ... pci=disable_acs_redir=A;B" for a path that ACS refused. */
 static int p2pdma_acs_hint(char *buf, size_t size,
@@ -77,20 +78,51 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
  *
  * The DMA-mapping path only has the cached verdict; work out the reason
  * again for the log, at most a few times a second, as a failing I/O is
- * often retried.  Does not sleep.
+ * often retried.  The p2pdma_refuse tracepoint, when on, sees every
+ * refusal.  Does not sleep.
  */
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
+	bool log = __ratelimit(&rs);
 	struct p2pdma_path path;
 
-	if (!__ratelimit(&rs))
+	if (!log && !trace_p2pdma_refuse_enabled())
 		return;
-	if (!dev_is_pci(dev))
-		return p2pdma_report_refusal(provider, dev, NULL);
+	if (!dev_is_pci(dev)) {
+		trace_p2pdma_refuse(provider, dev_name(dev),
+				    PCI_P2PDMA_MAP_NOT_SUPPORTED, 0,
+				    "not a PCI device");
+		if (log)
+			p2pdma_report_refusal(provider, dev, NULL);
+		return;
+	}
 	p2pdma_path_calc(provider, to_pci_dev(dev), &path);
-	p2pdma_report_refusal(provider, dev, &path);
+	trace_p2pdma_refuse(provider, dev_name(dev), path.map, 0, path.reason);
+	if (log)
+		p2pdma_report_refusal(provider, dev, &path);
 }
+
+/**
+ * pci_p2pdma_fallback - say that an I/O uses system memory, not p2pmem
+ * @provider: the provider the I/O would have used, or NULL if none
+ * @client: the device that does the I/O's DMA, or NULL if none
+ * @bytes: the I/O's bytes
+ * @reason: why, a constant string
+ *
+ * For clients that fall back to system memory I/O by I/O (nvmet, when a
+ * namespace's p2pmem runs out or is out of the transport's reach), so that
+ * the p2pdma_fallback tracepoint shows which way each I/O went.  Costs a
+ * call and a static branch while the tracepoint is off.  Safe in any
+ * context.
+ */
+void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
+			 size_t bytes, const char *reason)
+{
+	trace_p2pdma_fallback(provider, client ? dev_name(client) : "none",
+			      P2PDMA_TRACE_SYSTEM_MEMORY, bytes, reason);
+}
+EXPORT_SYMBOL_GPL(pci_p2pdma_fallback);
 
 /* Distance from @provider to one client, -1 if refused. */
 static int p2pdma_client_distance(struct pci_dev *provider,

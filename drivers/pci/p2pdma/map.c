@@ -18,6 +18,10 @@
 
 #include "p2pdma.h"
 
+/* The tracepoints live here, where most of them fire. */
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /**
  * pci_p2pdma_map_type - how a device reaches a provider's BAR
  * @provider: the provider, from pcim_p2pdma_provider() or a p2pmem page
@@ -73,6 +77,7 @@ void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 	if (state->bytes)
 		state->mixed = true;
 	state->mem = mem;
+	state->dev = dev;
 	state->map = pci_p2pdma_map_type(mem, dev);
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_update_state);
@@ -89,12 +94,25 @@ void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
 	this_cpu_add(p2p->stats->dma_mapped_bytes, state->bytes);
+	trace_p2pdma_map(pdev, dev_name(state->dev), state->map, state->bytes,
+			 NULL);
 	state->bytes = 0;
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
 
+/* How @dev reaches @mem, which worked: for the tracepoint only. */
+static enum pci_p2pdma_map_type p2pdma_map_of(struct p2pdma_provider *mem,
+					      struct device *dev)
+{
+	if (!trace_p2pdma_map_enabled() || !dev_is_pci(dev))
+		return PCI_P2PDMA_MAP_UNKNOWN;
+	return p2pdma_path_cached(p2pdma_of_pinned(to_pci_dev(mem->owner)),
+				  to_pci_dev(dev), NULL);
+}
+
 /**
  * __pci_p2pdma_map_count_sg - the slow path of pci_p2pdma_map_sg_done()
+ * @dev: the device the call mapped @sgl for
  * @sgl: a scatterlist a mapping call mapped, with pages of several providers
  * @nents: entries of @sgl the call mapped
  *
@@ -102,9 +120,10 @@ EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
  * addition per run of entries of one provider.  The pages are allocated,
  * which keeps their providers' state alive.
  */
-void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents)
+void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
+			       int nents)
 {
-	struct pci_p2pdma_map_state run = {};
+	struct pci_p2pdma_map_state run = { .dev = dev };
 	struct scatterlist *sg;
 	int i;
 
@@ -118,6 +137,7 @@ void __pci_p2pdma_map_count_sg(struct scatterlist *sgl, int nents)
 		if (mem != run.mem) {
 			pci_p2pdma_map_done(&run);
 			run.mem = mem;
+			run.map = p2pdma_map_of(mem, dev);
 		}
 		run.bytes += sg->length;
 	}

@@ -52,6 +52,7 @@
 #include <linux/workqueue.h>
 
 #include "p2pdma.h"
+#include "trace.h"
 
 static void p2pdma_folio_free(struct folio *folio)
 {
@@ -503,12 +504,27 @@ static void p2pdma_user_zap(struct pci_p2pdma *p2p)
 	unmap_mapping_range(p2p->user_file->f_mapping, 0, 0, 1);
 }
 
+/* What a revocation takes from userspace: pages mapped now, and why. */
+static void p2pdma_user_trace_revoke(struct pci_p2pdma *p2p)
+{
+	struct p2pdma_stats sum;
+
+	p2pdma_stats_sum(p2p, &sum);
+	trace_p2pdma_revoke(p2p->pdev, "userspace", PCI_P2PDMA_MAP_UNKNOWN,
+			    (u64)(sum.user_pages_mapped - sum.user_pages_unmapped)
+				<< PAGE_SHIFT,
+			    p2pdma_pool_dying(p2p->pool) ? "provider removed" :
+							   "provider unpublished");
+}
+
 /*
  * Refuse new mappings of a provider and zap the others, including those
  * whose mmap() was under way (see the top of this file).
  */
 static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 {
+	if (trace_p2pdma_revoke_enabled())
+		p2pdma_user_trace_revoke(p2p);
 	/*
 	 * Set before waiting for the ->mmap() calls under way, which check it
 	 * between two steps and give up: a large mapping then delays the

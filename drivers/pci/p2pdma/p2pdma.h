@@ -16,6 +16,7 @@
  *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
+ *   trace.h     the p2pdma tracepoints, defined in map.c
  *
  * Locks, outermost first:
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run

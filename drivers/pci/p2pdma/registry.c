@@ -12,6 +12,7 @@
 #include <linux/pci-p2pdma.h>
 
 #include "p2pdma.h"
+#include "trace.h"
 
 /*
  * Serialises the lists below, each provider's @published and @watchers, and
@@ -216,6 +217,17 @@ void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);
 
+/* A watcher has no device: its callback's name says which user it is. */
+static void p2pdma_watcher_trace_revoke(struct pci_p2pdma *p2p,
+					struct pci_p2pdma_watcher *watch)
+{
+	char client[64];
+
+	snprintf(client, sizeof(client), "%ps", watch->remove);
+	trace_p2pdma_revoke(p2p->pdev, client, PCI_P2PDMA_MAP_UNKNOWN, 0,
+			    "provider removed");
+}
+
 /**
  * p2pdma_notify_watchers - call every watcher's removal callback, each once
  * @p2p: a provider that no longer hands out memory
@@ -234,6 +246,8 @@ void p2pdma_notify_watchers(struct pci_p2pdma *p2p)
 		watch = list_first_entry(&gone, struct pci_p2pdma_watcher, node);
 		list_del_init(&watch->node);
 		watch->provider = NULL;
+		if (trace_p2pdma_revoke_enabled())
+			p2pdma_watcher_trace_revoke(p2p, watch);
 		watch->remove(watch);
 	}
 	mutex_unlock(&p2pdma_watch_lock);
