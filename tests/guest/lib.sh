@@ -246,3 +246,40 @@ expect_switch_paths() {
 		"$(p2p_distance "$1" "$C")" \
 		"distance=-1 map=not-supported reason=path crosses a root complex not known to route P2P"
 }
+
+# The P2PDMA core's tracepoints (drivers/pci/p2pdma/trace.h), read back
+# from tracefs.
+TRACING=/sys/kernel/tracing
+
+# trace_on EVENT... - an empty trace buffer, with only those p2pdma events
+# on (p2pdma_map, p2pdma_refuse, p2pdma_revoke, p2pdma_fallback).
+trace_on() {
+	[ -d $TRACING/events ] || mount -t tracefs tracefs $TRACING || return 1
+	echo 0 > $TRACING/events/p2pdma/enable &&
+		for e; do echo 1 > "$TRACING/events/p2pdma/$e/enable" || return 1; done &&
+		echo > $TRACING/trace && echo 1 > $TRACING/tracing_on
+}
+
+trace_off() {
+	echo 0 > $TRACING/events/p2pdma/enable
+}
+
+# trace_lines EVENT - the fields of each EVENT in the buffer, one line each:
+# "provider=P client=C map=M bytes=N reason=R".
+trace_lines() {
+	sed -n "s/.* $1: //p" $TRACING/trace
+}
+
+# trace_bytes EVENT FIELDS - the sum of bytes= of the EVENT lines that
+# start with FIELDS ("provider=P client=C map=M").
+trace_bytes() {
+	trace_lines "$1" | awk -v f="$2 bytes=" '
+		index($0, f) == 1 { s += substr($0, length(f) + 1) + 0 }
+		END { print s + 0 }'
+}
+
+# trace_lost - events the ring buffer dropped since it was emptied: a
+# byte sum is exact only if none were.
+trace_lost() {
+	cat $TRACING/per_cpu/cpu*/stats | awk '/^overrun:/ { n += $2 } END { print n + 0 }'
+}

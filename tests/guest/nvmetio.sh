@@ -5,8 +5,11 @@
 # reads down nvmet's own request path.  With NVMe B as that device (behind
 # the switch, where a NIC would be) the data must sit in the namespace's
 # p2pmem and cross the provider's BAR; with NVMe C, on the other root port,
-# it must fall back to system memory and dmesg must say why.  Last, the
-# namespace is disabled and enabled over and over under p2pmem I/O.
+# it must fall back to system memory and dmesg must say why.  Each command
+# that falls back shows in the p2pdma_fallback tracepoint, with its bytes
+# and reason: those with NVMe C, and one that finds ivshmem's p2pmem
+# exhausted.  Last, the namespace is disabled and enabled over and over
+# under p2pmem I/O.
 . /tests/lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
@@ -89,6 +92,36 @@ io_checks() {
 	done
 }
 
+# exhausted_checks - with all of $IV's p2pmem mapped by a process, a
+# write of 64 KiB falls back to system memory, and the p2pdma_fallback
+# tracepoint (on) says so; once the process is gone, p2pmem again.
+exhausted_checks() {
+	off=$((BASE + (15 << 22)))
+	p2pmem_mmap_test "$IV" hold > /tmp/nvmetio.hold 2>&1 &
+	holder=$!
+	i=0
+	while ! grep -q '^held ' /tmp/nvmetio.hold && kill -0 $holder 2>/dev/null &&
+	      [ $i -lt 120 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	check "a process holds all of $IV's p2pmem" grep -q '^held ' /tmp/nvmetio.hold
+	echo > $TRACING/trace
+	expect_eq "NVMe B, $IV exhausted: a 64 KiB write uses system memory" \
+		"$(io write $off 65536 77 1)" \
+		"done=1 p2p=0 status=0x0 provider=none mismatches=0"
+	expect_eq "NVMe B, $IV exhausted: NVMe B holds the data written" \
+		"$(region_md5 $off 65536)" "$(pattern_md5 65536 77)"
+	expect_eq "the fallback event names $IV, NVMe B, the bytes and why" \
+		"$(trace_lines p2pdma_fallback)" \
+		"provider=$IV client=$B map=system-memory bytes=65536 reason=out of p2pmem"
+	kill $holder
+	wait $holder 2>/dev/null
+	expect_eq "once the process is gone, the write is in p2pmem again" \
+		"$(io write $off 65536 77 1)" \
+		"done=1 p2p=1 status=0x0 provider=$IV mismatches=0"
+}
+
 echo "== nvmet subsystem $NQN on $BLK_B, port 7 (loop) =="
 check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
 mkdir "$SUB" && echo 1 > "$SUB/attr_allow_any_host" && mkdir "$NS" &&
@@ -104,7 +137,12 @@ for P in "$A" "$IV"; do
 	check "connect with NVMe B as the transport's device" connect "$B"
 	expect_eq "the controller chose $P's p2pmem for nsid 1" \
 		"$(dmesg | grep -c "using p2pmem on $P for nsid 1")" $((n + 1))
+	check "p2pdma_fallback is on" trace_on p2pdma_fallback
 	io_checks "NVMe B, $P" "$P" 1
+	expect_eq "no command fell back from $P's p2pmem" \
+		"$(trace_lines p2pdma_fallback)" ""
+	[ "$P" = "$IV" ] && exhausted_checks
+	trace_off
 	expect_eq "the transport's commands do compare data (wrong seed)" \
 		"$(io read $((BASE + (runs << 22) + 4096)) 4096 1 1)" \
 		"done=1 p2p=1 status=0x0 provider=$P mismatches=1"
@@ -120,7 +158,17 @@ check "nvmet says NVMe C cannot reach the p2pmem, nsid 1 uses system memory" \
 	dmesg_has "nvmet: ctrl [0-9]+: $C cannot reach p2pmem on $IV: nsid 1 uses system memory"
 check "and the P2PDMA core says why" \
 	dmesg_has "$IV: p2pdma: refused with $C: path crosses a root complex"
+check "p2pdma_fallback is on" trace_on p2pdma_fallback
 io_checks "NVMe C, system memory" "$IV" 0
+trace_off
+expect_eq "no fallback event was lost" "$(trace_lost)" 0
+# io_checks wrote and read 4 KiB, 64 KiB and 1 MiB, a command each.
+expect_eq "every command's bytes show as a fallback, with NVMe C and why" \
+	"$(trace_bytes p2pdma_fallback "provider=none client=$C map=system-memory")" \
+	$((2 * (4096 + 65536 + 1048576)))
+expect_eq "and one reason: no p2pmem in NVMe C's reach" \
+	"$(trace_lines p2pdma_fallback | sed 's/.* reason=//' | sort -u)" \
+	"no p2pmem in the transport device's reach"
 check "disconnect" disconnect
 
 echo "== ${STRESS_SECONDS} s: namespace disabled and enabled under p2pmem I/O =="

@@ -11,6 +11,7 @@
  *        p2pmem_mmap_test BDF race DRIVER SECONDS
  *        p2pmem_mmap_test BDF bounded DRIVER [OTHER ODRIVER]
  *        p2pmem_mmap_test BDF clean DRIVER
+ *        p2pmem_mmap_test BDF hold
  *
  * Maps PCI peer-to-peer memory of device BDF through
  * /sys/bus/pci/devices/BDF/p2pmem/allocate, or with -d DEVICE through
@@ -71,6 +72,9 @@
  *            clean (the next mapping clears nothing), and that a mapping
  *            takes clean pages before one just written and freed; that
  *            debugfs counts a mapping and its pages in and out.
+ *   hold     for a test script: maps all of "available", prints
+ *            "held BYTES" once it is mapped and holds it until killed,
+ *            leaving BDF's p2pmem exhausted meanwhile.
  *
  * Prints one "ok - WHAT" or "not ok - WHAT: got ..., want ..." line per
  * check on stdout.  Exits 0 if all checks passed, 1 if any failed and 2 on
@@ -2113,6 +2117,18 @@ static void test_clean(const char *driver)
 	clean_unbind(driver, size, avail);
 }
 
+static void test_hold(void)
+{
+	unsigned long long avail;
+
+	if (read_attr_checked("available", &avail) ||
+	    !map_pages(avail / page_size))
+		return;
+	printf("held %llu\n", avail / page_size * page_size);
+	for (;;)
+		pause();
+}
+
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -2124,8 +2140,9 @@ static void bad_usage(const char *prog)
 		"       %s BDF vmops\n"
 		"       %s BDF race DRIVER SECONDS\n"
 		"       %s BDF bounded DRIVER [OTHER ODRIVER]\n"
-		"       %s BDF clean DRIVER\n",
-		prog, prog, prog, prog, prog, prog, prog, prog, prog);
+		"       %s BDF clean DRIVER\n"
+		"       %s BDF hold\n",
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -2160,6 +2177,8 @@ int main(int argc, char **argv)
 		test_race(argv[3], argv[4]);
 	else if (!strcmp(argv[2], "clean") && argc == 4)
 		test_clean(argv[3]);
+	else if (!strcmp(argv[2], "hold") && argc == 3)
+		test_hold();
 	else if (!strcmp(argv[2], "bounded") && (argc == 4 || argc == 6))
 		test_bounded(argv[3], argc == 6 ? argv[4] : NULL,
 			     argc == 6 ? argv[5] : NULL);
