@@ -15,11 +15,13 @@ CFG=/sys/kernel/config/nvmet
 SUB=$CFG/subsystems/$NQN
 NS=$SUB/namespaces/1
 IP=/usr/sbin/ip
-MIB64=$((64 << 20))
+# What fabric-host.sh writes over each transport, one after the other.
+MIB=16
+BYTES=$((MIB << 20))
 # Until 120 s before the pair's 900 s (guest_pair_checks in scripts/lib.sh)
 # run out, counted from this guest's boot: a host that never reports fails
 # a check here rather than the whole guest.  An unloaded host reports
-# after about 200 s.
+# after about 110 s.
 read -r up _ < /proc/uptime
 REPORT_WAIT=$((780 - ${up%.*}))
 [ $REPORT_WAIT -ge 60 ] || REPORT_WAIT=60
@@ -82,10 +84,10 @@ rdma_md5=$(sed -n 's/^rdma //p' /tmp/report)
 tcp_md5=$(sed -n 's/^tcp //p' /tmp/report)
 check "the host reported its data's checksums" \
 	test -n "$rdma_md5" -a -n "$tcp_md5"
-expect_eq "NVMe B holds the 64 MiB the host wrote over rdma" \
-	"$(region_md5 0 $MIB64)" "${rdma_md5:-none}"
-expect_eq "NVMe B holds the 64 MiB the host wrote over tcp" \
-	"$(region_md5 $MIB64 $MIB64)" "${tcp_md5:-none}"
+expect_eq "NVMe B holds the $MIB MiB the host wrote over rdma" \
+	"$(region_md5 0 $BYTES)" "${rdma_md5:-none}"
+expect_eq "NVMe B holds the $MIB MiB the host wrote over tcp" \
+	"$(region_md5 $BYTES $BYTES)" "${tcp_md5:-none}"
 
 echo "== why no p2pmem =="
 # A host starved of CPU may time out and reconnect: a controller more.
