@@ -84,8 +84,8 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
-	bool log = __ratelimit(&rs);
 	struct p2pdma_path path;
+	bool log = __ratelimit(&rs);
 
 	if (!log && !trace_p2pdma_refuse_enabled())
 		return;
@@ -108,13 +108,14 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
  * @provider: the provider the I/O would have used, or NULL if none
  * @client: the device that does the I/O's DMA, or NULL if none
  * @bytes: the I/O's bytes
- * @reason: why, a constant string
+ * @reason: why
  *
  * For clients that fall back to system memory I/O by I/O (nvmet, when a
  * namespace's p2pmem runs out or is out of the transport's reach), so that
  * the p2pdma_fallback tracepoint shows which way each I/O went.  Costs a
- * call and a static branch while the tracepoint is off.  Safe in any
- * context.
+ * call and a static branch while the tracepoint is off.
+ *
+ * Context: any context.
  */
 void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 			 size_t bytes, const char *reason)

@@ -508,13 +508,13 @@ static void p2pdma_user_zap(struct pci_p2pdma *p2p)
 static void p2pdma_user_trace_revoke(struct pci_p2pdma *p2p)
 {
 	struct p2pdma_stats sum;
+	u64 mapped;
 
 	p2pdma_stats_sum(p2p, &sum);
+	mapped = (sum.user_pages_mapped - sum.user_pages_unmapped) << PAGE_SHIFT;
 	trace_p2pdma_revoke(p2p->pdev, "userspace", PCI_P2PDMA_MAP_UNKNOWN,
-			    (u64)(sum.user_pages_mapped - sum.user_pages_unmapped)
-				<< PAGE_SHIFT,
-			    p2pdma_pool_dying(p2p->pool) ? "provider removed" :
-							   "provider unpublished");
+			    mapped, p2pdma_pool_dying(p2p->pool) ?
+				    "provider removed" : "provider unpublished");
 }
 
 /*

@@ -8,6 +8,7 @@
  * accessors in p2pdma.h), which is why the pointer is set and cleared here,
  * under the lock, and the state is freed only after a grace period.
  */
+#include <linux/kallsyms.h>
 #include <linux/notifier.h>
 #include <linux/pci-p2pdma.h>
 
@@ -217,13 +218,17 @@ void pci_p2pdma_unwatch(struct pci_p2pdma_watcher *watch)
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_unwatch);
 
-/* A watcher has no device: its callback's name says which user it is. */
+/*
+ * A watcher has no device: its callback's name says which user it is,
+ * without the " [module]" that %ps adds, as only the reason has spaces.
+ */
 static void p2pdma_watcher_trace_revoke(struct pci_p2pdma *p2p,
 					struct pci_p2pdma_watcher *watch)
 {
-	char client[64];
+	char client[KSYM_NAME_LEN];
 
 	snprintf(client, sizeof(client), "%ps", watch->remove);
+	client[strcspn(client, " ")] = '\0';
 	trace_p2pdma_revoke(p2p->pdev, client, PCI_P2PDMA_MAP_UNKNOWN, 0,
 			    "provider removed");
 }

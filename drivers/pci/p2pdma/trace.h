@@ -24,6 +24,7 @@
 #if !defined(_P2PDMA_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _P2PDMA_TRACE_H
 
+/* 6.12's enum pci_p2pdma_map_type is there, 7.3's in pci-p2pdma.h. */
 #include <linux/dma-map-ops.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
@@ -77,7 +78,11 @@ DECLARE_EVENT_CLASS(p2pdma_path_event,
 			      int map, u64 bytes, const char *reason),	\
 		     TP_ARGS(provider, client, map, bytes, reason))
 
-/* A DMA-mapping call that worked: its bytes of one provider's memory. */
+/*
+ * A DMA-mapping call that worked: its bytes of one provider's memory, or
+ * of one segment where the caller counts a segment at a time (7.3's
+ * block layer request mapping).
+ */
 P2PDMA_PATH_EVENT(p2pdma_map);
 /* A DMA mapping that must fail: the client cannot reach the provider. */
 P2PDMA_PATH_EVENT(p2pdma_refuse);
