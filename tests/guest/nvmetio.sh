@@ -166,6 +166,8 @@ expect_eq "no fallback event was lost" "$(trace_lost)" 0
 expect_eq "every command's bytes show as a fallback, with NVMe C and why" \
 	"$(trace_bytes p2pdma_fallback "provider=none client=$C map=system-memory")" \
 	$((2 * (4096 + 65536 + 1048576)))
+expect_eq "and no other fallback" \
+	"$(trace_lines p2pdma_fallback | grep -vc "^provider=none client=$C map=system-memory bytes=[0-9]* reason=")" 0
 expect_eq "and one reason: no p2pmem in NVMe C's reach" \
 	"$(trace_lines p2pdma_fallback | sed 's/.* reason=//' | sort -u)" \
 	"no p2pmem in the transport device's reach"

@@ -38,7 +38,7 @@ expect_eq "and no other mapping" \
 	"$(trace_lines p2pdma_map | grep -vcE "^provider=$A client=($A|$B) map=bus-address bytes=[0-9]+ reason=-\$")" 0
 
 echo "== p2pdma_refuse: NVMe C cannot reach A's CMB =="
-COPIES=8
+COPIES=12
 check "p2pdma_refuse alone is on" trace_on p2pdma_refuse
 n=0 refused=0
 while [ $n -lt $COPIES ]; do
