@@ -84,23 +84,20 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
-	struct p2pdma_path path;
+	struct p2pdma_path path, *p = NULL;
 	bool log = __ratelimit(&rs);
 
 	if (!log && !trace_p2pdma_refuse_enabled())
 		return;
-	if (!dev_is_pci(dev)) {
-		trace_p2pdma_refuse(provider, dev_name(dev),
-				    PCI_P2PDMA_MAP_NOT_SUPPORTED, 0,
-				    "not a PCI device");
-		if (log)
-			p2pdma_report_refusal(provider, dev, NULL);
-		return;
+	if (dev_is_pci(dev)) {
+		p2pdma_path_calc(provider, to_pci_dev(dev), &path);
+		p = &path;
 	}
-	p2pdma_path_calc(provider, to_pci_dev(dev), &path);
-	trace_p2pdma_refuse(provider, dev_name(dev), path.map, 0, path.reason);
+	trace_p2pdma_refuse(provider, dev_name(dev),
+			    p ? p->map : PCI_P2PDMA_MAP_NOT_SUPPORTED, 0,
+			    p ? p->reason : "not a PCI device");
 	if (log)
-		p2pdma_report_refusal(provider, dev, &path);
+		p2pdma_report_refusal(provider, dev, p);
 }
 
 /**
