@@ -283,3 +283,26 @@ trace_bytes() {
 trace_lost() {
 	cat $TRACING/per_cpu/cpu*/stats | awk '/^overrun:/ { n += $2 } END { print n + 0 }'
 }
+
+# hold_p2pmem BDF - start a process that maps all of BDF's available
+# p2pmem and holds it until killed (p2pmem_mmap_test's hold mode), and
+# wait up to 60 s for it to say so: $HOLDER is its pid, $HELD the bytes
+# it maps, empty if it never said.
+hold_p2pmem() {
+	p2pmem_mmap_test "$1" hold > /tmp/hold.out 2>&1 &
+	HOLDER=$!
+	i=0
+	while ! grep -q '^held ' /tmp/hold.out && kill -0 $HOLDER 2>/dev/null &&
+	      [ $i -lt 120 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	HELD=$(sed -n 's/^held //p' /tmp/hold.out)
+}
+
+# release_p2pmem - end the process hold_p2pmem started; its memory is back
+# once this returns.
+release_p2pmem() {
+	kill $HOLDER 2>/dev/null
+	wait $HOLDER 2>/dev/null
+}

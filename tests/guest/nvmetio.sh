@@ -97,15 +97,8 @@ io_checks() {
 # tracepoint (on) says so; once the process is gone, p2pmem again.
 exhausted_checks() {
 	off=$((BASE + (15 << 22)))
-	p2pmem_mmap_test "$IV" hold > /tmp/nvmetio.hold 2>&1 &
-	holder=$!
-	i=0
-	while ! grep -q '^held ' /tmp/nvmetio.hold && kill -0 $holder 2>/dev/null &&
-	      [ $i -lt 120 ]; do
-		sleep 0.5
-		i=$((i + 1))
-	done
-	check "a process holds all of $IV's p2pmem" grep -q '^held ' /tmp/nvmetio.hold
+	hold_p2pmem "$IV"
+	check "a process holds all of $IV's p2pmem" test -n "$HELD"
 	echo > $TRACING/trace
 	expect_eq "NVMe B, $IV exhausted: a 64 KiB write uses system memory" \
 		"$(io write $off 65536 77 1)" \
@@ -115,8 +108,7 @@ exhausted_checks() {
 	expect_eq "the fallback event names $IV, NVMe B, the bytes and why" \
 		"$(trace_lines p2pdma_fallback)" \
 		"provider=$IV client=$B map=system-memory bytes=65536 reason=out of p2pmem"
-	kill $holder
-	wait $holder 2>/dev/null
+	release_p2pmem
 	expect_eq "once the process is gone, the write is in p2pmem again" \
 		"$(io write $off 65536 77 1)" \
 		"done=1 p2p=1 status=0x0 provider=$IV mismatches=0"

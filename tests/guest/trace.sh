@@ -59,21 +59,13 @@ check "an event for each refused copy, rate limit or not ($events)" \
 echo "== p2pdma_revoke: ivshmem $IV unbound under a process's mapping =="
 check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
 avail=$(cat "/sys/bus/pci/devices/$IV/p2pmem/available")
-p2pmem_mmap_test "$IV" hold > /tmp/hold.out 2>&1 &
-holder=$!
-i=0
-while ! grep -q '^held ' /tmp/hold.out && kill -0 $holder 2>/dev/null && [ $i -lt 120 ]; do
-	sleep 0.5
-	i=$((i + 1))
-done
-held=$(sed -n 's/^held //p' /tmp/hold.out)
-expect_eq "a process maps all of $IV's available p2pmem" "${held:-none}" "$avail"
+hold_p2pmem "$IV"
+expect_eq "a process maps all of $IV's available p2pmem" "${HELD:-none}" "$avail"
 check "p2pdma_revoke alone is on" trace_on p2pdma_revoke
 check "p2pmem_pci unbinds from $IV" \
 	sh -c "echo $IV > /sys/bus/pci/drivers/p2pmem_pci/unbind"
 trace_off
-kill $holder 2>/dev/null
-wait $holder 2>/dev/null
+release_p2pmem
 expect_eq "the revocation names the provider, userspace, the bytes it held and why" \
 	"$(trace_lines p2pdma_revoke)" \
 	"provider=$IV client=userspace map=- bytes=$avail reason=provider removed"
