@@ -4,7 +4,7 @@
 
 echo "== KUnit suites built into this kernel =="
 # Named one by one: a suite that stopped registering fails here.
-for suite in p2pdma_topology p2pdma_pool p2pdma_clear p2pdma_core \
+for suite in p2pdma_topology p2pdma_pool p2pdma_clear p2pdma_core p2pdma_account \
 	     cxgb4_p2pmem nvmet_p2pmem nvmet_rdma_p2p; do
 	r=/sys/kernel/debug/kunit/$suite/results
 	check "KUnit suite $suite passes on the QEMU kernel" \

@@ -71,32 +71,46 @@ static void p2pdma_report_refusal(struct pci_dev *provider,
 	pci_warn(provider, "%s\n", text);
 }
 
+/* Count a refusal in its provider's accounting, if it is still there. */
+static void p2pdma_account_refused(struct pci_dev *provider, struct device *dev,
+				   const char *reason)
+{
+	struct pci_p2pdma *p2p;
+
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(provider);
+	if (p2p)
+		p2pdma_account_refusal(p2p->account, dev, reason);
+	rcu_read_unlock();
+}
+
 /**
- * p2pdma_explain_refusal - log why a DMA mapping of p2pmem was refused
+ * p2pdma_explain_refusal - count, trace and log a refused DMA mapping
  * @provider: the provider of the memory
  * @dev: the device the mapping was for
  *
- * The DMA-mapping path only has the cached verdict; work out the reason
- * again for the log, at most a few times a second, as a failing I/O is
- * often retried.  The p2pdma_refuse tracepoint, when on, sees every
- * refusal.  Does not sleep.
+ * The DMA-mapping path only has the cached verdict: work the reason out
+ * again, for the per-path accounting and the p2pdma_refuse tracepoint,
+ * which see every refusal, and for the log, which sees a few a second at
+ * most, as a failing I/O is often retried.  The reason costs a walk of the
+ * topology, once per refused mapping call.  Does not sleep.
  */
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
 	struct p2pdma_path path, *p = NULL;
-	bool log = __ratelimit(&rs);
+	const char *reason = "not a PCI device";
 
-	if (!log && !trace_p2pdma_refuse_enabled())
-		return;
 	if (dev_is_pci(dev)) {
 		p2pdma_path_calc(provider, to_pci_dev(dev), &path);
 		p = &path;
+		/* Allowed now: the rules changed since the verdict was cached. */
+		reason = path.reason ?: "refused by rules that have changed since";
 	}
+	p2pdma_account_refused(provider, dev, reason);
 	trace_p2pdma_refuse(provider, dev_name(dev),
-			    p ? p->map : PCI_P2PDMA_MAP_NOT_SUPPORTED, 0,
-			    p ? p->reason : "not a PCI device");
-	if (log)
+			    PCI_P2PDMA_MAP_NOT_SUPPORTED, 0, reason);
+	if (__ratelimit(&rs))
 		p2pdma_report_refusal(provider, dev, p);
 }
 
@@ -109,16 +123,25 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
  *
  * For clients that fall back to system memory I/O by I/O (nvmet, when a
  * namespace's p2pmem runs out or is out of the transport's reach), so that
- * the p2pdma_fallback tracepoint shows which way each I/O went.  Costs a
- * call and a static branch while the tracepoint is off.
+ * the provider's per-path accounting and the p2pdma_fallback tracepoint
+ * show which way each I/O went.  Costs a call, a look through the
+ * provider's paths and a static branch while the tracepoint is off.
  *
  * Context: any context.
  */
 void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 			 size_t bytes, const char *reason)
 {
+	struct pci_p2pdma *p2p;
+
+	/* A provider on its way out: its fallbacks go to "none"'s table. */
+	rcu_read_lock();
+	p2p = provider ? p2pdma_of_rcu(provider) : NULL;
+	p2pdma_account_fallback(p2p ? p2p->account : NULL, client, bytes,
+				reason);
+	rcu_read_unlock();
 	trace_p2pdma_fallback(provider, client ? dev_name(client) : "none",
-			      P2PDMA_TRACE_SYSTEM_MEMORY, bytes, reason);
+			      P2PDMA_MAP_SYSTEM_MEMORY, bytes, reason);
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_fallback);
 

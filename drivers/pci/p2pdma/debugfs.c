@@ -36,6 +36,17 @@
  *
  * Reading it neither fills nor uses the provider's path cache, so it shows
  * what the rules say now, ACS changes included.
+ *
+ * And /sys/kernel/debug/p2pdma/<bdf>/traffic has the provider's per-path
+ * accounting (account.c), one path per line:
+ *
+ *   <client> <map type> <events> <bytes> <reason, or - for a mapping>
+ *
+ * where map type is bus-address or through-host-bridge for the mapping
+ * calls that worked, not-supported for refused ones, system-memory for
+ * I/O a client did in system memory instead.  Client "other" counts the
+ * paths beyond the table's size.  /sys/kernel/debug/p2pdma/traffic has the
+ * fallbacks that had no provider, or whose provider had already gone.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -53,7 +64,8 @@ static struct dentry *p2pdma_debugfs_root;
 int p2pdma_stats_init(struct pci_p2pdma *p2p)
 {
 	p2p->stats = alloc_percpu(struct p2pdma_stats);
-	return p2p->stats ? 0 : -ENOMEM;
+	p2p->account = p2pdma_account_create();
+	return p2p->stats && p2p->account ? 0 : -ENOMEM;
 }
 
 /**
@@ -64,6 +76,8 @@ void p2pdma_stats_free(struct pci_p2pdma *p2p)
 {
 	free_percpu(p2p->stats);
 	p2p->stats = NULL;
+	p2pdma_account_destroy(p2p->account);
+	p2p->account = NULL;
 }
 
 /**
@@ -82,7 +96,6 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 		sum->alloc_bytes += READ_ONCE(s->alloc_bytes);
 		sum->free_bytes += READ_ONCE(s->free_bytes);
 		sum->failed_allocs += READ_ONCE(s->failed_allocs);
-		sum->dma_mapped_bytes += READ_ONCE(s->dma_mapped_bytes);
 		sum->cleared_bytes += READ_ONCE(s->cleared_bytes);
 		sum->clear_ns += READ_ONCE(s->clear_ns);
 		sum->map_cleared_bytes += READ_ONCE(s->map_cleared_bytes);
@@ -90,6 +103,7 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 		sum->user_pages_mapped += READ_ONCE(s->user_pages_mapped);
 		sum->user_pages_unmapped += READ_ONCE(s->user_pages_unmapped);
 	}
+	sum->dma_mapped_bytes = p2pdma_account_mapped_bytes(p2p->account);
 }
 
 static void p2pdma_show_client(const char *client,
@@ -142,6 +156,16 @@ static int p2pdma_paths_show(struct seq_file *m, void *data)
 }
 DEFINE_SHOW_ATTRIBUTE(p2pdma_paths);
 
+/* A provider's accounting; the root's file has the events without one. */
+static int p2pdma_traffic_show(struct seq_file *m, void *data)
+{
+	struct pci_p2pdma *p2p = m->private;
+
+	p2pdma_account_show(p2p ? p2p->account : NULL, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pdma_traffic);
+
 /**
  * p2pdma_debugfs_add - create a provider's debugfs directory
  * @p2p: the provider
@@ -156,6 +180,8 @@ void p2pdma_debugfs_add(struct pci_p2pdma *p2p)
 			    &p2pdma_stats_fops);
 	debugfs_create_file("paths", 0400, p2p->debugfs, p2p,
 			    &p2pdma_paths_fops);
+	debugfs_create_file("traffic", 0400, p2p->debugfs, p2p,
+			    &p2pdma_traffic_fops);
 }
 
 /**
@@ -174,6 +200,8 @@ void p2pdma_debugfs_remove(struct pci_p2pdma *p2p)
 static int __init p2pdma_debugfs_init(void)
 {
 	p2pdma_debugfs_root = debugfs_create_dir("p2pdma", NULL);
+	debugfs_create_file("traffic", 0400, p2pdma_debugfs_root, NULL,
+			    &p2pdma_traffic_fops);
 	return 0;
 }
 subsys_initcall(p2pdma_debugfs_init);

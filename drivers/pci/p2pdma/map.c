@@ -93,18 +93,18 @@ void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
 	struct pci_dev *pdev = to_pci_dev(state->mem->owner);
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
 
-	this_cpu_add(p2p->stats->dma_mapped_bytes, state->bytes);
+	p2pdma_account_map(p2p->account, state->dev, state->map, state->bytes);
 	trace_p2pdma_map(pdev, dev_name(state->dev), state->map, state->bytes,
 			 NULL);
 	state->bytes = 0;
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
 
-/* How @dev reaches @mem, which worked: for the tracepoint only. */
+/* How @dev reaches @mem, for a mapping that worked. */
 static enum pci_p2pdma_map_type p2pdma_map_of(struct p2pdma_provider *mem,
 					      struct device *dev)
 {
-	if (!trace_p2pdma_map_enabled() || !dev_is_pci(dev))
+	if (!dev_is_pci(dev))
 		return PCI_P2PDMA_MAP_UNKNOWN;
 	return p2pdma_path_cached(p2pdma_of_pinned(to_pci_dev(mem->owner)),
 				  to_pci_dev(dev), NULL);
@@ -116,9 +116,9 @@ static enum pci_p2pdma_map_type p2pdma_map_of(struct p2pdma_provider *mem,
  * @sgl: a scatterlist a mapping call mapped, with pages of several providers
  * @nents: entries of @sgl the call mapped
  *
- * Adds the bytes of each provider's entries to its statistics, one
- * addition per run of entries of one provider.  The pages are allocated,
- * which keeps their providers' state alive.
+ * Counts the bytes of each provider's entries on its path, one count per
+ * run of entries of one provider.  The pages are allocated, which keeps
+ * their providers' state alive.
  */
 void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
 			       int nents)

@@ -15,6 +15,8 @@
  *   topology.c  which paths work and how far, the per-provider path cache
  *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
+ *   account.c   what went which way: mappings, refusals and fallbacks
+ *               counted per path
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
  *   trace.h     the p2pdma tracepoints, defined in map.c
  *
@@ -61,7 +63,7 @@ struct p2pdma_stats {
 	u64 alloc_bytes;	/* bytes the pool handed out */
 	u64 free_bytes;		/* bytes given back to the pool */
 	u64 failed_allocs;	/* allocation calls that found no memory */
-	u64 dma_mapped_bytes;	/* p2pmem in DMA mapping calls that worked */
+	u64 dma_mapped_bytes;	/* only in a sum: account.c counts it */
 	u64 cleared_bytes;	/* cleared ahead of mappings, clear.c */
 	u64 clear_ns;		/* time that took */
 	u64 map_cleared_bytes;	/* cleared by mmap() itself */
@@ -116,6 +118,7 @@ struct pci_p2pdma {
 	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
+	struct p2pdma_account *account;	/* account.c, set with @stats */
 	struct dentry *debugfs;
 };
 
@@ -247,6 +250,26 @@ const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
+
+/*
+ * account.c.  The map type of a fallback to system memory: not
+ * PCI_P2PDMA_MAP_NONE, which means the same on 7.3 but is not in 6.12.
+ */
+#define P2PDMA_MAP_SYSTEM_MEMORY	(-1)
+
+struct p2pdma_account;
+struct seq_file;
+struct p2pdma_account *p2pdma_account_create(void);
+void p2pdma_account_destroy(struct p2pdma_account *acct);
+void p2pdma_account_map(struct p2pdma_account *acct, struct device *client,
+			enum pci_p2pdma_map_type map, u64 bytes);
+void p2pdma_account_refusal(struct p2pdma_account *acct,
+			    struct device *client, const char *reason);
+void p2pdma_account_fallback(struct p2pdma_account *acct,
+			     struct device *client, u64 bytes,
+			     const char *reason);
+u64 p2pdma_account_mapped_bytes(struct p2pdma_account *acct);
+void p2pdma_account_show(struct p2pdma_account *acct, struct seq_file *m);
 
 /* debugfs.c */
 int p2pdma_stats_init(struct pci_p2pdma *p2p);

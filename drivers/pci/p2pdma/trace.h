@@ -30,11 +30,8 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/tracepoint.h>
 
-/*
- * A fallback's map: system memory.  Not PCI_P2PDMA_MAP_NONE, which means
- * the same on 7.3 but is not in 6.12's enum.
- */
-#define P2PDMA_TRACE_SYSTEM_MEMORY	(-1)
+/* A fallback's map, P2PDMA_MAP_SYSTEM_MEMORY. */
+#include "p2pdma.h"
 
 /* Numbers in the format file, for perf, trace-cmd and bpftrace. */
 TRACE_DEFINE_ENUM(PCI_P2PDMA_MAP_UNKNOWN);
@@ -45,7 +42,7 @@ TRACE_DEFINE_ENUM(PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
 #define p2pdma_show_map(map)						\
 	__print_symbolic(map,						\
 			 { PCI_P2PDMA_MAP_UNKNOWN, "-" },		\
-			 { P2PDMA_TRACE_SYSTEM_MEMORY, "system-memory" }, \
+			 { P2PDMA_MAP_SYSTEM_MEMORY, "system-memory" }, \
 			 { PCI_P2PDMA_MAP_NOT_SUPPORTED, "not-supported" }, \
 			 { PCI_P2PDMA_MAP_BUS_ADDR, "bus-address" },	\
 			 { PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, "through-host-bridge" })
