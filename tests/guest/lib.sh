@@ -173,15 +173,33 @@ md5_dev() {
 # BYTES (whole MiB) from block device SRC to DST through a mapping of
 # PROVIDER's p2pmem: it succeeds, DST then holds the file DATA, and exactly
 # 2 x BYTES were mapped for DMA through PROVIDER.
+# Also per path: the provider's accounting has BYTES more for the device
+# of SRC and BYTES more for that of DST (twice that for one device).
 expect_p2p_copy() {
 	dd if=/dev/zero of="$4" bs=1M count=$(($5 >> 20)) oflag=direct 2>/dev/null
 	dma_before=$(p2p_stat "$2" dma_mapped_bytes)
+	from=$(blk_pci_bdf "$3") to=$(blk_pci_bdf "$4")
+	each=$5
+	[ "$from" = "$to" ] && each=$((2 * $5))
+	from_before=$(traffic "$2" "$from" mapped)
+	to_before=$(traffic "$2" "$to" mapped)
 	expect_eq "$1" "$(p2pmem_copy "$2" "$3" "$4" "$5" 2>&1)" \
 		"copied=$5 chunks=$(($5 >> 20))"
 	expect_eq "$1: the destination holds the source's data" \
 		"$(md5_dev "$4" "$5")" "$(md5sum < "$6")"
 	expect_eq "$1: 2 x $(($5 >> 20)) MiB mapped through the provider" \
 		"$(($(p2p_stat "$2" dma_mapped_bytes) - dma_before))" $((2 * $5))
+	expect_eq "$1: the path to $from ($3) counted its bytes" \
+		"$(traffic_delta "$from_before" "$(traffic "$2" "$from" mapped)" |
+			cut -d' ' -f2)" "$each"
+	expect_eq "$1: the path to $to ($4) counted its bytes" \
+		"$(traffic_delta "$to_before" "$(traffic "$2" "$to" mapped)" |
+			cut -d' ' -f2)" "$each"
+}
+
+# blk_pci_bdf DEV - PCI address of the device behind block device DEV.
+blk_pci_bdf() {
+	basename "$(readlink -f "/sys/block/${1#/dev/}/device/device")"
 }
 
 # ivshmem_bdf - PCI address of the (first) ivshmem-plain device.
@@ -276,6 +294,32 @@ trace_bytes() {
 	trace_lines "$1" | awk -v f="$2 bytes=" '
 		index($0, f) == 1 { s += substr($0, length(f) + 1) + 0 }
 		END { print s + 0 }'
+}
+
+# traffic PROVIDER CLIENT MAP [REASON] - "EVENTS BYTES" of one path in the
+# per-path accounting of PROVIDER ("none": the events without a provider),
+# "0 0" for a path it has no line for; "missing" without the file.  MAP
+# "mapped" stands for both bus-address and through-host-bridge.
+traffic() {
+	f=/sys/kernel/debug/p2pdma/$1/traffic
+	[ "$1" = none ] && f=/sys/kernel/debug/p2pdma/traffic
+	[ -r "$f" ] || { echo missing; return; }
+	awk -v c="$2" -v m="$3" -v r="${4:--}" '
+		{ reason = $0; sub(/^([^ ]+ ){4}/, "", reason) }
+		m == "mapped" && ($2 == "bus-address" || $2 == "through-host-bridge") {
+			$2 = m
+		}
+		$1 == c && $2 == m && reason == r { e += $3; b += $4 }
+		END { print e + 0, b + 0 }' "$f"
+}
+
+# traffic_delta BEFORE AFTER - "EVENTS BYTES" that AFTER adds to BEFORE,
+# both from traffic; "missing" if either is.
+traffic_delta() {
+	case "$1 $2" in
+	*missing*) echo missing ;;
+	*) echo "$1 $2" | awk '{ print $3 - $1, $4 - $2 }' ;;
+	esac
 }
 
 # trace_lost - events the ring buffer dropped since it was emptied: a

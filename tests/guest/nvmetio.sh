@@ -62,7 +62,7 @@ dmesg_has() {
 
 # io_checks WHAT PROVIDER P2P - writes and reads of 4 KiB to 1 MiB, their
 # data checked on NVMe B and read back; with P2P 1 it sat in PROVIDER's
-# p2pmem and crossed its BAR, with P2P 0 none of it did.  Each call writes
+# p2pmem and crossed its BAR, for NVMe B's DMA, with P2P 0 none of it did.  Each call writes
 # other data elsewhere: a write that did nothing must not find an earlier
 # call's data in place.
 runs=0
@@ -82,6 +82,7 @@ io_checks() {
 			moved=0
 		fi
 		dma=$(p2p_stat "$2" dma_mapped_bytes)
+		path=$(traffic "$2" "$B" mapped)
 		expect_eq "$what write" "$(io write $off $bytes $seed 1)" "$want"
 		expect_eq "$what: NVMe B holds the data written" \
 			"$(region_md5 $off $bytes)" "$(pattern_md5 $bytes $seed)"
@@ -89,6 +90,9 @@ io_checks() {
 			"$(io read $off $bytes $seed 1)" "$want"
 		expect_eq "$what: bytes through $2's BAR" \
 			"$(($(p2p_stat "$2" dma_mapped_bytes) - dma))" $moved
+		expect_eq "$what: bytes on the path from $2 to NVMe B" \
+			"$(traffic_delta "$path" "$(traffic "$2" "$B" mapped)" |
+				cut -d' ' -f2)" $moved
 	done
 }
 
@@ -100,6 +104,7 @@ exhausted_checks() {
 	hold_p2pmem "$IV"
 	check "a process holds all of $IV's p2pmem" test -n "$HELD"
 	echo > $TRACING/trace
+	counted=$(traffic "$IV" "$B" system-memory "out of p2pmem")
 	expect_eq "NVMe B, $IV exhausted: a 64 KiB write uses system memory" \
 		"$(io write $off 65536 77 1)" \
 		"done=1 p2p=0 status=0x0 provider=none mismatches=0"
@@ -108,6 +113,9 @@ exhausted_checks() {
 	expect_eq "the fallback event names $IV, NVMe B, the bytes and why" \
 		"$(trace_lines p2pdma_fallback)" \
 		"provider=$IV client=$B map=system-memory bytes=65536 reason=out of p2pmem"
+	expect_eq "and $IV's accounting counted it, with its bytes and why" \
+		"$(traffic_delta "$counted" "$(traffic "$IV" "$B" system-memory "out of p2pmem")")" \
+		"1 65536"
 	release_p2pmem
 	expect_eq "once the process is gone, the write is in p2pmem again" \
 		"$(io write $off 65536 77 1)" \
@@ -151,6 +159,8 @@ check "nvmet says NVMe C cannot reach the p2pmem, nsid 1 uses system memory" \
 check "and the P2PDMA core says why" \
 	dmesg_has "$IV: p2pdma: refused with $C: path crosses a root complex"
 check "p2pdma_fallback is on" trace_on p2pdma_fallback
+REACH="no p2pmem in the transport device's reach"
+counted=$(traffic none "$C" system-memory "$REACH")
 io_checks "NVMe C, system memory" "$IV" 0
 trace_off
 expect_eq "no fallback event was lost" "$(trace_lost)" 0
@@ -162,7 +172,10 @@ expect_eq "and no other fallback" \
 	"$(trace_lines p2pdma_fallback | grep -vc "^provider=none client=$C map=system-memory bytes=[0-9]* reason=")" 0
 expect_eq "and one reason: no p2pmem in NVMe C's reach" \
 	"$(trace_lines p2pdma_fallback | sed 's/.* reason=//' | sort -u)" \
-	"no p2pmem in the transport device's reach"
+	"$REACH"
+expect_eq "the accounting without a provider counted each command and its bytes" \
+	"$(traffic_delta "$counted" "$(traffic none "$C" system-memory "$REACH")")" \
+	"6 $((2 * (4096 + 65536 + 1048576)))"
 check "disconnect" disconnect
 
 echo "== ${STRESS_SECONDS} s: namespace disabled and enabled under p2pmem I/O =="

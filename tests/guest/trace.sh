@@ -2,7 +2,7 @@
 # The P2PDMA core's tracepoints, read back from tracefs: each event's
 # fields, the bytes of a copy mapped through NVMe A's CMB (exactly the
 # copy's, per client), every refusal of a path even where dmesg is rate
-# limited, and the revocation of a process's mapping when the provider is
+# limited, counted as often per path and reason, and the revocation of a process's mapping when the provider is
 # unbound.  The fallback event is checked with nvmet (nvmetio.sh).
 . /tests/lib.sh
 
@@ -40,6 +40,7 @@ expect_eq "and no other mapping" \
 echo "== p2pdma_refuse: NVMe C cannot reach A's CMB =="
 COPIES=12
 check "p2pdma_refuse alone is on" trace_on p2pdma_refuse
+counted=$(traffic "$A" "$C" not-supported "$REFUSED")
 n=0 refused=0
 while [ $n -lt $COPIES ]; do
 	[ "$(p2pmem_copy "$A" "$BLK_A" "$BLK_C" 1M 2>/dev/null)" = error=-121 ] &&
@@ -55,6 +56,9 @@ expect_eq "each refusal names the provider, the client and the reason" \
 events=$(trace_lines p2pdma_refuse | grep -c .)
 check "an event for each refused copy, rate limit or not ($events)" \
 	test "$events" -ge $COPIES
+expect_eq "$A's accounting counted each refusal, with its reason" \
+	"$(traffic_delta "$counted" "$(traffic "$A" "$C" not-supported "$REFUSED")")" \
+	"$events 0"
 
 echo "== p2pdma_revoke: ivshmem $IV unbound under a process's mapping =="
 check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
