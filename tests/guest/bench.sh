@@ -65,6 +65,19 @@ case $FRAMEWORK.$(uname -r) in
 	;;
 esac
 rmmod p2pdma_bench
+# What this framework's per-path accounting costs a mapping call: the
+# mapping figures again with it off (pci_p2pdma.accounting), for
+# scripts/bench-report's ratio; on again before the copies count bytes.
+if [ "$FRAMEWORK" = 1 ]; then
+	ACCOUNTING=/sys/module/pci_p2pdma/parameters/accounting
+	check "the per-path accounting turns off" \
+		sh -c "echo N > $ACCOUNTING && grep -qx N $ACCOUNTING"
+	check "the mapping benchmarks ran without accounting" \
+		bench map_only=1 tag=_unaccounted
+	rmmod p2pdma_bench
+	check "the per-path accounting turns on again" \
+		sh -c "echo Y > $ACCOUNTING && grep -qx Y $ACCOUNTING"
+fi
 before=$(mapped)
 check "the copy benchmarks ran" bench copy_only=1 src="$BLK_A" dst="$BLK_B" copy_mb=$MB
 after=$(mapped)

@@ -96,6 +96,12 @@ MODULE_PARM_DESC(copy_only, "only the copies (to read provider statistics around
 static unsigned int alloc_cpus;
 module_param(alloc_cpus, uint, 0444);
 MODULE_PARM_DESC(alloc_cpus, "only allocation, on this many CPUs at once (0: all figures, allocation on 1 and 2)");
+static bool map_only;
+module_param(map_only, bool, 0444);
+MODULE_PARM_DESC(map_only, "only the DMA mapping figures");
+static char *tag = "";
+module_param(tag, charp, 0444);
+MODULE_PARM_DESC(tag, "added to the DMA mapping figures' parameter, to tell runs apart");
 
 #define COPY_CHUNK	SZ_1M
 #define COPY_PAGES	(COPY_CHUNK / PAGE_SIZE)
@@ -385,19 +391,26 @@ out:
 
 /* --- DMA mapping ----------------------------------------------------- */
 
-static void bench_dma_map(struct pci_dev *prov, struct device *dma_dev)
+/*
+ * Map and unmap a list of @segs pages of p2pmem: per segment, where the
+ * per-page work shows, and with one segment, where a mapping call's own
+ * costs (the P2PDMA core's accounting among them) show.
+ */
+static void bench_dma_map(struct pci_dev *prov, struct device *dma_dev,
+			  unsigned int segs)
 {
 	unsigned int i, reps = 2000, warmup = 200, n = 0;
 	/* Too big for the stack; insmod runs this once at a time. */
 	static void *pages[MAP_SEGS];
 	struct scatterlist *sg;
 	struct sg_table sgt;
+	char param[48];
 	u64 *lat, t;
 	int ret;
 
 	memset(pages, 0, sizeof(pages));
 	lat = vmalloc(array_size(reps, sizeof(u64)));
-	if (!lat || sg_alloc_table(&sgt, MAP_SEGS, GFP_KERNEL))
+	if (!lat || sg_alloc_table(&sgt, segs, GFP_KERNEL))
 		goto out_lat;
 	for_each_sgtable_sg(&sgt, sg, i) {
 		pages[i] = bench_alloc(prov, PAGE_SIZE);
@@ -415,11 +428,13 @@ static void bench_dma_map(struct pci_dev *prov, struct device *dma_dev)
 		}
 		dma_unmap_sgtable(dma_dev, &sgt, DMA_BIDIRECTIONAL, 0);
 		if (i >= warmup)
-			lat[n++] = div_u64(t, MAP_SEGS);
+			lat[n++] = div_u64(t, segs);
 	}
-	report("dma_map", "256_segments", 1, lat, n, "ns_per_segment");
+	snprintf(param, sizeof(param), "%u_segment%s%s", segs,
+		 segs > 1 ? "s" : "", tag);
+	report("dma_map", param, 1, lat, n, "ns_per_segment");
 out:
-	for (i = 0; i < MAP_SEGS; i++)
+	for (i = 0; i < segs; i++)
 		if (pages[i])
 			bench_free(prov, pages[i], PAGE_SIZE);
 	sg_free_table(&sgt);
@@ -635,13 +650,17 @@ static int __init p2pdma_bench_init(void)
 
 	if (alloc_cpus) {
 		bench_alloc_all(prov);
+	} else if (map_only) {
+		bench_dma_map(prov, dma_dev, MAP_SEGS);
+		bench_dma_map(prov, dma_dev, 1);
 	} else if (!copy_only) {
 		bench_alloc_all(prov);
 		bench_alloc_exhausted(prov);
 		bench_find_warm_up(prov_dev);
 		bench_find(prov_dev, dma_dev, 2);
 		bench_find(prov_dev, dma_dev, 8);
-		bench_dma_map(prov, dma_dev);
+		bench_dma_map(prov, dma_dev, MAP_SEGS);
+		bench_dma_map(prov, dma_dev, 1);
 		bench_map_type(prov, dma_dev);
 	}
 	if (src && dst) {
