@@ -15,12 +15,12 @@ expect_eq "p2pdma-topo exits 0" "$rc" 0
 # The line the tool prints for one pair, spaces squeezed.
 pair() { echo "$out" | grep -F "  $1 -> $2  " | tr -s ' ' | sed 's/^ //'; }
 expect_eq "A's CMB -> NVMe B: allowed, as the kernel says" "$(pair "$A" "$B")" \
-	"$A -> $B yes $(p2p_distance "$A" "$B" | sed 's/distance=\([0-9]*\) map=\(.*\)/\1 \2/')"
-expect_eq "A's CMB -> NVMe B: distance 4 through the switch" "$(pair "$A" "$B")" \
-	"$A -> $B yes 4 bus-address"
+	"$A -> $B yes $(p2p_distance "$A" "$B" | sed 's/distance=\([0-9]*\) map=\(.*\)/\1 \2/') untested/untested"
+expect_eq "A's CMB -> NVMe B: distance 4 through the switch, not probed" "$(pair "$A" "$B")" \
+	"$A -> $B yes 4 bus-address untested/untested"
 expect_eq "A's CMB -> NVMe C: refused, with the kernel's reason" "$(pair "$A" "$C")" \
-	"$A -> $C no - not-supported path crosses a root complex not known to route P2P"
-expect_eq "ivshmem -> NVMe B: allowed" "$(pair "$IV" "$B")" "$IV -> $B yes 4 bus-address"
+	"$A -> $C no - not-supported untested/untested path crosses a root complex not known to route P2P"
+expect_eq "ivshmem -> NVMe B: allowed" "$(pair "$IV" "$B")" "$IV -> $B yes 4 bus-address untested/untested"
 check "both providers are listed with their sizes" \
 	sh -c "echo '$out' | grep -q '^  $A  nvme  *size 64 MiB' &&
 	       echo '$out' | grep -q '^  $IV  p2pmem_pci  *size 16 MiB'"
@@ -60,15 +60,16 @@ mkdir -p $fake/bus/pci/devices/0000:09:00.0/p2pmem/size \
 	$fake/bus/pci/devices/0000:09:01.0 $fake/bus/pci/devices/not-a-bdf \
 	/tmp/fakedbg/p2pdma/0000:09:00.0
 echo 0x010802 > $fake/bus/pci/devices/0000:09:01.0/class
-printf 'garbage\n0000:09:01.0 bus-address 2 -\n0000:77:00.0 bus-address 2 -\n' \
+printf 'garbage\n0000:09:01.0 bus-address 2 untested/untested -\n0000:77:00.0 bus-address 2 untested/untested -\n0000:09:01.0 bus-address 2 -\n' \
 	> /tmp/fakedbg/p2pdma/0000:09:00.0/paths
 out=$(p2pdma-topo --sysfs $fake --debugfs /tmp/fakedbg 2>&1)
 expect_eq "a broken sysfs tree does not crash p2pdma-topo" "$?" 0
 check "an unreadable p2pmem/size is reported" \
 	sh -c "echo '$out' | grep -q '0000:09:00.0: p2pmem/size is unreadable'"
-check "unusable paths lines (garbage, unknown device) are reported and skipped" \
+check "unusable paths lines (garbage, unknown device, no verdicts) are reported and skipped" \
 	sh -c "echo '$out' | grep -q 'ignoring unusable line: garbage' &&
-	       echo '$out' | grep -q 'ignoring unusable line: 0000:77:00.0'"
+	       echo '$out' | grep -q 'ignoring unusable line: 0000:77:00.0' &&
+	       echo '$out' | grep -q 'ignoring unusable line: 0000:09:01.0 bus-address 2 -'"
 check "the one good path line is used" \
 	sh -c "echo '$out' | grep -q '0000:09:00.0 -> 0000:09:01.0  yes  2  bus-address'"
 rm -rf $fake /tmp/fakedbg

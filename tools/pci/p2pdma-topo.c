@@ -48,6 +48,7 @@ struct path {
 	int prov, client;	/* indexes into devs[] */
 	char map[32];
 	int distance;
+	char probed[40];	/* <client-writes>/<client-reads> verdicts */
 	char reason[LINE_MAX_LEN];
 };
 
@@ -222,14 +223,17 @@ static int find_dev(const char *bdf)
 	return -1;
 }
 
-/* "<client> <map> <distance> <reason...>", or false if malformed. */
+/*
+ * "<client> <map> <distance> <writes>/<reads> <reason...>", or false if
+ * malformed.
+ */
 static bool parse_path(const char *line, struct path *p)
 {
 	char client[32];
 	int used = 0;
 
-	if (sscanf(line, "%31s %31s %d %n", client, p->map, &p->distance,
-		   &used) < 3 || !used)
+	if (sscanf(line, "%31s %31s %d %39s %n", client, p->map, &p->distance,
+		   p->probed, &used) < 4 || !used || !strchr(p->probed, '/'))
 		return false;
 	p->client = find_dev(client);
 	if (p->client < 0)
@@ -316,7 +320,8 @@ static void print_table(bool *known, const char **why)
 		return;
 	}
 
-	printf("\nPaths (provider -> client: P2P, distance, map type, reason):\n");
+	printf("\nPaths (provider -> client: P2P, distance, map type, %s, reason):\n",
+	       "probed client-writes/client-reads");
 	for (i = 0; i < ndevs; i++) {
 		if (!devs[i].provider)
 			continue;
@@ -334,11 +339,13 @@ static void print_table(bool *known, const char **why)
 				printf("  %s -> %s  unknown: not in the kernel's list\n",
 				       devs[i].bdf, devs[j].bdf);
 			else if (p->distance < 0)
-				printf("  %s -> %s  no   -  %-19s %s\n", devs[i].bdf,
-				       devs[j].bdf, p->map, p->reason);
+				printf("  %s -> %s  no   -  %-19s %-17s %s\n",
+				       devs[i].bdf, devs[j].bdf, p->map,
+				       p->probed, p->reason);
 			else
-				printf("  %s -> %s  yes  %d  %s\n", devs[i].bdf,
-				       devs[j].bdf, p->distance, p->map);
+				printf("  %s -> %s  yes  %d  %-19s %s\n",
+				       devs[i].bdf, devs[j].bdf, p->distance,
+				       p->map, p->probed);
 		}
 	}
 }

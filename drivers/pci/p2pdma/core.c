@@ -164,6 +164,7 @@ static void p2pdma_free(struct pci_p2pdma *p2p)
 	p2pdma_user_free(p2p);
 	p2pdma_pool_destroy(p2p->pool);
 	p2pdma_stats_free(p2p);
+	p2pdma_verdicts_free(p2p);
 	xa_destroy(&p2p->paths);
 	kfree(p2p);
 }

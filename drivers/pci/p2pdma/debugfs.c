@@ -32,7 +32,14 @@
  * the path from the provider to every other PCI function that is not a
  * bridge, one line each, for tools/pci/p2pdma-topo:
  *
- *   <client bdf> <map type> <distance> <reason, or - when allowed>
+ *   <client bdf> <map type> <distance> <writes>/<reads> <reason, or ->
+ *
+ * where <writes>/<reads> is what probes found on the path in each
+ * direction (verdict.c): untested, verified or failed.  "verdicts" lists
+ * them with what failed, and takes root's "<client> <direction> verified",
+ * "<client> <direction> failed <what>", "<client> reset" or "reset";
+ * "policy" is the provider's policy: inherit (pci_p2pdma.policy=),
+ * default or strict.
  *
  * Reading it neither fills nor uses the provider's path cache, so it shows
  * what the rules say now, ACS changes included.
@@ -48,8 +55,13 @@
  * paths beyond the table's size.  /sys/kernel/debug/p2pdma/traffic has the
  * fallbacks that had no provider, or whose provider had already gone.
  */
+#define pr_fmt(fmt) "p2pdma: " fmt
+#define dev_fmt(fmt) "p2pdma: " fmt
+
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "p2pdma.h"
 
@@ -141,6 +153,7 @@ DEFINE_SHOW_ATTRIBUTE(p2pdma_stats);
 static int p2pdma_paths_show(struct seq_file *m, void *data)
 {
 	struct pci_p2pdma *p2p = m->private;
+	u8 state[P2PDMA_PROBE_DIRS];
 	struct pci_dev *client = NULL;
 	struct p2pdma_path path;
 
@@ -148,12 +161,162 @@ static int p2pdma_paths_show(struct seq_file *m, void *data)
 		if (client == p2p->pdev || pci_is_bridge(client))
 			continue;
 		p2pdma_path_calc(p2p->pdev, client, &path);
-		seq_printf(m, "%s %s %d %s\n", pci_name(client),
+		p2pdma_verdict_of(p2p, client, state);
+		seq_printf(m, "%s %s %d %s/%s %s\n", pci_name(client),
 			   p2pdma_map_name(path.map), path.distance,
+			   p2pdma_verdict_name(state[P2PDMA_PROBE_WRITES]),
+			   p2pdma_verdict_name(state[P2PDMA_PROBE_READS]),
 			   path.reason ?: "-");
 	}
 	return 0;
 }
+
+static int p2pdma_verdicts_show(struct seq_file *m, void *data)
+{
+	p2pdma_verdict_show(m->private, m);
+	return 0;
+}
+
+/* A PCI function by its name, with a reference; NULL if there is none. */
+static struct pci_dev *p2pdma_pci_dev_by_name(const char *name)
+{
+	unsigned int domain, bus, slot, fn;
+	char end;
+
+	if (sscanf(name, "%x:%x:%x.%x%c", &domain, &bus, &slot, &fn,
+		   &end) != 4 || bus > 0xff || slot > 0x1f || fn > 7)
+		return NULL;
+	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn));
+}
+
+/*
+ * "<client> <direction> verified", "<client> <direction> failed <what>",
+ * "<client> reset" or "reset", from root: what a probe found.
+ */
+static int p2pdma_verdict_parse(struct pci_p2pdma *p2p, char *line)
+{
+	char *client_name = strsep(&line, " "), *dir_name, *word;
+	enum p2pdma_verdict_state state = P2PDMA_UNTESTED;
+	struct pci_dev *client;
+	int dir, ret = 0;
+
+	if (!strcmp(client_name, "reset") && !line) {
+		p2pdma_verdict_forget(p2p, NULL);
+		return 0;
+	}
+	client = p2pdma_pci_dev_by_name(client_name);
+	if (!client)
+		return -ENODEV;
+	dir_name = strsep(&line, " ");
+	if (!dir_name) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!strcmp(dir_name, "reset") && !line) {
+		p2pdma_verdict_forget(p2p, client);
+		goto out;
+	}
+	dir = p2pdma_probe_dir_parse(dir_name);
+	word = strsep(&line, " ");
+	if (dir < 0 || !word) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!strcmp(word, "verified") && !line)
+		state = P2PDMA_VERIFIED;
+	else if (!strcmp(word, "failed") && line && *line)
+		state = P2PDMA_FAILED;
+	else
+		ret = -EINVAL;
+	if (!ret)
+		ret = p2pdma_verdict_record(p2p, client, dir, state, line);
+	if (!ret && state == P2PDMA_FAILED)
+		pci_warn(p2p->pdev,
+			 "probe with %s: %s failed: %s; P2P refused on this path until the host bridge allowlist changes or root writes '%s reset' to its debugfs verdicts\n",
+			 pci_name(client), dir_name, line, pci_name(client));
+out:
+	pci_dev_put(client);
+	return ret;
+}
+
+static ssize_t p2pdma_verdicts_write(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	struct pci_p2pdma *p2p = file_inode(file)->i_private;
+	char *buf;
+	int ret;
+
+	if (count > P2PDMA_VERDICT_WHAT + 64)
+		return -EINVAL;
+	buf = memdup_user_nul(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	ret = p2pdma_verdict_parse(p2p, strim(buf));
+	kfree(buf);
+	if (ret)
+		return ret;
+	/* After the record: a lookup of the new generation sees it. */
+	p2pdma_paths_outdated();
+	return count;
+}
+
+static int p2pdma_verdicts_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, p2pdma_verdicts_show, inode->i_private);
+}
+
+static const struct file_operations p2pdma_verdicts_fops = {
+	.owner = THIS_MODULE,
+	.open = p2pdma_verdicts_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = p2pdma_verdicts_write,
+};
+
+static int p2pdma_policy_show(struct seq_file *m, void *data)
+{
+	seq_printf(m, "%s\n",
+		   p2pdma_policy_name(p2pdma_verdict_policy(m->private)));
+	return 0;
+}
+
+static ssize_t p2pdma_policy_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct pci_p2pdma *p2p = file_inode(file)->i_private;
+	char buf[16];
+	int policy, ret;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	policy = p2pdma_policy_parse(buf);
+	if (policy < 0)
+		return policy;
+	ret = p2pdma_verdict_set_policy(p2p, policy);
+	if (ret)
+		return ret;
+	p2pdma_paths_outdated();
+	return count;
+}
+
+static int p2pdma_policy_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, p2pdma_policy_show, inode->i_private);
+}
+
+static const struct file_operations p2pdma_policy_fops = {
+	.owner = THIS_MODULE,
+	.open = p2pdma_policy_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = p2pdma_policy_write,
+};
 DEFINE_SHOW_ATTRIBUTE(p2pdma_paths);
 
 /* A provider's accounting; the root's file has the events without one. */
@@ -182,6 +345,10 @@ void p2pdma_debugfs_add(struct pci_p2pdma *p2p)
 			    &p2pdma_paths_fops);
 	debugfs_create_file("traffic", 0400, p2p->debugfs, p2p,
 			    &p2pdma_traffic_fops);
+	debugfs_create_file("verdicts", 0600, p2p->debugfs, p2p,
+			    &p2pdma_verdicts_fops);
+	debugfs_create_file("policy", 0600, p2p->debugfs, p2p,
+			    &p2pdma_policy_fops);
 }
 
 /**

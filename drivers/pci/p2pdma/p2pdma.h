@@ -15,6 +15,7 @@
  *   topology.c  which paths work and how far, the per-provider path cache
  *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
+ *   verdict.c   what probes found on each path, and the policy
  *   account.c   what went which way: mappings, refusals and fallbacks
  *               counted per path
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
@@ -119,6 +120,7 @@ struct pci_p2pdma {
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
 	struct p2pdma_account *account;	/* account.c, set with @stats */
+	struct p2pdma_verdicts *verdicts; /* verdict.c, set once, release */
 	struct dentry *debugfs;
 };
 
@@ -230,7 +232,49 @@ int p2pdma_sysfs_add(struct pci_p2pdma *p2p);
 void p2pdma_sysfs_show_allocate(struct pci_p2pdma *p2p, bool show);
 void p2pdma_sysfs_remove(struct pci_p2pdma *p2p);
 
+struct seq_file;
+
+/* verdict.c: what probes found, per client and direction. */
+enum p2pdma_probe_dir {
+	P2PDMA_PROBE_WRITES,	/* the client's DMA writes the provider's memory */
+	P2PDMA_PROBE_READS,	/* it reads it */
+	P2PDMA_PROBE_DIRS,
+};
+
+enum p2pdma_verdict_state {
+	P2PDMA_UNTESTED,
+	P2PDMA_VERIFIED,
+	P2PDMA_FAILED,
+};
+
+enum p2pdma_policy {
+	P2PDMA_POLICY_INHERIT,	/* a provider's: the global one */
+	P2PDMA_POLICY_DEFAULT,	/* the rules, minus failed probes */
+	P2PDMA_POLICY_STRICT,	/* and root complex paths need probes */
+};
+
+#define P2PDMA_VERDICT_WHAT	80
+
+struct p2pdma_verdicts;
+const char *p2pdma_probe_dir_name(enum p2pdma_probe_dir dir);
+int p2pdma_probe_dir_parse(const char *buf);
+const char *p2pdma_verdict_name(enum p2pdma_verdict_state state);
+void p2pdma_verdicts_outdated(void);
+void p2pdma_verdicts_free(struct pci_p2pdma *p2p);
+int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
+			  enum p2pdma_probe_dir dir,
+			  enum p2pdma_verdict_state state, const char *what);
+void p2pdma_verdict_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
+void p2pdma_verdict_of(struct pci_p2pdma *p2p, struct pci_dev *client,
+		       u8 state[P2PDMA_PROBE_DIRS]);
+enum p2pdma_policy p2pdma_verdict_policy(struct pci_p2pdma *p2p);
+int p2pdma_verdict_set_policy(struct pci_p2pdma *p2p,
+			      enum p2pdma_policy policy);
+void p2pdma_verdict_show(struct pci_p2pdma *p2p, struct seq_file *m);
+
 /* topology.c */
+int p2pdma_policy_parse(const char *buf);
+const char *p2pdma_policy_name(enum p2pdma_policy policy);
 struct pci_dev *p2pdma_pci_dev_of(struct device *dev);
 void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
@@ -258,7 +302,6 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
 #define P2PDMA_MAP_SYSTEM_MEMORY	(-1)
 
 struct p2pdma_account;
-struct seq_file;
 struct p2pdma_account *p2pdma_account_create(void);
 void p2pdma_account_destroy(struct p2pdma_account *acct);
 void p2pdma_account_map(struct p2pdma_account *acct, struct device *client,

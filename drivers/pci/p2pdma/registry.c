@@ -272,8 +272,15 @@ static int p2pdma_pci_bus_notify(struct notifier_block *nb,
 	if (action != BUS_NOTIFY_REMOVED_DEVICE)
 		return NOTIFY_DONE;
 	mutex_lock(&p2pdma_lock);
-	list_for_each_entry(p2p, &p2pdma_all, all_node)
+	list_for_each_entry(p2p, &p2pdma_all, all_node) {
+		/*
+		 * What a probe found was about that device, not its successor:
+		 * forgotten first, so that no path worked out from it is cached
+		 * under the generation the forget below starts.
+		 */
+		p2pdma_verdict_forget(p2p, pdev);
 		p2pdma_path_forget(p2p, pdev);
+	}
 	mutex_unlock(&p2pdma_lock);
 	return NOTIFY_OK;
 }

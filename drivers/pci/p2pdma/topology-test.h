@@ -18,6 +18,7 @@
 
 #include <kunit/test.h>
 #include <linux/device.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 
 #define FAKE_HOST	0xff	/* table type of a host bridge and its root bus */
@@ -1016,6 +1017,7 @@ static void p2pdma_test_exit(struct kunit *test)
 
 	/* The parameter cases leave no entry behind, whatever failed. */
 	p2pdma_host_bridges_set("", NULL);
+	p2pdma_policy_set("default", NULL);
 	WRITE_ONCE(fake_meanwhile_dev, NULL);
 
 	while (fp->n--) {
@@ -1026,6 +1028,7 @@ static void p2pdma_test_exit(struct kunit *test)
 		synchronize_rcu();
 		xa_destroy(&p2p->paths);
 		p2pdma_stats_free(p2p);
+		p2pdma_verdicts_free(p2p);
 		p2pdma_pool_destroy(p2p->pool);
 	}
 	/* As if the fake devices were removed: real providers forget them. */
@@ -1263,6 +1266,127 @@ static void p2pdma_test_qemu_topology(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, refused, 2);
 }
 
+/* What a provider's debugfs verdicts file shows, in @buf. */
+static void verdicts_show(struct pci_p2pdma *p2p, char *buf, size_t size)
+{
+	struct seq_file m = { .buf = buf, .size = size };
+
+	p2pdma_verdict_show(p2p, &m);
+	buf[min(m.count, size - 1)] = '\0';
+}
+
+/* A direction a probe failed refuses a path the rules allow, until reset. */
+static void p2pdma_test_probe_verdicts(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *a1 = fake_pdev(t, "nvme_a1");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	struct pci_p2pdma *p2p = fake_register(test, a);
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	u8 state[P2PDMA_PROBE_DIRS];
+	struct p2pdma_path path;
+	char want[160], name[32];
+	int distance;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), BUS);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_READS,
+						    P2PDMA_VERIFIED, NULL), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_WRITES,
+						    P2PDMA_FAILED,
+						    "stale data, 8 KiB at 3584"),
+			0);
+	p2pdma_paths_outdated();
+	p2pdma_path_calc(a, b, &path);
+	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_PROBE_FAILED_WRITES);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), REFUSED);
+	KUNIT_EXPECT_EQ(test, distance, -1);
+	/* Only that client's path. */
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, a1, &distance), BUS);
+	verdicts_show(p2p, buf, PAGE_SIZE);
+	/* By address: a fake device's pci_name() is its table name. */
+	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x",
+		 pci_domain_nr(b->bus), b->bus->number, PCI_SLOT(b->devfn),
+		 PCI_FUNC(b->devfn));
+	snprintf(want, sizeof(want),
+		 "%s client-writes failed stale data, 8 KiB at 3584\n"
+		 "%s client-reads verified\n", name, name);
+	KUNIT_EXPECT_STREQ(test, buf, want);
+
+	/* New rules: what the probe found counts no more. */
+	KUNIT_EXPECT_EQ(test, p2pdma_host_bridges_set("8086:29c0", NULL), 0);
+	p2pdma_verdict_of(p2p, b, state);
+	KUNIT_EXPECT_EQ(test, state[P2PDMA_PROBE_WRITES], P2PDMA_UNTESTED);
+	KUNIT_EXPECT_EQ(test, state[P2PDMA_PROBE_READS], P2PDMA_UNTESTED);
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), BUS);
+	verdicts_show(p2p, buf, PAGE_SIZE);
+	KUNIT_EXPECT_STREQ(test, buf, "");
+
+	/* Nor once root resets it. */
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_READS,
+						    P2PDMA_FAILED, "all ones"),
+			0);
+	p2pdma_paths_outdated();
+	p2pdma_path_calc(a, b, &path);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_PROBE_FAILED_READS);
+	p2pdma_verdict_forget(p2p, b);
+	p2pdma_paths_outdated();
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), BUS);
+}
+
+/* Strict: a path through the root complex needs both directions verified. */
+static void p2pdma_test_strict_policy(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	struct pci_dev *c = fake_pdev(t, "nvme_c");
+	struct pci_p2pdma *p2p = fake_register(test, a);
+	struct p2pdma_path path;
+
+	KUNIT_EXPECT_EQ(test, p2pdma_host_bridges_set("8086:29c0", NULL), 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_set_policy(p2p,
+							P2PDMA_POLICY_STRICT),
+			0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_STRICT_UNVERIFIED);
+	/* Below a switch, the rules alone still do. */
+	p2pdma_path_calc(a, b, &path);
+	KUNIT_EXPECT_EQ(test, path.map, BUS);
+
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, c, P2PDMA_PROBE_WRITES,
+						    P2PDMA_VERIFIED, NULL), 0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, c, P2PDMA_PROBE_READS,
+						    P2PDMA_VERIFIED, NULL), 0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+
+	/* The global policy, for a provider that inherits it. */
+	p2pdma_verdict_forget(p2p, NULL);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_set_policy(p2p,
+							P2PDMA_POLICY_INHERIT),
+			0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+	KUNIT_EXPECT_EQ(test, p2pdma_policy_set("strict\n", NULL), 0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_STRICT_UNVERIFIED);
+	KUNIT_EXPECT_EQ(test, p2pdma_policy_set("inherit", NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, p2pdma_policy_set("lax", NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, p2pdma_policy_set("default", NULL), 0);
+	p2pdma_path_calc(a, c, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+}
+
 static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE_PARAM(p2pdma_test_path, path_gen_params),
 	KUNIT_CASE(p2pdma_test_non_pci_client),
@@ -1283,6 +1407,8 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_cache_removal_during_calc),
 	KUNIT_CASE(p2pdma_test_client_key_name),
 	KUNIT_CASE(p2pdma_test_qemu_topology),
+	KUNIT_CASE(p2pdma_test_probe_verdicts),
+	KUNIT_CASE(p2pdma_test_strict_policy),
 	{ }
 };
 

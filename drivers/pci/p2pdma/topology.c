@@ -57,6 +57,12 @@
 	"ACS redirects P2P to a root complex not known to route it"
 #define P2PDMA_UNREADABLE \
 	"config space reads all ones (device gone or in error recovery), asked again next time"
+#define P2PDMA_PROBE_FAILED_WRITES \
+	"a probe saw the client's P2P writes go wrong (debugfs p2pdma verdicts)"
+#define P2PDMA_PROBE_FAILED_READS \
+	"a probe saw the client's P2P reads go wrong (debugfs p2pdma verdicts)"
+#define P2PDMA_STRICT_UNVERIFIED \
+	"strict policy: root complex path not verified by a probe (p2pdma-topo --probe)"
 
 /* The root complex routes P2P only between ports of one host bridge. */
 #define P2PDMA_SAME_HOST_BRIDGE		BIT(0)
@@ -225,7 +231,8 @@ static int p2pdma_host_bridges_set(const char *val,
 		pr_warn("host bridge %04x:%04x allowed to route P2P%s by the administrator\n",
 			list[i].vendor, list[i].device,
 			list[i].flags ? " within one host bridge" : "");
-	/* Verdicts cached with the old list are wrong now. */
+	/* Verdicts cached with the old list are wrong now, probes' too. */
+	p2pdma_verdicts_outdated();
 	p2pdma_paths_outdated();
 	return 0;
 }
@@ -253,6 +260,62 @@ static const struct kernel_param_ops p2pdma_host_bridges_ops = {
 module_param_cb_unsafe(host_bridges, &p2pdma_host_bridges_ops, NULL, 0644);
 MODULE_PARM_DESC(host_bridges,
 		 "more root complexes that route P2P: VENDOR:DEVICE[:same],... (taints the kernel)");
+
+/* pci_p2pdma.policy=: what a provider without a policy of its own uses. */
+static enum p2pdma_policy p2pdma_global_policy = P2PDMA_POLICY_DEFAULT;
+
+static const char * const p2pdma_policy_names[] = {
+	[P2PDMA_POLICY_INHERIT] = "inherit",
+	[P2PDMA_POLICY_DEFAULT] = "default",
+	[P2PDMA_POLICY_STRICT] = "strict",
+};
+
+/**
+ * p2pdma_policy_parse - a policy from its name
+ * @buf: "default", "strict" or "inherit", with or without a newline
+ *
+ * Return: the policy, or -EINVAL.
+ */
+int p2pdma_policy_parse(const char *buf)
+{
+	return sysfs_match_string(p2pdma_policy_names, buf);
+}
+
+/**
+ * p2pdma_policy_name - printable name of a policy
+ * @policy: the policy
+ *
+ * Return: "inherit", "default" or "strict".
+ */
+const char *p2pdma_policy_name(enum p2pdma_policy policy)
+{
+	return p2pdma_policy_names[policy];
+}
+
+static int p2pdma_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int policy = p2pdma_policy_parse(val);
+
+	if (policy < 0 || policy == P2PDMA_POLICY_INHERIT)
+		return -EINVAL;
+	WRITE_ONCE(p2pdma_global_policy, policy);
+	p2pdma_paths_outdated();
+	return 0;
+}
+
+static int p2pdma_policy_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n",
+			  p2pdma_policy_name(READ_ONCE(p2pdma_global_policy)));
+}
+
+static const struct kernel_param_ops p2pdma_policy_ops = {
+	.set = p2pdma_policy_set,
+	.get = p2pdma_policy_get,
+};
+module_param_cb(policy, &p2pdma_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(policy,
+		 "default: the topology rules, minus paths a probe failed; strict: paths through a root complex also need a verified probe");
 
 /*
  * AMD root complexes from Zen (family 17h) on route P2P, between host
@@ -484,6 +547,39 @@ static void p2pdma_path_decide(struct pci_dev *provider,
 	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, dist);
 }
 
+/*
+ * A path the rules allow, against what probes found on it (verdict.c): a
+ * direction that failed refuses it, and under the strict policy a path
+ * through a root complex needs both directions verified.
+ */
+static void p2pdma_path_probed(struct pci_dev *provider,
+			       struct pci_dev *client, struct p2pdma_path *path)
+{
+	enum p2pdma_policy policy = P2PDMA_POLICY_INHERIT;
+	u8 state[P2PDMA_PROBE_DIRS] = {};
+	struct pci_p2pdma *p2p;
+
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(provider);
+	if (p2p) {
+		p2pdma_verdict_of(p2p, client, state);
+		policy = p2pdma_verdict_policy(p2p);
+	}
+	rcu_read_unlock();
+	if (policy == P2PDMA_POLICY_INHERIT)
+		policy = READ_ONCE(p2pdma_global_policy);
+
+	if (state[P2PDMA_PROBE_WRITES] == P2PDMA_FAILED)
+		return p2pdma_refuse(path, P2PDMA_PROBE_FAILED_WRITES, NULL);
+	if (state[P2PDMA_PROBE_READS] == P2PDMA_FAILED)
+		return p2pdma_refuse(path, P2PDMA_PROBE_FAILED_READS, NULL);
+	if (policy == P2PDMA_POLICY_STRICT &&
+	    path->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE &&
+	    (state[P2PDMA_PROBE_WRITES] != P2PDMA_VERIFIED ||
+	     state[P2PDMA_PROBE_READS] != P2PDMA_VERIFIED))
+		p2pdma_refuse(path, P2PDMA_STRICT_UNVERIFIED, NULL);
+}
+
 /**
  * p2pdma_path_calc - decide the path between two PCI functions
  * @provider: device whose BAR holds the memory
@@ -503,6 +599,8 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 	p2pdma_path_decide(provider, client, path);
 	if (path->unreadable)
 		p2pdma_refuse(path, P2PDMA_UNREADABLE, path->unreadable);
+	else if (path->map != PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		p2pdma_path_probed(provider, client, path);
 }
 
 /* The path cache's key for a client: domain << 16 | bus << 8 | devfn. */

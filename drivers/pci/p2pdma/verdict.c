@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI P2PDMA verdicts: what an active probe found on a provider's paths,
+ * kept until the rules change, and the provider's policy.
+ *
+ * The topology rules are a guess about hardware; a probe (p2pdma-topo
+ * --probe) moves data through a path in each direction and compares it
+ * with what the same I/O gives in system memory.  For each client and
+ * direction the provider keeps "verified", "failed: what failed" or
+ * nothing ("untested").  topology.c asks here when it works out a path:
+ * a failed direction refuses the path, and under the strict policy a path
+ * through a root complex needs both directions verified.
+ *
+ * The store is written by root through debugfs (debugfs.c) and read on a
+ * path cache miss, which may come from the DMA-mapping path in any
+ * context: hence a spinlock taken with interrupts off.  It is made on
+ * the first verdict and freed with the provider's state.  A verdict
+ * recorded under older rules (the host bridge allowlist changed since)
+ * reads as untested; one for a client that went away is forgotten.  The
+ * table has room for P2PDMA_VERDICT_CLIENTS clients, so that root cannot
+ * make it grow without bound either.  The KUnit cases are
+ * topology-test.h's, on its synthetic hierarchies.
+ */
+#define pr_fmt(fmt) "p2pdma: " fmt
+
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+#include "p2pdma.h"
+
+#define P2PDMA_VERDICT_CLIENTS	32
+
+struct p2pdma_verdict {
+	u64 client;		/* PCI address, as p2pdma_verdict_key() */
+	unsigned long epoch;	/* of the rules, when recorded */
+	u8 state[P2PDMA_PROBE_DIRS];
+	char what[P2PDMA_PROBE_DIRS][P2PDMA_VERDICT_WHAT];
+};
+
+struct p2pdma_verdicts {
+	spinlock_t lock;	/* everything below */
+	enum p2pdma_policy policy;
+	unsigned int nr;
+	struct p2pdma_verdict v[P2PDMA_VERDICT_CLIENTS];
+};
+
+/* Bumped when the rules change: older verdicts no longer count. */
+static atomic_long_t p2pdma_verdict_epoch = ATOMIC_LONG_INIT(0);
+
+static const char * const p2pdma_probe_dir_names[P2PDMA_PROBE_DIRS] = {
+	[P2PDMA_PROBE_WRITES] = "client-writes",
+	[P2PDMA_PROBE_READS] = "client-reads",
+};
+
+static const char * const p2pdma_verdict_names[] = {
+	[P2PDMA_UNTESTED] = "untested",
+	[P2PDMA_VERIFIED] = "verified",
+	[P2PDMA_FAILED] = "failed",
+};
+
+/**
+ * p2pdma_probe_dir_name - printable name of a probe direction
+ * @dir: the direction
+ *
+ * Return: "client-writes" (the client's DMA writes into the provider) or
+ * "client-reads" (it reads from the provider).
+ */
+const char *p2pdma_probe_dir_name(enum p2pdma_probe_dir dir)
+{
+	return p2pdma_probe_dir_names[dir];
+}
+
+/**
+ * p2pdma_probe_dir_parse - a probe direction from its name
+ * @buf: "client-writes" or "client-reads"
+ *
+ * Return: the direction, or -EINVAL.
+ */
+int p2pdma_probe_dir_parse(const char *buf)
+{
+	return sysfs_match_string(p2pdma_probe_dir_names, buf);
+}
+
+/**
+ * p2pdma_verdict_name - printable name of a verdict
+ * @state: the verdict
+ *
+ * Return: "untested", "verified" or "failed".
+ */
+const char *p2pdma_verdict_name(enum p2pdma_verdict_state state)
+{
+	return p2pdma_verdict_names[state];
+}
+
+/**
+ * p2pdma_verdicts_outdated - forget every verdict, the rules have changed
+ *
+ * Any context.  The caller makes the path cache stale as well.
+ */
+void p2pdma_verdicts_outdated(void)
+{
+	atomic_long_inc(&p2pdma_verdict_epoch);
+}
+
+static u64 p2pdma_verdict_key(struct pci_dev *client)
+{
+	return (u64)pci_domain_nr(client->bus) << 16 | pci_dev_id(client);
+}
+
+/* The provider's store, once it has one; under RCU or pinned. */
+static struct p2pdma_verdicts *p2pdma_verdicts_of(struct pci_p2pdma *p2p)
+{
+	/* Pairs with the release in p2pdma_verdicts_get(). */
+	return smp_load_acquire(&p2p->verdicts);
+}
+
+static struct p2pdma_verdicts *p2pdma_verdicts_alloc(void)
+{
+	struct p2pdma_verdicts *vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+
+	if (vs) {
+		spin_lock_init(&vs->lock);
+		vs->policy = P2PDMA_POLICY_INHERIT;
+	}
+	return vs;
+}
+
+/* The provider's store, made if it has none; process context. */
+static struct p2pdma_verdicts *p2pdma_verdicts_get(struct pci_p2pdma *p2p)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p), *old;
+
+	if (vs)
+		return vs;
+	vs = p2pdma_verdicts_alloc();
+	if (!vs)
+		return NULL;
+	/* Two writers at once: the first one's store stays. */
+	old = cmpxchg_release(&p2p->verdicts, NULL, vs);
+	if (old) {
+		kfree(vs);
+		return old;
+	}
+	return vs;
+}
+
+/**
+ * p2pdma_verdicts_free - free a provider's store
+ * @p2p: the provider, with no reader left
+ */
+void p2pdma_verdicts_free(struct pci_p2pdma *p2p)
+{
+	kfree(p2p->verdicts);
+	p2p->verdicts = NULL;
+}
+
+static struct p2pdma_verdict *p2pdma_verdict_find(struct p2pdma_verdicts *vs,
+						  u64 key)
+{
+	unsigned int i;
+
+	for (i = 0; i < vs->nr; i++)
+		if (vs->v[i].client == key)
+			return &vs->v[i];
+	return NULL;
+}
+
+/* Drop entry @v, moving the last one into its place. */
+static void p2pdma_verdict_drop(struct p2pdma_verdicts *vs,
+				struct p2pdma_verdict *v)
+{
+	*v = vs->v[--vs->nr];
+}
+
+/**
+ * p2pdma_verdict_record - keep what a probe found on one path
+ * @p2p: the provider
+ * @client: the client probed
+ * @dir: which way the data went
+ * @state: P2PDMA_VERIFIED, P2PDMA_FAILED or P2PDMA_UNTESTED (forget it)
+ * @what: what failed, for P2PDMA_FAILED; cut to P2PDMA_VERDICT_WHAT - 1
+ *
+ * The caller makes the path cache stale afterwards.  Process context.
+ *
+ * Return: 0, -ENOMEM, or -ENOSPC when the provider has verdicts for
+ * P2PDMA_VERDICT_CLIENTS other clients already.
+ */
+int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
+			  enum p2pdma_probe_dir dir,
+			  enum p2pdma_verdict_state state, const char *what)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_get(p2p);
+	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
+	u64 key = p2pdma_verdict_key(client);
+	struct p2pdma_verdict *v;
+	int ret = 0;
+
+	if (!vs)
+		return -ENOMEM;
+	spin_lock_irq(&vs->lock);
+	v = p2pdma_verdict_find(vs, key);
+	if (v && v->epoch != epoch) {
+		memset(v->state, P2PDMA_UNTESTED, sizeof(v->state));
+		v->epoch = epoch;
+	}
+	if (!v && state != P2PDMA_UNTESTED) {
+		if (vs->nr == P2PDMA_VERDICT_CLIENTS) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		v = &vs->v[vs->nr++];
+		memset(v, 0, sizeof(*v));
+		v->client = key;
+		v->epoch = epoch;
+	}
+	if (!v)
+		goto out;
+	v->state[dir] = state;
+	strscpy(v->what[dir], state == P2PDMA_FAILED && what ? what : "");
+	if (!memchr_inv(v->state, P2PDMA_UNTESTED, sizeof(v->state)))
+		p2pdma_verdict_drop(vs, v);
+out:
+	spin_unlock_irq(&vs->lock);
+	return ret;
+}
+
+/**
+ * p2pdma_verdict_forget - forget a client's verdicts, or all of them
+ * @p2p: the provider
+ * @client: the client, or NULL for every client
+ *
+ * Any context.
+ */
+void p2pdma_verdict_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
+	struct p2pdma_verdict *v;
+	unsigned long flags;
+
+	if (!vs)
+		return;
+	spin_lock_irqsave(&vs->lock, flags);
+	if (!client) {
+		vs->nr = 0;
+	} else {
+		v = p2pdma_verdict_find(vs, p2pdma_verdict_key(client));
+		if (v)
+			p2pdma_verdict_drop(vs, v);
+	}
+	spin_unlock_irqrestore(&vs->lock, flags);
+}
+
+/**
+ * p2pdma_verdict_of - what probes found on the path to one client
+ * @p2p: the provider, under RCU or pinned
+ * @client: the client
+ * @state: filled in, per direction
+ *
+ * Verdicts of older rules read as untested.  Any context.
+ */
+void p2pdma_verdict_of(struct pci_p2pdma *p2p, struct pci_dev *client,
+		       u8 state[P2PDMA_PROBE_DIRS])
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
+	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
+	struct p2pdma_verdict *v;
+	unsigned long flags;
+
+	memset(state, P2PDMA_UNTESTED, P2PDMA_PROBE_DIRS);
+	if (!vs)
+		return;
+	spin_lock_irqsave(&vs->lock, flags);
+	v = p2pdma_verdict_find(vs, p2pdma_verdict_key(client));
+	if (v && v->epoch == epoch)
+		memcpy(state, v->state, P2PDMA_PROBE_DIRS);
+	spin_unlock_irqrestore(&vs->lock, flags);
+}
+
+/**
+ * p2pdma_verdict_policy - the provider's own policy
+ * @p2p: the provider, under RCU or pinned
+ *
+ * Return: P2PDMA_POLICY_INHERIT unless root set one.
+ */
+enum p2pdma_policy p2pdma_verdict_policy(struct pci_p2pdma *p2p)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
+
+	return vs ? READ_ONCE(vs->policy) : P2PDMA_POLICY_INHERIT;
+}
+
+/**
+ * p2pdma_verdict_set_policy - set the provider's own policy
+ * @p2p: the provider
+ * @policy: the policy, or P2PDMA_POLICY_INHERIT for the global one
+ *
+ * The caller makes the path cache stale afterwards.  Process context.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int p2pdma_verdict_set_policy(struct pci_p2pdma *p2p,
+			      enum p2pdma_policy policy)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_get(p2p);
+
+	if (!vs)
+		return -ENOMEM;
+	WRITE_ONCE(vs->policy, policy);
+	return 0;
+}
+
+/**
+ * p2pdma_verdict_show - print the verdicts, one client and direction a line
+ * @p2p: the provider, pinned
+ * @m: the debugfs file
+ *
+ * "<client> <direction> <verdict> [what failed]"; nothing for untested.
+ */
+void p2pdma_verdict_show(struct pci_p2pdma *p2p, struct seq_file *m)
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
+	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
+	struct p2pdma_verdict v;
+	unsigned int i, dir;
+
+	for (i = 0; vs; i++) {
+		spin_lock_irq(&vs->lock);
+		if (i >= vs->nr) {
+			spin_unlock_irq(&vs->lock);
+			break;
+		}
+		v = vs->v[i];
+		spin_unlock_irq(&vs->lock);
+		if (v.epoch != epoch)
+			continue;
+		for (dir = 0; dir < P2PDMA_PROBE_DIRS; dir++) {
+			if (v.state[dir] == P2PDMA_UNTESTED)
+				continue;
+			seq_printf(m, "%04x:%02x:%02x.%x %s %s%s%s\n",
+				   (u32)(v.client >> 16), (u8)(v.client >> 8),
+				   PCI_SLOT(v.client & 0xff),
+				   PCI_FUNC(v.client & 0xff),
+				   p2pdma_probe_dir_names[dir],
+				   p2pdma_verdict_names[v.state[dir]],
+				   v.what[dir][0] ? " " : "", v.what[dir]);
+		}
+	}
+}
