@@ -121,4 +121,33 @@ expect_p2p_copy "O_DIRECT copy NVMe R -> ivshmem's p2pmem -> NVMe C by IOVA" \
 check "no DMAR fault was logged by the copy" \
 	sh -c "! dmesg | sed -n '/P2PDMA-MARK iommu-rciep/,\$p' | grep -q 'DMAR: \[DMA \(Read\|Write\)'"
 check "clearing the parameter once more" sh -c "echo > $PARAM"
+
+# Last, as its DMA faults in the IOMMU: what the rules allow and QEMU
+# cannot carry, A -> B below the switch, found by tools/pci/p2pdma-probe.
+echo "== the probe on A -> B, which QEMU's switch hands to its IOMMU =="
+WRITES_FAILED="a probe saw the client's P2P writes go wrong (debugfs p2pdma verdicts)"
+BLK_B=$(nvme_blk P2PNVMEB)
+dd if=/dev/urandom of="$BLK_A" bs=1M count=$MIB oflag=direct 2>/dev/null
+dd if=/dev/urandom of="$BLK_B" bs=1M count=$MIB oflag=direct 2>/dev/null
+out=$(p2pdma-probe "$A" "$B")
+expect_eq "the probe finds A -> B broken (exit 1)" "$?" 1
+echo "$out" | sed 's/^/   /'
+expect_eq "B's writes into the CMB never land" "$(echo "$out" | sed -n 1p)" \
+	"client-writes failed: stale data, 4096 bytes at p2pmem offset 0"
+check "and B's reads of it do not see its data" \
+	sh -c "echo '$out' | sed -n 2p | grep -q '^client-reads failed: '"
+expect_eq "the kernel refuses A -> B from then on, with the probe's reason" \
+	"$(p2p_distance "$A" "$B")" \
+	"distance=-1 map=not-supported reason=$WRITES_FAILED"
+before=$(md5_dev "$BLK_B" "$BYTES")
+dmesg_mark iommu-probed
+expect_eq "an O_DIRECT copy A -> CMB -> B is refused (EREMOTEIO)" \
+	"$(p2pmem_copy "$A" "$BLK_A" "$BLK_B" "$BYTES" 2>/dev/null)" "error=-121"
+expect_eq "and no data reached NVMe B" "$(md5_dev "$BLK_B" "$BYTES")" "$before"
+check "the refusal gives the probe's reason" \
+	logged_after iommu-probed "$A: p2pdma: refused with $B: $WRITES_FAILED"
+check "root forgets the verdicts" \
+	sh -c "echo '$B reset' > /sys/kernel/debug/p2pdma/$A/verdicts"
+expect_eq "A -> B: the rules' bus address again" \
+	"$(p2p_distance "$A" "$B")" "distance=4 map=bus-address"
 finish
