@@ -3,8 +3,9 @@
 # that work in both directions, the kernel keeps what it found and shows it
 # (debugfs verdicts and paths, p2pdma-topo), a failed direction refuses the
 # path with the probe's reason and no data crosses it, --reset forgets it,
-# and the strict policy wants a probe on a path through the root complex.
-# The failing path itself is iommu.sh's.
+# the strict policy wants a probe on a path through the root complex, and
+# a provider unbound during a probe stops it without a verdict.  The
+# failing path itself is iommu.sh's.
 . /tests/lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
@@ -134,6 +135,22 @@ check "the global policy back to default" write "$PARAM/policy" default
 expect_eq "A -> C allowed" "$(p2p_distance "$A" "$C")" \
 	"distance=8 map=through-host-bridge"
 write "$PARAM/host_bridges" ""
+
+# The probe waits 400 ms between its 7 cases; the unbind comes after 1 s.
+echo "== ivshmem unbound in the middle of a probe =="
+p2pdma-probe --pause 400 "$IV" "$B" > /tmp/probe.out 2>&1 &
+pid=$!
+sleep 1
+check "p2pmem_pci unbinds from $IV during the probe" \
+	sh -c "echo $IV > /sys/bus/pci/drivers/p2pmem_pci/unbind"
+wait $pid
+expect_eq "the probe stops without a verdict (exit 3)" "$?" 3
+sed 's/^/   /' /tmp/probe.out
+check "because its p2pmem was revoked under it" \
+	grep -q "^untested: $IV's p2pmem was revoked during the probe" /tmp/probe.out
+check "p2pmem_pci binds $IV again" bind_p2pmem_pci "$IV"
+expect_eq "the new provider state has no verdicts" \
+	"$(cat "$DBG/$IV/verdicts")" ""
 for p in "$A" "$IV"; do
 	check "root forgets $p's verdicts" write "$DBG/$p/verdicts" reset
 done

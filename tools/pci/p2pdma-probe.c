@@ -3,7 +3,7 @@
  * p2pdma-probe - check a P2PDMA path by moving data through it
  *
  * Usage: p2pdma-probe [--no-record] [--reset] [--timeout SECONDS]
- *                     [--offset BYTES] PROVIDER CLIENT
+ *                     [--offset BYTES] [--pause MS] PROVIDER CLIENT
  *
  * The topology rules only say which paths should work.  This moves data
  * between the p2pmem of PROVIDER and the NVMe function CLIENT in both
@@ -34,7 +34,8 @@
  * The probe stops at --timeout (default 30 s) between steps; an I/O
  * itself is bounded by the NVMe driver's I/O timeout.  If the provider
  * goes away meanwhile, its mapping is revoked: the probe says so and
- * records nothing.
+ * records nothing.  --pause waits that many milliseconds between cases,
+ * for tests that remove the provider during a probe.
  *
  * A Compare the controller turns down without moving data (invalid
  * opcode or field, or an invalid use of its own memory buffer), or that
@@ -114,6 +115,7 @@ struct probe {
 	unsigned char *ref;	/* what the namespace holds, system memory */
 	unsigned char *sys;	/* system memory, for each comparison */
 	struct timespec deadline;
+	unsigned int pause_ms;
 	enum verdict verdict[NR_DIRS];
 	unsigned int passed[NR_DIRS];	/* cases that moved data and matched */
 	char what[NR_DIRS][WHAT_LEN];
@@ -282,7 +284,10 @@ static enum verdict probe_writes(struct probe *p, size_t i)
 		if (n != (ssize_t)c->len) {
 			set_verdict(p, WRITES, "read into p2pmem: %s",
 				    n < 0 ? strerror(errno) : "short");
-			return n < 0 && errno == EREMOTEIO ? UNTESTED : FAILED;
+			/* Refused by the kernel, or the mapping revoked. */
+			if (n < 0 && (errno == EREMOTEIO || errno == EFAULT))
+				return UNTESTED;
+			return FAILED;
 		}
 		memcpy(p->sys, buf, c->len);
 		if (memcmp(p->sys, p->ref, c->len)) {
@@ -377,6 +382,8 @@ static void run(struct probe *p)
 		/* O_DIRECT wants whole logical blocks. */
 		if (c->off % p->lba || c->len % p->lba)
 			continue;
+		if (p->pause_ms && i)
+			usleep(p->pause_ms * 1000);
 		n = pread(p->fd, p->ref, c->len, dev_off(p, i));
 		if (n != (ssize_t)c->len) {
 			for (d = 0; d < NR_DIRS; d++) {
@@ -504,7 +511,7 @@ static void record(struct probe *p)
 static void print_usage(FILE *f)
 {
 	fprintf(f, "usage: p2pdma-probe [--no-record] [--reset] [--timeout SECONDS]\n"
-		   "                    [--offset BYTES] PROVIDER CLIENT\n");
+		   "                    [--offset BYTES] [--pause MS] PROVIDER CLIENT\n");
 }
 
 int main(int argc, char **argv)
@@ -524,6 +531,8 @@ int main(int argc, char **argv)
 			timeout = strtol(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--offset") && i + 1 < argc) {
 			p.offset = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--pause") && i + 1 < argc) {
+			p.pause_ms = strtoul(argv[++i], NULL, 0);
 		} else {
 			print_usage(strcmp(argv[i], "--help") ? stderr : stdout);
 			return strcmp(argv[i], "--help") ? 2 : 0;
