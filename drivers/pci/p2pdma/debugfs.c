@@ -58,6 +58,7 @@
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
@@ -177,16 +178,31 @@ static int p2pdma_verdicts_show(struct seq_file *m, void *data)
 	return 0;
 }
 
-/* A PCI function by its name, with a reference; NULL if there is none. */
-static struct pci_dev *p2pdma_pci_dev_by_name(const char *name)
+/*
+ * A PCI function by its name, with a reference, in *@pdev: -EINVAL for
+ * what is not a PCI name, -ENODEV when no device has it.
+ */
+static int p2pdma_pci_dev_by_name(const char *name, struct pci_dev **pdev)
 {
 	unsigned int domain, bus, slot, fn;
 	char end;
 
 	if (sscanf(name, "%x:%x:%x.%x%c", &domain, &bus, &slot, &fn,
 		   &end) != 4 || bus > 0xff || slot > 0x1f || fn > 7)
-		return NULL;
-	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn));
+		return -EINVAL;
+	*pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn));
+	return *pdev ? 0 : -ENODEV;
+}
+
+/* What failed, as root says it: one line of printable text. */
+static bool p2pdma_verdict_what_ok(const char *what)
+{
+	if (!what || !*what)
+		return false;
+	for (; *what; what++)
+		if (!isprint(*what))
+			return false;
+	return true;
 }
 
 /*
@@ -204,9 +220,9 @@ static int p2pdma_verdict_parse(struct pci_p2pdma *p2p, char *line)
 		p2pdma_verdict_forget(p2p, NULL);
 		return 0;
 	}
-	client = p2pdma_pci_dev_by_name(client_name);
-	if (!client)
-		return -ENODEV;
+	ret = p2pdma_pci_dev_by_name(client_name, &client);
+	if (ret)
+		return ret;
 	dir_name = strsep(&line, " ");
 	if (!dir_name) {
 		ret = -EINVAL;
@@ -224,16 +240,21 @@ static int p2pdma_verdict_parse(struct pci_p2pdma *p2p, char *line)
 	}
 	if (!strcmp(word, "verified") && !line)
 		state = P2PDMA_VERIFIED;
-	else if (!strcmp(word, "failed") && line && *line)
+	else if (!strcmp(word, "failed") && p2pdma_verdict_what_ok(line))
 		state = P2PDMA_FAILED;
 	else
 		ret = -EINVAL;
 	if (!ret)
 		ret = p2pdma_verdict_record(p2p, client, dir, state, line);
-	if (!ret && state == P2PDMA_FAILED)
+	if (ret)
+		goto out;
+	if (state == P2PDMA_FAILED)
 		pci_warn(p2p->pdev,
 			 "probe with %s: %s failed: %s; P2P refused on this path until the host bridge allowlist changes or root writes '%s reset' to its debugfs verdicts\n",
 			 pci_name(client), dir_name, line, pci_name(client));
+	else
+		pci_info(p2p->pdev, "probe with %s: %s verified\n",
+			 pci_name(client), dir_name);
 out:
 	pci_dev_put(client);
 	return ret;
@@ -261,19 +282,7 @@ static ssize_t p2pdma_verdicts_write(struct file *file,
 	return count;
 }
 
-static int p2pdma_verdicts_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, p2pdma_verdicts_show, inode->i_private);
-}
-
-static const struct file_operations p2pdma_verdicts_fops = {
-	.owner = THIS_MODULE,
-	.open = p2pdma_verdicts_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = p2pdma_verdicts_write,
-};
+DEFINE_SHOW_STORE_ATTRIBUTE(p2pdma_verdicts);
 
 static int p2pdma_policy_show(struct seq_file *m, void *data)
 {
@@ -304,19 +313,7 @@ static ssize_t p2pdma_policy_write(struct file *file, const char __user *ubuf,
 	return count;
 }
 
-static int p2pdma_policy_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, p2pdma_policy_show, inode->i_private);
-}
-
-static const struct file_operations p2pdma_policy_fops = {
-	.owner = THIS_MODULE,
-	.open = p2pdma_policy_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = p2pdma_policy_write,
-};
+DEFINE_SHOW_STORE_ATTRIBUTE(p2pdma_policy);
 DEFINE_SHOW_ATTRIBUTE(p2pdma_paths);
 
 /* A provider's accounting; the root's file has the events without one. */

@@ -62,7 +62,7 @@
 #define P2PDMA_PROBE_FAILED_READS \
 	"a probe saw the client's P2P reads go wrong (debugfs p2pdma verdicts)"
 #define P2PDMA_STRICT_UNVERIFIED \
-	"strict policy: root complex path not verified by a probe (p2pdma-topo --probe)"
+	"strict policy: root complex path not verified by a probe (p2pdma-probe)"
 
 /* The root complex routes P2P only between ports of one host bridge. */
 #define P2PDMA_SAME_HOST_BRIDGE		BIT(0)

@@ -28,6 +28,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
+#include "../pci.h"
 #include "p2pdma.h"
 
 #define P2PDMA_VERDICT_CLIENTS	32
@@ -174,6 +175,27 @@ static void p2pdma_verdict_drop(struct p2pdma_verdicts *vs,
 	*v = vs->v[--vs->nr];
 }
 
+/* A free entry, or one of older rules, which counts no more. */
+static struct p2pdma_verdict *p2pdma_verdict_new(struct p2pdma_verdicts *vs,
+						 unsigned long epoch)
+{
+	struct p2pdma_verdict *v = NULL;
+	unsigned int i;
+
+	if (vs->nr < P2PDMA_VERDICT_CLIENTS) {
+		v = &vs->v[vs->nr++];
+	} else {
+		for (i = 0; i < vs->nr && !v; i++)
+			if (vs->v[i].epoch != epoch)
+				v = &vs->v[i];
+	}
+	if (v) {
+		memset(v, 0, sizeof(*v));
+		v->epoch = epoch;
+	}
+	return v;
+}
+
 /**
  * p2pdma_verdict_record - keep what a probe found on one path
  * @p2p: the provider
@@ -184,42 +206,48 @@ static void p2pdma_verdict_drop(struct p2pdma_verdicts *vs,
  *
  * The caller makes the path cache stale afterwards.  Process context.
  *
- * Return: 0, -ENOMEM, or -ENOSPC when the provider has verdicts for
- * P2PDMA_VERDICT_CLIENTS other clients already.
+ * Return: 0, -ENOMEM, or -ENOSPC when the provider has verdicts of the
+ * rules in force for P2PDMA_VERDICT_CLIENTS other clients already.
  */
 int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 			  enum p2pdma_probe_dir dir,
 			  enum p2pdma_verdict_state state, const char *what)
 {
 	struct p2pdma_verdicts *vs = p2pdma_verdicts_get(p2p);
-	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
 	u64 key = p2pdma_verdict_key(client);
 	struct p2pdma_verdict *v;
+	unsigned long epoch;
 	int ret = 0;
 
 	if (!vs)
 		return -ENOMEM;
 	spin_lock_irq(&vs->lock);
+	/* Under the lock: two writers must agree on which rules are new. */
+	epoch = atomic_long_read(&p2pdma_verdict_epoch);
 	v = p2pdma_verdict_find(vs, key);
-	if (v && v->epoch != epoch) {
-		memset(v->state, P2PDMA_UNTESTED, sizeof(v->state));
-		v->epoch = epoch;
-	}
 	if (!v && state != P2PDMA_UNTESTED) {
-		if (vs->nr == P2PDMA_VERDICT_CLIENTS) {
+		v = p2pdma_verdict_new(vs, epoch);
+		if (!v) {
 			ret = -ENOSPC;
 			goto out;
 		}
-		v = &vs->v[vs->nr++];
-		memset(v, 0, sizeof(*v));
 		v->client = key;
-		v->epoch = epoch;
 	}
 	if (!v)
 		goto out;
+	if (v->epoch != epoch) {
+		memset(v->state, P2PDMA_UNTESTED, sizeof(v->state));
+		v->epoch = epoch;
+	}
 	v->state[dir] = state;
 	strscpy(v->what[dir], state == P2PDMA_FAILED && what ? what : "");
-	if (!memchr_inv(v->state, P2PDMA_UNTESTED, sizeof(v->state)))
+	/*
+	 * A client removed meanwhile: its removal notice may have forgotten
+	 * its verdicts already, and the next device at its address must not
+	 * inherit this one.  The flag is cleared before the notice.
+	 */
+	if (!pci_dev_is_added(client) ||
+	    !memchr_inv(v->state, P2PDMA_UNTESTED, sizeof(v->state)))
 		p2pdma_verdict_drop(vs, v);
 out:
 	spin_unlock_irq(&vs->lock);
@@ -338,10 +366,11 @@ void p2pdma_verdict_show(struct pci_p2pdma *p2p, struct seq_file *m)
 		for (dir = 0; dir < P2PDMA_PROBE_DIRS; dir++) {
 			if (v.state[dir] == P2PDMA_UNTESTED)
 				continue;
+			u8 devfn = v.client & 0xff;
+
 			seq_printf(m, "%04x:%02x:%02x.%x %s %s%s%s\n",
 				   (u32)(v.client >> 16), (u8)(v.client >> 8),
-				   PCI_SLOT(v.client & 0xff),
-				   PCI_FUNC(v.client & 0xff),
+				   PCI_SLOT(devfn), PCI_FUNC(devfn),
 				   p2pdma_probe_dir_names[dir],
 				   p2pdma_verdict_names[v.state[dir]],
 				   v.what[dir][0] ? " " : "", v.what[dir]);
