@@ -117,6 +117,18 @@ module_param_cb(accounting, &p2pdma_accounting_ops, NULL, 0644);
 MODULE_PARM_DESC(accounting,
 		 "count P2PDMA mappings, refusals and fallbacks per path (default: Y)");
 
+/**
+ * p2pdma_accounting_on - whether events are counted
+ *
+ * For callers that must work something out only to count it.
+ *
+ * Return: false while pci_p2pdma.accounting is off.
+ */
+bool p2pdma_accounting_on(void)
+{
+	return static_branch_likely(&p2pdma_accounting);
+}
+
 static enum p2pdma_account_kind p2pdma_account_kind_of(int map)
 {
 	switch (map) {
@@ -229,8 +241,11 @@ static void p2pdma_account(struct p2pdma_account *acct,
 	int slot;
 
 	slot = p2pdma_account_find(acct, 0, nr, ev);
+	/* A full table takes no lock: new paths go to "other". */
 	if (unlikely(slot < 0))
-		slot = p2pdma_account_take(acct, nr, ev);
+		slot = nr < P2PDMA_ACCOUNT_SLOTS ?
+		       p2pdma_account_take(acct, nr, ev) :
+		       P2PDMA_ACCOUNT_SLOTS + p2pdma_account_kind_of(ev->map);
 	this_cpu_inc(acct->counts[slot].events);
 	this_cpu_add(acct->counts[slot].bytes, bytes);
 }
@@ -251,6 +266,13 @@ void p2pdma_account_map(struct p2pdma_account *acct, struct device *client,
 
 	if (!static_branch_likely(&p2pdma_accounting))
 		return;
+	/*
+	 * A mapping that worked, whose path the caller looked up again
+	 * afterwards (a list of several providers' pages) and found refused
+	 * since: mapped bytes all the same, on a path now unknown.
+	 */
+	if (map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		map = PCI_P2PDMA_MAP_UNKNOWN;
 	ev = p2pdma_account_event(map, client, NULL);
 	p2pdma_account(acct, &ev, bytes);
 }

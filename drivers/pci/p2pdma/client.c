@@ -93,14 +93,19 @@ static void p2pdma_account_refused(struct pci_dev *provider, struct device *dev,
  * again, for the per-path accounting and the p2pdma_refuse tracepoint,
  * which see every refusal, and for the log, which sees a few a second at
  * most, as a failing I/O is often retried.  The reason costs a walk of the
- * topology, once per refused mapping call.  Does not sleep.
+ * topology, once per refused mapping call, and only when one of them
+ * wants it.  Does not sleep.
  */
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
 	struct p2pdma_path path, *p = NULL;
 	const char *reason = "not a PCI device";
+	bool log = __ratelimit(&rs);
 
+	/* The walk of the topology only for whoever wants the reason. */
+	if (!log && !p2pdma_accounting_on() && !trace_p2pdma_refuse_enabled())
+		return;
 	if (dev_is_pci(dev)) {
 		p2pdma_path_calc(provider, to_pci_dev(dev), &path);
 		p = &path;
@@ -110,7 +115,7 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 	p2pdma_account_refused(provider, dev, reason);
 	trace_p2pdma_refuse(provider, dev_name(dev),
 			    PCI_P2PDMA_MAP_NOT_SUPPORTED, 0, reason);
-	if (__ratelimit(&rs))
+	if (log)
 		p2pdma_report_refusal(provider, dev, p);
 }
 

@@ -38,6 +38,9 @@
  *   pci_p2pdma.user_mms_lock        the mms that mapped (mmap.c)
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
  *   the pool's locks (pool.c)       taken with interrupts off, innermost
+ *   the path cache's xarray lock, p2pdma_account.lock (account.c) and
+ *   p2pdma_verdicts.lock (verdict.c): taken with interrupts off, from the
+ *                                   DMA-mapping path too; each a leaf
  * A watcher's ->remove() runs under p2pdma_watch_lock only: it may not call
  * pci_p2pdma_unwatch(), and whatever lock it takes must not be held around
  * pci_p2pdma_watch() or pci_p2pdma_unwatch() elsewhere.
@@ -302,6 +305,7 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
 #define P2PDMA_MAP_SYSTEM_MEMORY	(-1)
 
 struct p2pdma_account;
+bool p2pdma_accounting_on(void);
 struct p2pdma_account *p2pdma_account_create(void);
 void p2pdma_account_destroy(struct p2pdma_account *acct);
 void p2pdma_account_map(struct p2pdma_account *acct, struct device *client,
