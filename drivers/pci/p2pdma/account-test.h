@@ -226,6 +226,7 @@ static void account_test_off(struct kunit *test)
 {
 	struct p2pdma_account *acct = account_test_create(test);
 	struct device *a = account_test_dev(test, "a");
+	bool was_on = p2pdma_accounting_on();
 
 	KUNIT_ASSERT_EQ(test, p2pdma_accounting_set("0", NULL), 0);
 	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_BUS_ADDR, SZ_4K);
@@ -235,6 +236,8 @@ static void account_test_off(struct kunit *test)
 	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_BUS_ADDR, SZ_4K);
 	KUNIT_EXPECT_EQ(test, p2pdma_account_mapped_bytes(acct), SZ_4K);
 	KUNIT_EXPECT_EQ(test, p2pdma_accounting_set("maybe", NULL), -EINVAL);
+	/* As the administrator had it. */
+	p2pdma_accounting_set(was_on ? "1" : "0", NULL);
 }
 
 static struct kunit_case account_test_cases[] = {

@@ -994,10 +994,14 @@ static const struct fake_node topo_lonely[] = {
 	{ }
 };
 
+/* The administrator's pci_p2pdma.policy, put back by p2pdma_test_exit(). */
+static enum p2pdma_policy p2pdma_test_saved_policy;
+
 static int p2pdma_test_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct fake_providers),
 				   GFP_KERNEL);
+	p2pdma_test_saved_policy = READ_ONCE(p2pdma_global_policy);
 	return test->priv ? 0 : -ENOMEM;
 }
 
@@ -1017,7 +1021,8 @@ static void p2pdma_test_exit(struct kunit *test)
 
 	/* The parameter cases leave no entry behind, whatever failed. */
 	p2pdma_host_bridges_set("", NULL);
-	p2pdma_policy_set("default", NULL);
+	WRITE_ONCE(p2pdma_global_policy, p2pdma_test_saved_policy);
+	p2pdma_paths_outdated();
 	WRITE_ONCE(fake_meanwhile_dev, NULL);
 
 	while (fp->n--) {
