@@ -27,9 +27,15 @@
  * recorded in the kernel (debugfs p2pdma/PROVIDER/verdicts) unless
  * --no-record: a failed one refuses the path from then on.  --reset first
  * forgets what earlier probes recorded for CLIENT, as a path refused
- * after a failed probe cannot be probed again.  Under the strict policy
- * the provider's policy is set to default for the probe's time, so that
- * the path it checks can carry its I/O, and set back afterwards.
+ * after a failed probe cannot be probed again, and puts back the old
+ * verdict of a direction the probe then finds nothing about.  Under the
+ * strict policy the provider's policy is set to default for the probe's
+ * time, for all its paths, so that the one it checks can carry its I/O,
+ * and set back afterwards; SIGINT, SIGTERM, SIGHUP and SIGQUIT wait
+ * until then.  A failed direction is one whose data came back wrong (a
+ * mismatch, a Compare Failure, a Data Transfer Error, an I/O error where
+ * the same read into system memory works), with the namespace unchanged
+ * meanwhile; anything else leaves it untested.
  *
  * The probe stops at --timeout (default 30 s) between steps; an I/O
  * itself is bounded by the NVMe driver's I/O timeout.  If the provider
@@ -37,18 +43,18 @@
  * records nothing.  --pause waits that many milliseconds between cases,
  * for tests that remove the provider during a probe.
  *
- * A Compare the controller turns down without moving data (invalid
- * opcode or field, or an invalid use of its own memory buffer), or that
- * the kernel does not send (an error from the ioctl), skips that case; a
- * direction is verified if at least one case moved data and every one
- * that did matched, and untested if none did or the kernel refused the
- * path (EREMOTEIO).
+ * A Compare whose status says nothing of the data (a command turned
+ * down, as QEMU's NVMe does with its own CMB at some offsets, an abort, a
+ * reset), or that the kernel does not send (an error from the ioctl),
+ * skips that case; a direction is verified if at least one case moved
+ * data and every one that did matched, and untested if none did or the
+ * kernel refused the path (EREMOTEIO).
  *
  * Output: one line per direction, "client-writes verified", "client-reads
  * failed: WHAT" or "client-reads untested: WHY".  Exit status: 0 if no
  * direction failed (untested ones included), 1 if one did, 2 on bad
- * arguments, 3 when the probe could not run (no NVMe namespace, no
- * p2pmem, the provider went away).
+ * arguments, 3 when the probe could not run or record (no NVMe namespace,
+ * no p2pmem, the provider went away, debugfs refused a verdict).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -287,6 +293,10 @@ static enum verdict probe_writes(struct probe *p, size_t i)
 			/* Refused by the kernel, or the mapping revoked. */
 			if (n < 0 && (errno == EREMOTEIO || errno == EFAULT))
 				return UNTESTED;
+			/* The path's doing only if system memory reads fine. */
+			if (pread(p->fd, p->sys, c->len, dev_off(p, i)) !=
+			    (ssize_t)c->len)
+				return UNTESTED;
 			return FAILED;
 		}
 		memcpy(p->sys, buf, c->len);
@@ -316,17 +326,15 @@ static int nvme_compare(struct probe *p, void *buf, size_t len,
 }
 
 /*
- * A command the controller turned down without moving data: invalid
- * opcode or field, or an invalid use of its own memory buffer (QEMU's
- * NVMe, when a Compare's data sit in its CMB at some offsets).  That says
- * nothing of the path.
+ * What says the controller did not get the buffer's bytes: a Compare
+ * Failure, or a Data Transfer Error.  Any other status (a command turned
+ * down, an abort, a reset, a media error) says nothing about the path.
  */
-static bool rejected(int status)
+static bool data_went_wrong(int status)
 {
 	switch (status & 0x7ff) {
-	case 0x01:	/* Invalid Command Opcode */
-	case 0x02:	/* Invalid Field in Command */
-	case 0x12:	/* Invalid Use of Controller Memory Buffer */
+	case NVME_SC_COMPARE_FAILED:
+	case 0x04:	/* Data Transfer Error */
 		return true;
 	default:
 		return false;
@@ -352,22 +360,35 @@ static enum verdict probe_reads(struct probe *p, size_t i)
 		set_verdict(p, READS,
 			    "Compare of %zu bytes at p2pmem offset %zu: status %#x",
 			    c->len, c->off, ret);
-		return rejected(ret) ? SKIPPED : FAILED;
+		return data_went_wrong(ret) ? FAILED : SKIPPED;
 	}
 	*mid ^= 0x01;
 	ret = nvme_compare(p, buf, c->len, dev_off(p, i));
 	*mid ^= 0x01;
 	if (ret < 0) {
 		set_verdict(p, READS, "Compare from p2pmem: %s", strerror(errno));
+		return errno == EREMOTEIO ? UNTESTED : SKIPPED;
+	}
+	if (!ret) {
+		set_verdict(p, READS, "a changed byte at p2pmem offset %zu went unseen",
+			    c->off + c->len / 2);
 		return FAILED;
 	}
 	if ((ret & 0x7ff) != NVME_SC_COMPARE_FAILED) {
-		set_verdict(p, READS,
-			    "a changed byte at p2pmem offset %zu went unseen (status %#x)",
-			    c->off + c->len / 2, ret);
-		return FAILED;
+		set_verdict(p, READS, "Compare of a changed buffer: status %#x",
+			    ret);
+		return SKIPPED;
 	}
 	return VERIFIED;
+}
+
+/* Whether case @i's range of the namespace still holds the reference. */
+static bool unchanged(struct probe *p, size_t i)
+{
+	const struct probe_case *c = &cases[i];
+
+	return pread(p->fd, p->sys, c->len, dev_off(p, i)) ==
+	       (ssize_t)c->len && !memcmp(p->sys, p->ref, c->len);
 }
 
 static void run(struct probe *p)
@@ -379,8 +400,8 @@ static void run(struct probe *p)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct probe_case *c = &cases[i];
 
-		/* O_DIRECT wants whole logical blocks. */
-		if (c->off % p->lba || c->len % p->lba)
+		/* Whole logical blocks, in memory aligned for DMA. */
+		if (c->off % 512 || c->len % p->lba)
 			continue;
 		if (p->pause_ms && i)
 			usleep(p->pause_ms * 1000);
@@ -407,6 +428,11 @@ static void run(struct probe *p)
 				continue;
 			}
 			v = d == WRITES ? probe_writes(p, i) : probe_reads(p, i);
+			if (v == FAILED && !unchanged(p, i)) {
+				v = UNTESTED;
+				set_verdict(p, d, "%s",
+					    "the namespace changed during the probe");
+			}
 			if (v == VERIFIED)
 				p->passed[d]++;
 			else if (v != SKIPPED)
@@ -491,10 +517,11 @@ static bool strict(const char *policy)
 	return !strncmp(global, "strict", 6);
 }
 
-static void record(struct probe *p)
+/* Record the verdicts the probe reached; 0, or -1 if one failed to. */
+static int record(struct probe *p)
 {
 	char line[WHAT_LEN + 64];
-	int d;
+	int d, ret = 0;
 
 	for (d = 0; d < NR_DIRS; d++) {
 		if (p->verdict[d] == UNTESTED)
@@ -504,8 +531,49 @@ static void record(struct probe *p)
 			 p->verdict[d] == VERIFIED ? "verified" : "failed",
 			 p->verdict[d] == FAILED ? " " : "",
 			 p->verdict[d] == FAILED ? p->what[d] : "");
-		debugfs_write(p->provider, "verdicts", line);
+		if (debugfs_write(p->provider, "verdicts", line))
+			ret = -1;
 	}
+	return ret;
+}
+
+/*
+ * The verdicts the kernel has for the client, one line per direction, as
+ * "verdicts" lists them and takes them back: --reset puts back those the
+ * probe then finds nothing new for, so that a path known to be broken
+ * does not become allowed by a probe that could not run.
+ */
+static void save_verdicts(struct probe *p, char old[NR_DIRS][WHAT_LEN + 64])
+{
+	char path[PATH_MAX], line[WHAT_LEN + 64];
+	size_t len = strlen(p->client);
+	FILE *f;
+	int d;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/p2pdma/%s/verdicts",
+		 p->provider);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		for (d = 0; d < NR_DIRS; d++)
+			if (!strncmp(line, p->client, len) && line[len] == ' ' &&
+			    !strncmp(line + len + 1, dir_name[d],
+				     strlen(dir_name[d])))
+				snprintf(old[d], WHAT_LEN + 64, "%s", line);
+	}
+	fclose(f);
+}
+
+static void restore_verdicts(struct probe *p,
+			     char old[NR_DIRS][WHAT_LEN + 64])
+{
+	int d;
+
+	for (d = 0; d < NR_DIRS; d++)
+		if (old[d][0] && p->verdict[d] == UNTESTED)
+			debugfs_write(p->provider, "verdicts", old[d]);
 }
 
 static void print_usage(FILE *f)
@@ -516,11 +584,13 @@ static void print_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static char old[NR_DIRS][WHAT_LEN + 64];
 	struct probe p = { .fd = -1 };
-	bool no_record = false, reset = false;
+	bool no_record = false, reset = false, relaxed = false;
 	char policy[32] = "", line[96];
+	sigset_t stop, saved;
 	long timeout = 30;
-	int i, d, failed = 0;
+	int i, d, ret = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--no-record")) {
@@ -544,41 +614,59 @@ int main(int argc, char **argv)
 	}
 	p.provider = argv[i];
 	p.client = argv[i + 1];
+	p.verdict[WRITES] = UNTESTED;
+	p.verdict[READS] = UNTESTED;
+	if (open_namespace(&p) || map_buffers(&p))
+		return 3;
 
+	/* Whatever comes, the kernel's state is put back: no signal stops us. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop, &saved);
 	if (reset) {
+		save_verdicts(&p, old);
 		snprintf(line, sizeof(line), "%s reset", p.client);
 		if (debugfs_write(p.provider, "verdicts", line))
 			return 3;
 	}
-	if (open_namespace(&p) || map_buffers(&p))
-		return 3;
-	if (read_policy(p.provider, policy, sizeof(policy)) &&
-	    strict(policy) &&
-	    debugfs_write(p.provider, "policy", "default"))
-		return 3;
+	if (read_policy(p.provider, policy, sizeof(policy)) && strict(policy)) {
+		if (debugfs_write(p.provider, "policy", "default")) {
+			restore_verdicts(&p, old);
+			return 3;
+		}
+		relaxed = true;
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &p.deadline);
 	p.deadline.tv_sec += timeout;
 	if (!run_guarded(&p)) {
 		printf("untested: %s's p2pmem was revoked during the probe %s\n",
 		       p.provider, "(provider removed or unpublished)");
-		return 3;
+		p.verdict[WRITES] = UNTESTED;
+		p.verdict[READS] = UNTESTED;
+		no_record = true;
+		ret = 3;
 	}
-
-	if (policy[0] && strict(policy))
+	if (relaxed)
 		debugfs_write(p.provider, "policy", policy);
-	for (d = 0; d < NR_DIRS; d++) {
+	for (d = 0; d < NR_DIRS && ret != 3; d++) {
 		if (p.verdict[d] == VERIFIED)
 			printf("%s verified\n", dir_name[d]);
 		else
 			printf("%s %s: %s\n", dir_name[d],
 			       p.verdict[d] == FAILED ? "failed" : "untested",
 			       p.what[d]);
-		failed |= p.verdict[d] == FAILED;
+		if (p.verdict[d] == FAILED)
+			ret = 1;
 	}
-	if (!no_record)
-		record(&p);
+	if (!no_record && record(&p))
+		ret = 3;
+	restore_verdicts(&p, old);
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	munmap(p.p2p, BUF_SIZE);
 	close(p.fd);
-	return failed;
+	return ret;
 }
