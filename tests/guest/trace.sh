@@ -48,6 +48,7 @@ while [ $n -lt $COPIES ]; do
 	n=$((n + 1))
 done
 trace_off
+expect_eq "no refusal event was lost" "$(trace_lost)" 0
 expect_eq "$COPIES copies to NVMe C fail with EREMOTEIO" $refused $COPIES
 expect_eq "each refusal names the provider, the client and the reason" \
 	"$(trace_lines p2pdma_refuse | sort -u)" \
