@@ -257,6 +257,7 @@ enum p2pdma_policy {
 };
 
 #define P2PDMA_VERDICT_WHAT	80
+#define P2PDMA_VERDICT_CLIENTS	32	/* a provider keeps no more */
 
 struct p2pdma_verdicts;
 const char *p2pdma_probe_dir_name(enum p2pdma_probe_dir dir);

@@ -1392,6 +1392,68 @@ static void p2pdma_test_strict_policy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
 }
 
+#define WRITES	P2PDMA_PROBE_WRITES
+#define READS	P2PDMA_PROBE_READS
+
+static int verdict_table_record(struct pci_p2pdma *p2p, struct pci_dev *client,
+				enum p2pdma_probe_dir dir,
+				enum p2pdma_verdict_state state)
+{
+	return p2pdma_verdict_record(p2p, client, dir, state, "all ones");
+}
+
+/*
+ * A provider keeps verdicts for P2PDMA_VERDICT_CLIENTS clients; those of
+ * older rules give their place to new ones; a client removed while its
+ * verdict is recorded takes it along.
+ */
+static void p2pdma_test_verdict_table(struct kunit *test)
+{
+	enum { N = P2PDMA_VERDICT_CLIENTS + 2 };
+	static char names[N][8];
+	struct fake_node *nodes = kunit_kcalloc(test, N + 2, sizeof(*nodes),
+						GFP_KERNEL);
+	struct pci_dev *c[N];
+	u8 state[P2PDMA_PROBE_DIRS];
+	struct pci_p2pdma *p2p;
+	struct fake_topo *t;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, nodes);
+	nodes[0] = (struct fake_node)HOST("hb", Q35_HB, 0);
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "ep%d", i);
+		nodes[i + 1] = (struct fake_node)RCIEP(names[i], "hb",
+						       1 + i / 8, i % 8);
+	}
+	t = fake_build(test, nodes);
+	for (i = 0; i < N; i++)
+		c[i] = fake_pdev(t, names[i]);
+	p2p = fake_register(test, c[0]);
+
+	for (i = 1; i <= P2PDMA_VERDICT_CLIENTS; i++)
+		KUNIT_EXPECT_EQ(test, verdict_table_record(p2p, c[i], WRITES,
+							   P2PDMA_VERIFIED), 0);
+	KUNIT_EXPECT_EQ(test, verdict_table_record(p2p, c[N - 1], WRITES,
+						   P2PDMA_FAILED), -ENOSPC);
+	/* New rules: the old verdicts count no more, and give way. */
+	p2pdma_verdicts_outdated();
+	KUNIT_EXPECT_EQ(test, verdict_table_record(p2p, c[N - 1], WRITES,
+						   P2PDMA_FAILED), 0);
+	p2pdma_verdict_of(p2p, c[N - 1], state);
+	KUNIT_EXPECT_EQ(test, state[P2PDMA_PROBE_WRITES], P2PDMA_FAILED);
+	p2pdma_verdict_of(p2p, c[2], state);
+	KUNIT_EXPECT_EQ(test, state[P2PDMA_PROBE_WRITES], P2PDMA_UNTESTED);
+
+	/* Recorded while the client goes: dropped, for its successor. */
+	clear_bit(PCI_DEV_ADDED, &c[1]->priv_flags);
+	KUNIT_EXPECT_EQ(test, verdict_table_record(p2p, c[1], READS,
+						   P2PDMA_FAILED), 0);
+	set_bit(PCI_DEV_ADDED, &c[1]->priv_flags);
+	p2pdma_verdict_of(p2p, c[1], state);
+	KUNIT_EXPECT_EQ(test, state[P2PDMA_PROBE_READS], P2PDMA_UNTESTED);
+}
+
 static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE_PARAM(p2pdma_test_path, path_gen_params),
 	KUNIT_CASE(p2pdma_test_non_pci_client),
@@ -1414,6 +1476,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_qemu_topology),
 	KUNIT_CASE(p2pdma_test_probe_verdicts),
 	KUNIT_CASE(p2pdma_test_strict_policy),
+	KUNIT_CASE(p2pdma_test_verdict_table),
 	{ }
 };
 

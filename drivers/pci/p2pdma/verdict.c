@@ -31,8 +31,6 @@
 #include "../pci.h"
 #include "p2pdma.h"
 
-#define P2PDMA_VERDICT_CLIENTS	32
-
 struct p2pdma_verdict {
 	u64 client;		/* PCI address, as p2pdma_verdict_key() */
 	unsigned long epoch;	/* of the rules, when recorded */
