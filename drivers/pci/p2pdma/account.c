@@ -148,7 +148,7 @@ static enum p2pdma_account_kind p2pdma_account_kind_of(int map)
  */
 struct p2pdma_account_event {
 	int map;
-	u64 id;			/* P2PDMA_ACCOUNT_PCI | address, or 0 */
+	u64 id;			/* P2PDMA_ACCOUNT_PCI | client key, or 0 */
 	const char *client;
 	const char *reason;	/* "" for a mapping */
 };
@@ -166,8 +166,7 @@ p2pdma_account_event(int map, struct device *client, const char *reason)
 
 	if (client && dev_is_pci(client))
 		ev.id = P2PDMA_ACCOUNT_PCI |
-			(u64)pci_domain_nr(to_pci_dev(client)->bus) << 16 |
-			pci_dev_id(to_pci_dev(client));
+			p2pdma_client_key(to_pci_dev(client));
 	return ev;
 }
 

@@ -191,6 +191,30 @@ struct p2pdma_path {
 	struct pci_dev *unreadable;
 };
 
+/*
+ * A client's key, domain << 16 | bus << 8 | devfn: how the path cache, the
+ * verdicts and the accounting know a PCI function.  By address, so that a
+ * device that goes away is forgotten by address too.
+ */
+static inline unsigned long p2pdma_client_key(struct pci_dev *client)
+{
+	return (unsigned long)pci_domain_nr(client->bus) << 16 |
+	       pci_dev_id(client);
+}
+
+/* Room for a client's name: pci_name() of a 32-bit domain. */
+#define P2PDMA_CLIENT_NAME_LEN	sizeof("ffffffff:ff:1f.7")
+
+/* The client a key stands for, as pci_name() would print it. */
+static inline void p2pdma_client_key_name(unsigned long key, char *buf,
+					  size_t size)
+{
+	u8 devfn = key & 0xff;
+
+	snprintf(buf, size, "%04x:%02x:%02x.%x", (u32)(key >> 16),
+		 (u8)(key >> 8), PCI_SLOT(devfn), PCI_FUNC(devfn));
+}
+
 /* registry.c */
 int p2pdma_register(struct pci_p2pdma *p2p);
 void p2pdma_unregister(struct pci_p2pdma *p2p);

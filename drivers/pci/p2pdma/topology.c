@@ -603,25 +603,6 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		p2pdma_path_probed(provider, client, path);
 }
 
-/* The path cache's key for a client: domain << 16 | bus << 8 | devfn. */
-static unsigned long p2pdma_client_key(struct pci_dev *client)
-{
-	return (unsigned long)pci_domain_nr(client->bus) << 16 |
-	       pci_dev_id(client);
-}
-
-/* Room for a client's name: pci_name() of a 32-bit domain. */
-#define P2PDMA_CLIENT_NAME_LEN	sizeof("ffffffff:ff:1f.7")
-
-/* The client a key stands for, as pci_name() would print it. */
-static void p2pdma_client_key_name(unsigned long key, char *buf, size_t size)
-{
-	u8 devfn = key & 0xff;
-
-	snprintf(buf, size, "%04x:%02x:%02x.%x", (u32)(key >> 16),
-		 (u8)(key >> 8), PCI_SLOT(devfn), PCI_FUNC(devfn));
-}
-
 /*
  * A path as a cache entry, an xarray value (so bit 63 stays clear).  The
  * map type needs three bits since 7.3 added PCI_P2PDMA_MAP_NONE: with two,

@@ -32,7 +32,7 @@
 #include "p2pdma.h"
 
 struct p2pdma_verdict {
-	u64 client;		/* PCI address, as p2pdma_verdict_key() */
+	unsigned long client;	/* p2pdma_client_key() */
 	unsigned long epoch;	/* of the rules, when recorded */
 	u8 state[P2PDMA_PROBE_DIRS];
 	char what[P2PDMA_PROBE_DIRS][P2PDMA_VERDICT_WHAT];
@@ -103,11 +103,6 @@ void p2pdma_verdicts_outdated(void)
 	atomic_long_inc(&p2pdma_verdict_epoch);
 }
 
-static u64 p2pdma_verdict_key(struct pci_dev *client)
-{
-	return (u64)pci_domain_nr(client->bus) << 16 | pci_dev_id(client);
-}
-
 /* The provider's store, once it has one; under RCU or pinned. */
 static struct p2pdma_verdicts *p2pdma_verdicts_of(struct pci_p2pdma *p2p)
 {
@@ -156,7 +151,7 @@ void p2pdma_verdicts_free(struct pci_p2pdma *p2p)
 }
 
 static struct p2pdma_verdict *p2pdma_verdict_find(struct p2pdma_verdicts *vs,
-						  u64 key)
+						  unsigned long key)
 {
 	unsigned int i;
 
@@ -212,7 +207,7 @@ int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 			  enum p2pdma_verdict_state state, const char *what)
 {
 	struct p2pdma_verdicts *vs = p2pdma_verdicts_get(p2p);
-	u64 key = p2pdma_verdict_key(client);
+	unsigned long key = p2pdma_client_key(client);
 	struct p2pdma_verdict *v;
 	unsigned long epoch;
 	int ret = 0;
@@ -271,7 +266,7 @@ void p2pdma_verdict_forget(struct pci_p2pdma *p2p, struct pci_dev *client)
 	if (!client) {
 		vs->nr = 0;
 	} else {
-		v = p2pdma_verdict_find(vs, p2pdma_verdict_key(client));
+		v = p2pdma_verdict_find(vs, p2pdma_client_key(client));
 		if (v)
 			p2pdma_verdict_drop(vs, v);
 	}
@@ -298,7 +293,7 @@ void p2pdma_verdict_of(struct pci_p2pdma *p2p, struct pci_dev *client,
 	if (!vs)
 		return;
 	spin_lock_irqsave(&vs->lock, flags);
-	v = p2pdma_verdict_find(vs, p2pdma_verdict_key(client));
+	v = p2pdma_verdict_find(vs, p2pdma_client_key(client));
 	if (v && v->epoch == epoch)
 		memcpy(state, v->state, P2PDMA_PROBE_DIRS);
 	spin_unlock_irqrestore(&vs->lock, flags);
@@ -348,6 +343,7 @@ void p2pdma_verdict_show(struct pci_p2pdma *p2p, struct seq_file *m)
 {
 	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
 	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
+	char name[P2PDMA_CLIENT_NAME_LEN];
 	struct p2pdma_verdict v;
 	unsigned int i, dir;
 
@@ -361,14 +357,11 @@ void p2pdma_verdict_show(struct pci_p2pdma *p2p, struct seq_file *m)
 		spin_unlock_irq(&vs->lock);
 		if (v.epoch != epoch)
 			continue;
+		p2pdma_client_key_name(v.client, name, sizeof(name));
 		for (dir = 0; dir < P2PDMA_PROBE_DIRS; dir++) {
 			if (v.state[dir] == P2PDMA_UNTESTED)
 				continue;
-			u8 devfn = v.client & 0xff;
-
-			seq_printf(m, "%04x:%02x:%02x.%x %s %s%s%s\n",
-				   (u32)(v.client >> 16), (u8)(v.client >> 8),
-				   PCI_SLOT(devfn), PCI_FUNC(devfn),
+			seq_printf(m, "%s %s %s%s%s\n", name,
 				   p2pdma_probe_dir_names[dir],
 				   p2pdma_verdict_names[v.state[dir]],
 				   v.what[dir][0] ? " " : "", v.what[dir]);
