@@ -203,10 +203,9 @@ static int p2pdma_account_find(struct p2pdma_account *acct, unsigned int from,
 	return -1;
 }
 
-/* Take a slot for a path not seen yet, or its kind's "other" slot. */
-static unsigned int p2pdma_account_take(struct p2pdma_account *acct,
-					unsigned int seen,
-					const struct p2pdma_account_event *ev)
+/* Take a slot for a path not seen yet: -1 once the table is full. */
+static int p2pdma_account_take(struct p2pdma_account *acct, unsigned int seen,
+			       const struct p2pdma_account_event *ev)
 {
 	struct p2pdma_account_key *key;
 	unsigned long flags;
@@ -228,8 +227,6 @@ static unsigned int p2pdma_account_take(struct p2pdma_account *acct,
 		slot = nr;
 	}
 	spin_unlock_irqrestore(&acct->lock, flags);
-	if (slot < 0)
-		return P2PDMA_ACCOUNT_SLOTS + p2pdma_account_kind_of(ev->map);
 	return slot;
 }
 
@@ -241,10 +238,10 @@ static void p2pdma_account(struct p2pdma_account *acct,
 
 	slot = p2pdma_account_find(acct, 0, nr, ev);
 	/* A full table takes no lock: new paths go to "other". */
+	if (unlikely(slot < 0) && nr < P2PDMA_ACCOUNT_SLOTS)
+		slot = p2pdma_account_take(acct, nr, ev);
 	if (unlikely(slot < 0))
-		slot = nr < P2PDMA_ACCOUNT_SLOTS ?
-		       p2pdma_account_take(acct, nr, ev) :
-		       P2PDMA_ACCOUNT_SLOTS + p2pdma_account_kind_of(ev->map);
+		slot = P2PDMA_ACCOUNT_SLOTS + p2pdma_account_kind_of(ev->map);
 	this_cpu_inc(acct->counts[slot].events);
 	this_cpu_add(acct->counts[slot].bytes, bytes);
 }
