@@ -13,6 +13,7 @@
 #ifndef _LINUX_PCI_P2PDMA_H
 #define _LINUX_PCI_P2PDMA_H
 
+#include <linux/jump_label.h>
 #include <linux/memremap.h>
 #include <linux/pci.h>
 
@@ -126,6 +127,11 @@ int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
 struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients);
 void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 			 size_t bytes, const char *reason);
+void __pci_p2pdma_note_unmap_sg(struct device *dev, struct scatterlist *sgl,
+				int nents);
+void __pci_p2pdma_note_unmap(struct device *dev, struct page *page,
+			     size_t bytes);
+DECLARE_STATIC_KEY_FALSE(pci_p2pdma_unmap_traced);
 
 void *pci_p2pmem_alloc(struct pci_dev *pdev, size_t size);
 void pci_p2pmem_free(struct pci_dev *pdev, void *addr, size_t size);
@@ -207,6 +213,17 @@ static inline struct pci_dev *pci_p2pmem_find_many(struct device **clients,
 static inline void pci_p2pdma_fallback(struct pci_dev *provider,
 				       struct device *client, size_t bytes,
 				       const char *reason)
+{
+}
+
+static inline void __pci_p2pdma_note_unmap_sg(struct device *dev,
+					      struct scatterlist *sgl,
+					      int nents)
+{
+}
+
+static inline void __pci_p2pdma_note_unmap(struct device *dev,
+					   struct page *page, size_t bytes)
 {
 }
 
@@ -300,6 +317,51 @@ static inline int pci_p2pdma_distance(struct pci_dev *provider,
 static inline struct pci_dev *pci_p2pmem_find(struct device *client)
 {
 	return pci_p2pmem_find_many(&client, 1);
+}
+
+/* Whether unmapping calls look for p2pmem: see pci_p2pdma_note_unmap_sg(). */
+static inline bool pci_p2pdma_unmap_noted(void)
+{
+#ifdef CONFIG_PCI_P2PDMA
+	return static_branch_unlikely(&pci_p2pdma_unmap_traced);
+#else
+	return false;
+#endif
+}
+
+/**
+ * pci_p2pdma_note_unmap_sg - tell the P2PDMA core a scatterlist is unmapped
+ * @dev: the device @sgl was mapped for
+ * @sgl: the scatterlist, whose pages are still allocated
+ * @nents: entries of @sgl, as passed to the unmapping call
+ *
+ * For the p2pdma_unmap tracepoint, the counterpart of p2pdma_map: one
+ * event per run of one provider's entries.  A static branch, and nothing
+ * more, unless the tracepoint has a probe: only then is @sgl walked.
+ */
+static inline void pci_p2pdma_note_unmap_sg(struct device *dev,
+					    struct scatterlist *sgl, int nents)
+{
+	if (pci_p2pdma_unmap_noted())
+		__pci_p2pdma_note_unmap_sg(dev, sgl, nents);
+}
+
+/**
+ * pci_p2pdma_note_unmap - tell the P2PDMA core a provider's memory is unmapped
+ * @dev: the device the memory was mapped for
+ * @page: its first page, still allocated; nothing is noted if it is not
+ *	p2pmem
+ * @bytes: bytes unmapped, all of @page's provider
+ *
+ * As pci_p2pdma_note_unmap_sg(), for callers that map without a
+ * scatterlist and unmap one provider's memory at a time: the block layer's
+ * request mapping, whose requests never mix providers.
+ */
+static inline void pci_p2pdma_note_unmap(struct device *dev, struct page *page,
+					 size_t bytes)
+{
+	if (pci_p2pdma_unmap_noted())
+		__pci_p2pdma_note_unmap(dev, page, bytes);
 }
 
 /**

@@ -26,6 +26,9 @@
 #include <linux/sizes.h>
 #include <linux/vmalloc.h>
 
+/* The p2pdma_unmap event, for a probe of the case's own. */
+#include "trace.h"
+
 #define IVSHMEM_VENDOR	0x1af4
 #define IVSHMEM_DEVICE	0x1110
 #define IVSHMEM_BAR	2
@@ -968,6 +971,79 @@ static void core_test_mixed_count(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
+/* What core_unmap_probe() saw of one provider's p2pdma_unmap events. */
+struct core_unmap_seen {
+	struct pci_dev *provider;
+	char client[16];
+	int map;
+	u64 bytes;
+	int events;
+};
+
+static void core_unmap_probe(void *data, struct pci_dev *provider,
+			     const char *client, int map, u64 bytes,
+			     const char *reason)
+{
+	struct core_unmap_seen *seen = data;
+
+	/* Another provider's unmapping, somewhere else, is not the case's. */
+	if (provider != seen->provider)
+		return;
+	strscpy(seen->client, client);
+	seen->map = map;
+	seen->bytes = bytes;
+	seen->events++;
+}
+
+/*
+ * Unmapping p2pmem fires p2pdma_unmap with the mapped bytes, one event per
+ * run of a provider's entries, and only while the event has a probe.
+ */
+static void core_test_unmap_trace(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct core_unmap_seen seen = { .provider = pdev };
+	bool traced = static_key_enabled(&pci_p2pdma_unmap_traced);
+	struct scatterlist sgl[3];
+	void *p2p, *sys;
+
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, SZ_8M, 0), 0);
+	p2p = pci_p2pmem_alloc(pdev, 2 * PAGE_SIZE);
+	sys = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p2p);
+	KUNIT_ASSERT_NOT_NULL(test, sys);
+	sg_init_table(sgl, ARRAY_SIZE(sgl));
+	sg_set_buf(&sgl[0], p2p, PAGE_SIZE);
+	sg_set_buf(&sgl[1], sys, 200);
+	sg_set_buf(&sgl[2], p2p + PAGE_SIZE, 1000);
+
+	KUNIT_ASSERT_EQ(test, register_trace_p2pdma_unmap(core_unmap_probe,
+							  &seen), 0);
+	KUNIT_EXPECT_TRUE(test, static_key_enabled(&pci_p2pdma_unmap_traced));
+	KUNIT_EXPECT_EQ(test, dma_map_sg(&pdev->dev, sgl, 3, DMA_TO_DEVICE), 3);
+	KUNIT_EXPECT_EQ(test, seen.events, 0);
+	dma_unmap_sg(&pdev->dev, sgl, 3, DMA_TO_DEVICE);
+	/* System memory between two entries does not end the provider's run. */
+	KUNIT_EXPECT_EQ(test, seen.events, 1);
+	KUNIT_EXPECT_EQ(test, seen.bytes, PAGE_SIZE + 1000);
+	KUNIT_EXPECT_EQ(test, seen.map, PCI_P2PDMA_MAP_BUS_ADDR);
+	KUNIT_EXPECT_STREQ(test, seen.client, pci_name(pdev));
+
+	/* A request's unmapping, told by its first page. */
+	pci_p2pdma_note_unmap(&pdev->dev, virt_to_page(p2p + PAGE_SIZE), SZ_64K);
+	KUNIT_EXPECT_EQ(test, seen.events, 2);
+	KUNIT_EXPECT_EQ(test, seen.bytes, SZ_64K);
+	pci_p2pdma_note_unmap(&pdev->dev, virt_to_page(sys), PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, seen.events, 2);
+
+	KUNIT_EXPECT_EQ(test, unregister_trace_p2pdma_unmap(core_unmap_probe,
+							    &seen), 0);
+	tracepoint_synchronize_unregister();
+	KUNIT_EXPECT_EQ(test, static_key_enabled(&pci_p2pdma_unmap_traced),
+			traced);
+	pci_p2pmem_free(pdev, p2p, 2 * PAGE_SIZE);
+}
+
 static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_bar_providers),
 	KUNIT_CASE(core_test_mixed_count),
@@ -985,6 +1061,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_publish_in_teardown),
 	KUNIT_CASE(core_test_slow_revocation_is_local),
 	KUNIT_CASE(core_test_sg_copy),
+	KUNIT_CASE(core_test_unmap_trace),
 	{ }
 };
 

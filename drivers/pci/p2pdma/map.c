@@ -110,18 +110,27 @@ static enum pci_p2pdma_map_type p2pdma_map_of(struct p2pdma_provider *mem,
 				  to_pci_dev(dev), NULL);
 }
 
-/**
- * __pci_p2pdma_map_count_sg - the slow path of pci_p2pdma_map_sg_done()
- * @dev: the device the call mapped @sgl for
- * @sgl: a scatterlist a mapping call mapped, with pages of several providers
- * @nents: entries of @sgl the call mapped
- *
- * Counts the bytes of each provider's entries on its path, one count per
- * run of entries of one provider.  The pages are allocated, which keeps
- * their providers' state alive.
+/* Ends a run of one provider's entries: counts a mapping, traces an unmap. */
+static void p2pdma_sg_run_done(struct pci_p2pdma_map_state *run, bool unmap)
+{
+	if (!unmap) {
+		pci_p2pdma_map_done(run);
+		return;
+	}
+	if (run->bytes)
+		trace_p2pdma_unmap(to_pci_dev(run->mem->owner),
+				   dev_name(run->dev), run->map, run->bytes,
+				   NULL);
+	run->bytes = 0;
+}
+
+/*
+ * Hands each run of one provider's entries of @sgl, with its bytes, to
+ * p2pdma_sg_run_done().  The pages are allocated, which keeps their
+ * providers' state alive.
  */
-void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
-			       int nents)
+static void p2pdma_sg_runs(struct device *dev, struct scatterlist *sgl,
+			   int nents, bool unmap)
 {
 	struct pci_p2pdma_map_state run = { .dev = dev };
 	struct scatterlist *sg;
@@ -135,12 +144,81 @@ void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
 			continue;
 		mem = to_p2pdma_range(page_pgmap(page))->pagemap.mem;
 		if (mem != run.mem) {
-			pci_p2pdma_map_done(&run);
+			p2pdma_sg_run_done(&run, unmap);
 			run.mem = mem;
 			run.map = p2pdma_map_of(mem, dev);
 		}
 		run.bytes += sg->length;
 	}
-	pci_p2pdma_map_done(&run);
+	p2pdma_sg_run_done(&run, unmap);
+}
+
+/**
+ * __pci_p2pdma_map_count_sg - the slow path of pci_p2pdma_map_sg_done()
+ * @dev: the device the call mapped @sgl for
+ * @sgl: a scatterlist a mapping call mapped, with pages of several providers
+ * @nents: entries of @sgl the call mapped
+ *
+ * Counts the bytes of each provider's entries on its path, one count per
+ * run of entries of one provider.
+ */
+void __pci_p2pdma_map_count_sg(struct device *dev, struct scatterlist *sgl,
+			       int nents)
+{
+	p2pdma_sg_runs(dev, sgl, nents, false);
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count_sg);
+
+/*
+ * The p2pdma_unmap tracepoint's callers walk what they unmap only while
+ * somebody listens: unmapping is otherwise nothing to the P2PDMA core, and
+ * a walk of every scatterlist unmapped would cost everyone.  The tracepoint
+ * turns the key on with its first probe and off with its last.
+ */
+DEFINE_STATIC_KEY_FALSE(pci_p2pdma_unmap_traced);
+EXPORT_SYMBOL_GPL(pci_p2pdma_unmap_traced);
+
+int p2pdma_unmap_trace_reg(void)
+{
+	static_branch_inc(&pci_p2pdma_unmap_traced);
+	return 0;
+}
+
+void p2pdma_unmap_trace_unreg(void)
+{
+	static_branch_dec(&pci_p2pdma_unmap_traced);
+}
+
+/**
+ * __pci_p2pdma_note_unmap_sg - the slow path of pci_p2pdma_note_unmap_sg()
+ * @dev: the device @sgl was mapped for
+ * @sgl: the scatterlist being unmapped, its pages still allocated
+ * @nents: entries of @sgl, as passed to the unmapping call
+ *
+ * Traces one p2pdma_unmap event per run of entries of one provider.
+ */
+void __pci_p2pdma_note_unmap_sg(struct device *dev, struct scatterlist *sgl,
+				int nents)
+{
+	p2pdma_sg_runs(dev, sgl, nents, true);
+}
+EXPORT_SYMBOL_GPL(__pci_p2pdma_note_unmap_sg);
+
+/**
+ * __pci_p2pdma_note_unmap - the slow path of pci_p2pdma_note_unmap()
+ * @dev: the device the memory was mapped for
+ * @page: the first page of what is unmapped, still allocated
+ * @bytes: bytes unmapped, all of @page's provider
+ */
+void __pci_p2pdma_note_unmap(struct device *dev, struct page *page,
+			     size_t bytes)
+{
+	struct p2pdma_provider *mem;
+
+	if (!is_pci_p2pdma_page(page))
+		return;
+	mem = to_p2pdma_range(page_pgmap(page))->pagemap.mem;
+	trace_p2pdma_unmap(to_pci_dev(mem->owner), dev_name(dev),
+			   p2pdma_map_of(mem, dev), bytes, NULL);
+}
+EXPORT_SYMBOL_GPL(__pci_p2pdma_note_unmap);

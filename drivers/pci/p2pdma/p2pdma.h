@@ -318,6 +318,10 @@ void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,
 				 void *arg);
 const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 
+/* map.c: the p2pdma_unmap tracepoint's first probe and its last */
+int p2pdma_unmap_trace_reg(void);
+void p2pdma_unmap_trace_unreg(void);
+
 /* client.c */
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);

@@ -81,6 +81,17 @@ DECLARE_EVENT_CLASS(p2pdma_path_event,
  * block layer request mapping).
  */
 P2PDMA_PATH_EVENT(p2pdma_map);
+/*
+ * The unmapping of what a mapping call mapped: a scatterlist's bytes of one
+ * provider, or one request's (7.3's block layer).  Callers look for p2pmem
+ * in what they unmap only while the event has a probe, which is what the
+ * registration functions tell them (map.c).
+ */
+DEFINE_EVENT_FN(p2pdma_path_event, p2pdma_unmap,
+		TP_PROTO(struct pci_dev *provider, const char *client,
+			 int map, u64 bytes, const char *reason),
+		TP_ARGS(provider, client, map, bytes, reason),
+		p2pdma_unmap_trace_reg, p2pdma_unmap_trace_unreg);
 /* A DMA mapping that must fail: the client cannot reach the provider. */
 P2PDMA_PATH_EVENT(p2pdma_refuse);
 /* Users of a provider told to let go: userspace's mappings, watchers. */
