@@ -1,9 +1,10 @@
 #!/bin/sh
 # The P2PDMA core's tracepoints, read back from tracefs: each event's
-# fields, the bytes of a copy mapped through NVMe A's CMB (exactly the
-# copy's, per client), every refusal of a path even where dmesg is rate
-# limited, counted as often per path and reason, and the revocation of a process's mapping when the provider is
-# unbound.  The fallback event is checked with nvmet (nvmetio.sh).
+# fields; the bytes of a copy mapped through NVMe A's CMB, and unmapped
+# again, exactly the copy's per client; every refusal of a path even where
+# dmesg is rate limited, counted as often per path and reason; and the
+# revocation of a process's mapping when the provider is unbound.  The
+# fallback event is checked with nvmet (nvmetio.sh).
 . /tests/lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
@@ -15,17 +16,18 @@ REFUSED="path crosses a root complex not known to route P2P"
 
 echo "== the p2pdma events and their fields =="
 check "tracefs is mounted, with the p2pdma events" trace_on
-for e in p2pdma_map p2pdma_refuse p2pdma_revoke p2pdma_fallback; do
+for e in p2pdma_map p2pdma_unmap p2pdma_refuse p2pdma_revoke p2pdma_fallback; do
 	expect_eq "$e has the fields provider, client, map, bytes, reason" \
 		"$(sed -n 's/^.*field:[^;]* \([a-z_]*\);.*/\1/p' \
 			"$TRACING/events/p2pdma/$e/format" | grep -v '^common_' | tr '\n' ' ')" \
 		"provider client map bytes reason "
 done
 
-echo "== p2pdma_map: a copy NVMe A -> CMB -> NVMe B, $MIB MiB =="
+echo "== p2pdma_map and p2pdma_unmap: a copy NVMe A -> CMB -> NVMe B, $MIB MiB =="
 dd if=/dev/urandom of=/tmp/tsrc bs=1M count=$MIB 2>/dev/null
 dd if=/tmp/tsrc of="$BLK_A" bs=1M oflag=direct 2>/dev/null
-check "p2pdma_map alone is on" trace_on p2pdma_map
+check "p2pdma_map and p2pdma_unmap alone are on" \
+	trace_on p2pdma_map p2pdma_unmap
 expect_p2p_copy "copy A -> CMB -> B with the tracepoint on" \
 	"$A" "$BLK_A" "$BLK_B" $BYTES /tmp/tsrc
 trace_off
@@ -36,6 +38,13 @@ expect_eq "NVMe B's writes from A's CMB: $MIB MiB by bus address" \
 	"$(trace_bytes p2pdma_map "provider=$A client=$B map=bus-address")" $BYTES
 expect_eq "and no other mapping" \
 	"$(trace_lines p2pdma_map | grep -vcE "^provider=$A client=($A|$B) map=bus-address bytes=[0-9]+ reason=-\$")" 0
+# Mapped a segment at a time on 7.3, unmapped a request at a time.
+expect_eq "NVMe A unmapped all it mapped of its CMB" \
+	"$(trace_bytes p2pdma_unmap "provider=$A client=$A map=bus-address")" $BYTES
+expect_eq "NVMe B unmapped all it mapped of A's CMB" \
+	"$(trace_bytes p2pdma_unmap "provider=$A client=$B map=bus-address")" $BYTES
+expect_eq "and no other unmapping" \
+	"$(trace_lines p2pdma_unmap | grep -vcE "^provider=$A client=($A|$B) map=bus-address bytes=[0-9]+ reason=-\$")" 0
 
 echo "== p2pdma_refuse: NVMe C cannot reach A's CMB =="
 COPIES=12
