@@ -127,6 +127,7 @@ int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
 struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients);
 void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 			 size_t bytes, const char *reason);
+bool pci_p2pdma_page_reaches(struct page *page, struct device *dev);
 void __pci_p2pdma_note_unmap_sg(struct device *dev, struct scatterlist *sgl,
 				int nents);
 void __pci_p2pdma_note_unmap(struct device *dev, struct page *page,
@@ -214,6 +215,12 @@ static inline void pci_p2pdma_fallback(struct pci_dev *provider,
 				       struct device *client, size_t bytes,
 				       const char *reason)
 {
+}
+
+static inline bool pci_p2pdma_page_reaches(struct page *page,
+					   struct device *dev)
+{
+	return false;
 }
 
 static inline void __pci_p2pdma_note_unmap_sg(struct device *dev,

@@ -169,6 +169,12 @@ static inline struct p2pdma_range *to_p2pdma_range(struct dev_pagemap *pgmap)
 	return container_of(pgmap, struct p2pdma_range, pagemap.pgmap);
 }
 
+/* The range of a p2pmem page; allocated, the page keeps it alive. */
+static inline struct p2pdma_range *p2pdma_range_of_page(struct page *page)
+{
+	return to_p2pdma_range(page_pgmap(page));
+}
+
 /**
  * struct p2pdma_path - how DMA between a provider and a client would travel
  * @map: PCI_P2PDMA_MAP_BUS_ADDR, _THRU_HOST_BRIDGE or _NOT_SUPPORTED
@@ -326,6 +332,7 @@ void p2pdma_unmap_trace_unreg(void);
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
+bool p2pdma_dev_reaches(struct pci_dev *provider, struct device *dev);
 
 /*
  * account.c.  The map type of a fallback to system memory: not
