@@ -54,6 +54,7 @@ sh /tests/nvmetio.sh || FAILED=$((FAILED + 1))
 sh /tests/trace.sh || FAILED=$((FAILED + 1))
 sh /tests/topo.sh || FAILED=$((FAILED + 1))
 sh /tests/probe.sh || FAILED=$((FAILED + 1))
+sh /tests/stacked.sh || FAILED=$((FAILED + 1))
 # It ends by hot-unplugging NVMe A, which makes lockdep report pciehp's
 # lock order and stop (tests/known-kernel-reports).
 sh /tests/userspace.sh || FAILED=$((FAILED + 1))

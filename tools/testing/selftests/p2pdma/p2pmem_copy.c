@@ -2,7 +2,7 @@
 /*
  * p2pmem_copy - copy between block devices through a p2pmem buffer
  *
- * Usage: p2pmem_copy [-t THREADS] [-s] [-T] [-d DEVICE] BDF SRC DST BYTES [CHUNK]
+ * Usage: p2pmem_copy [-t THREADS] [-s] [-T] [-d DEVICE] [-o OFFSET] BDF SRC DST BYTES [CHUNK]
  *
  * Maps CHUNK bytes (default 1 MiB, a multiple of the page size) of the PCI
  * peer-to-peer memory of device BDF from /sys/bus/pci/devices/BDF/p2pmem/
@@ -15,7 +15,8 @@
  * "available" must then not move at all); -T adds " ns=ELAPSED" to the
  * success line, the copy's wall-clock time (make bench uses it).  With -d
  * the buffers are mapped from DEVICE, BDF's /dev/p2pmemN, instead of from
- * p2pmem/allocate.
+ * p2pmem/allocate.  With -o the copy is written OFFSET bytes (a multiple of
+ * 512, with the same suffixes) into DST, which may then be SRC itself.
  *
  * The p2pmem "available" attribute must drop by exactly THREADS * CHUNK
  * once the buffers are mapped and must be back to its old value after they
@@ -62,6 +63,7 @@ struct copy_job {
 	int sysmem;		/* -s: system-memory buffers */
 	int timed;		/* -T: report the elapsed time */
 	const char *map_path;	/* -d DEVICE, or BDF's p2pmem/allocate */
+	unsigned long long dst_off;	/* -o OFFSET: where in DST to write */
 	int src_fd;
 	int dst_fd;
 	pthread_mutex_t lock;
@@ -78,7 +80,7 @@ struct worker {
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-t THREADS] [-s] [-T] [-d DEVICE] BDF SRC DST BYTES [CHUNK]\n"
+		"usage: %s [-t THREADS] [-s] [-T] [-d DEVICE] [-o OFFSET] BDF SRC DST BYTES [CHUNK]\n"
 		"  BYTES: multiple of 512; CHUNK: multiple of the page size,\n"
 		"  default 1M; both take a K, M or G suffix; THREADS: 1-%d\n",
 		prog, MAX_THREADS);
@@ -119,16 +121,21 @@ static void parse_args(int argc, char **argv, struct copy_job *job)
 
 	job->chunk = DEFAULT_CHUNK;
 	/* "+": options are only accepted before the positional arguments */
-	while ((opt = getopt(argc, argv, "+t:sTd:")) != -1) {
-		if (opt == 's')
+	while ((opt = getopt(argc, argv, "+t:sTd:o:")) != -1) {
+		if (opt == 's') {
 			job->sysmem = 1;
-		else if (opt == 'T')
+		} else if (opt == 'T') {
 			job->timed = 1;
-		else if (opt == 'd')
+		} else if (opt == 'd') {
 			job->map_path = optarg;
-		else if (opt != 't' || parse_size(optarg, &threads) ||
-			 threads > MAX_THREADS)
+		} else if (opt == 'o') {
+			if (parse_size(optarg, &job->dst_off) ||
+			    job->dst_off % SECTOR_SIZE)
+				bad_usage(prog);
+		} else if (opt != 't' || parse_size(optarg, &threads) ||
+			   threads > MAX_THREADS) {
 			bad_usage(prog);
+		}
 	}
 	argv += optind;
 	argc -= optind;
@@ -211,7 +218,7 @@ static int transfer(struct copy_job *job, int writing, char *buf,
 	while (done < len) {
 		if (writing)
 			n = pwrite(job->dst_fd, buf + done, len - done,
-				   off + done);
+				   job->dst_off + off + done);
 		else
 			n = pread(job->src_fd, buf + done, len - done,
 				  off + done);
