@@ -1,0 +1,139 @@
+#!/bin/sh
+# P2P through NVMe multipath heads (tests/topologies/multipath.topo), with
+# NVMe A's CMB as the provider.  On 7.3 a head announces P2PDMA when its
+# paths do: a copy through the CMB works on subsystem "near", both of
+# whose controllers sit behind A's switch.  On subsystem "split", one of
+# whose controllers cannot reach the CMB, the same copies fail whole with
+# EREMOTEIO, whichever path the I/O policy would have picked: no path
+# sees them, none fails over, no counter of a path or the head moves,
+# and the data is unchanged.  6.12's heads take no P2PDMA bio: there
+# every copy is refused, as cleanly.
+. /tests/lib.sh
+
+A=$(nvme_bdf P2PNVMEA) BLK_A=$(nvme_blk P2PNVMEA)
+MIB=4
+BYTES=$((MIB << 20))
+DST_MIB=16
+case $(uname -r) in
+6.12*) MPATH_P2P=0 ;;
+*) MPATH_P2P=1 ;;
+esac
+
+# subsys_of NAME - the sysfs directory of subsystem p2pdma-NAME.
+subsys_of() {
+	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
+		[ "$(cat "$s/subsysnqn")" = "nqn.2019-08.org.qemu:p2pdma-$1" ] &&
+			echo "$s" && return 0
+	done
+	return 1
+}
+
+# head_of NAME - the head block device of subsystem p2pdma-NAME.
+head_of() {
+	for h in "$(subsys_of "$1")"/nvme*n*; do
+		[ -e "$h" ] && echo "/dev/${h##*/}" && return 0
+	done
+	return 1
+}
+
+# paths_of HEAD - the head's path disks: nvmeXcYnZ for head nvmeXnZ.
+paths_of() {
+	h=${1#/dev/}
+	for d in /sys/block/${h%n*}c*n${h##*n}; do
+		[ -e "$d" ] && echo "${d##*/}"
+	done
+}
+
+# counters HEAD - what a path's failure, retry or failover would move:
+# each path's controller state and diag counters, and the head's.
+counters() {
+	for p in $(paths_of "$1"); do
+		c=$(basename "$(readlink -f "/sys/block/$p/device")")
+		printf '%s %s' "$p" "$(cat "/sys/class/nvme/$c/state")"
+		for f in /sys/block/$p/diag/*; do
+			printf ' %s=%s' "${f##*/}" "$(cat "$f")"
+		done
+		echo
+	done
+	for f in /sys/block/${1#/dev/}/diag/*; do
+		echo "${1#/dev/} ${f##*/}=$(cat "$f")"
+	done
+}
+
+dma_mapped() {
+	p2p_stat "$A" dma_mapped_bytes
+}
+
+NEAR=$(head_of near) SPLIT=$(head_of split)
+check "subsystem near has a multipath head ($NEAR)" test -b "$NEAR"
+check "subsystem split has a multipath head ($SPLIT)" test -b "$SPLIT"
+expect_eq "near's head has two paths" "$(paths_of "$NEAR" | wc -l)" 2
+expect_eq "split's head has two paths" "$(paths_of "$SPLIT" | wc -l)" 2
+if [ $MPATH_P2P = 1 ]; then
+	# 7.3's diag counters are what would show a retry or a failover.
+	check "the paths have diag counters" \
+		test -r "/sys/block/$(paths_of "$SPLIT" | head -1)/diag/multipath_failover_count"
+fi
+dd if=/dev/urandom of=/tmp/msrc bs=1M count=$MIB 2>/dev/null
+
+echo "== the head of near: a copy through A's CMB =="
+dd if=/tmp/msrc of="$NEAR" bs=1M count=$MIB oflag=direct 2>/dev/null
+before=$(dma_mapped)
+if [ $MPATH_P2P = 1 ]; then
+	expect_eq "near: the copy through the CMB works" \
+		"$(p2pmem_copy -o ${DST_MIB}M "$A" "$NEAR" "$NEAR" $BYTES 2>&1)" \
+		"copied=$BYTES chunks=$MIB"
+	expect_eq "near: the namespace holds the data there" \
+		"$(dd if="$NEAR" bs=1M skip=$DST_MIB count=$MIB iflag=direct 2>/dev/null | md5sum)" \
+		"$(md5sum < /tmp/msrc)"
+	expect_eq "near: a path moved it by P2P DMA, 2 x $MIB MiB" \
+		"$(($(dma_mapped) - before))" $((2 * BYTES))
+else
+	expect_eq "near (6.12): the head takes no P2PDMA bio, EREMOTEIO" \
+		"$(p2pmem_copy -o ${DST_MIB}M "$A" "$NEAR" "$NEAR" $BYTES 2>/dev/null)" \
+		"error=-121"
+	expect_eq "near (6.12): nothing was mapped" "$(($(dma_mapped) - before))" 0
+fi
+
+echo "== the head of split: one path out of the CMB's reach =="
+dd if=/dev/zero of="$SPLIT" bs=1M count=$((DST_MIB + MIB)) oflag=direct 2>/dev/null
+dd if=/tmp/msrc of="$SPLIT" bs=1M count=$MIB oflag=direct 2>/dev/null
+split_md5=$(dd if="$SPLIT" bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)
+# What the writes would put there, unlike what is there.
+dd if=/tmp/msrc of="$BLK_A" bs=1M count=1 oflag=direct 2>/dev/null
+a_md5=$(md5_dev "$BLK_A" $((1 << 20)))
+counted=$(counters "$SPLIT")
+dmesg -c > /dev/null
+# Each copy several times, the paths taken in turn: without the check up
+# front, the I/O the reachable path gets works and the other's fails.
+# NVMe A, no multipath, fills the CMB for the writes and takes the reads.
+check "split's paths are taken in turn" \
+	sh -c "echo round-robin > $(subsys_of split)/iopolicy"
+n=0 writes=0 reads=0
+while [ $n -lt 4 ]; do
+	before=$(dma_mapped)
+	[ "$(p2pmem_copy -o ${DST_MIB}M "$A" "$BLK_A" "$SPLIT" 1M 2>/dev/null)" = error=-121 ] &&
+		[ "$(($(dma_mapped) - before))" = $((1 << 20)) ] && writes=$((writes + 1))
+	before=$(dma_mapped)
+	[ "$(p2pmem_copy "$A" "$SPLIT" "$BLK_A" 1M 2>/dev/null)" = error=-121 ] &&
+		[ "$(($(dma_mapped) - before))" = 0 ] && reads=$((reads + 1))
+	n=$((n + 1))
+done
+expect_eq "split: 4 writes from the CMB fail with EREMOTEIO, mapped by no path" \
+	$writes 4
+expect_eq "split: 4 reads into the CMB fail with EREMOTEIO, mapped by no path" \
+	$reads 4
+expect_eq "split: the namespace's data is unchanged" \
+	"$(dd if="$SPLIT" bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)" \
+	"$split_md5"
+expect_eq "NVMe A's data, where the reads would have gone, is unchanged" \
+	"$(md5_dev "$BLK_A" $((1 << 20)))" "$a_md5"
+expect_eq "split: no path failed, retried or failed over" \
+	"$(counters "$SPLIT")" "$counted"
+expect_eq "split: both paths' controllers are live" \
+	"$(counters "$SPLIT" | grep -c '^nvme[0-9]*c[0-9]*n[0-9]* live')" 2
+if [ $MPATH_P2P = 1 ]; then
+	check "split: the refusal names the head and the path out of reach" \
+		sh -c "dmesg | grep -qE '${SPLIT#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: nvme[0-9]+c[0-9]+n[0-9]+ cannot reach it'"
+fi
+finish
