@@ -127,7 +127,7 @@ int pci_p2pdma_distance_many(struct pci_dev *provider, struct device **clients,
 struct pci_dev *pci_p2pmem_find_many(struct device **clients, int num_clients);
 void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 			 size_t bytes, const char *reason);
-bool pci_p2pdma_page_reaches(struct page *page, struct device *dev);
+bool pci_p2pdma_page_out_of_reach(struct page *page, struct device *dev);
 void __pci_p2pdma_note_unmap_sg(struct device *dev, struct scatterlist *sgl,
 				int nents);
 void __pci_p2pdma_note_unmap(struct device *dev, struct page *page,
@@ -217,8 +217,8 @@ static inline void pci_p2pdma_fallback(struct pci_dev *provider,
 {
 }
 
-static inline bool pci_p2pdma_page_reaches(struct page *page,
-					   struct device *dev)
+static inline bool pci_p2pdma_page_out_of_reach(struct page *page,
+						struct device *dev)
 {
 	return false;
 }

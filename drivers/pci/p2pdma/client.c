@@ -151,39 +151,42 @@ void pci_p2pdma_fallback(struct pci_dev *provider, struct device *client,
 EXPORT_SYMBOL_GPL(pci_p2pdma_fallback);
 
 /**
- * p2pdma_dev_reaches - whether a device reaches a provider's memory
+ * p2pdma_dev_out_of_reach - whether a device surely cannot reach a provider
  * @provider: the provider
  * @dev: a PCI function, or a device below one
  *
  * As the path cache has it.  A refusal is counted, traced and logged as a
  * refused mapping's is: it stands for the mapping that will not be tried.
  *
- * Return: true if @dev, or the PCI function behind it, reaches @provider.
+ * Return: true if the PCI function behind @dev cannot reach @provider;
+ * false if it can, if @dev has no PCI function behind it (its driver maps
+ * through a device of its own, an RDMA NIC say, which its mapping asks
+ * about) or if @provider is going away (its users are being told).
  */
-bool p2pdma_dev_reaches(struct pci_dev *provider, struct device *dev)
+bool p2pdma_dev_out_of_reach(struct pci_dev *provider, struct device *dev)
 {
-	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_UNKNOWN;
 	struct pci_dev *pdev = p2pdma_pci_dev_of(dev);
 	struct pci_p2pdma *p2p;
 
-	if (pdev) {
-		rcu_read_lock();
-		p2p = p2pdma_of_rcu(provider);
-		if (p2p)
-			map = p2pdma_path_cached(p2p, pdev, NULL);
-		rcu_read_unlock();
-	}
+	if (!pdev)
+		return false;
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(provider);
+	if (p2p)
+		map = p2pdma_path_cached(p2p, pdev, NULL);
+	rcu_read_unlock();
 	if (map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		p2pdma_explain_refusal(provider, pdev ? &pdev->dev : dev);
+		p2pdma_explain_refusal(provider, &pdev->dev);
 	pci_dev_put(pdev);
-	return map != PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	return map == PCI_P2PDMA_MAP_NOT_SUPPORTED;
 }
 
 /**
- * pci_p2pdma_page_reaches - whether a device can DMA to and from a p2pmem page
+ * pci_p2pdma_page_out_of_reach - whether a device surely cannot DMA to a page
  * @page: a page of p2pmem, allocated, which keeps its provider alive
  * @dev: a PCI function, or a device made by its driver: the disk of a
- *	member of a stacked block device, say
+ *	member of a stacked block device, or its controller
  *
  * For drivers that stack on others (md, dm, NVMe multipath).  A member
  * that cannot reach the memory fails its part of an I/O when it maps it,
@@ -194,13 +197,15 @@ bool p2pdma_dev_reaches(struct pci_dev *provider, struct device *dev)
  * refusal is logged with its reason, as a refused mapping's is.
  *
  * Context: any context; does not sleep.
- * Return: true if @dev reaches @page's provider.
+ * Return: true if the PCI function behind @dev cannot reach @page's
+ * provider; false if it can, or if there is no PCI function to ask about.
  */
-bool pci_p2pdma_page_reaches(struct page *page, struct device *dev)
+bool pci_p2pdma_page_out_of_reach(struct page *page, struct device *dev)
 {
-	return p2pdma_dev_reaches(p2pdma_range_of_page(page)->provider, dev);
+	return p2pdma_dev_out_of_reach(p2pdma_range_of_page(page)->provider,
+				       dev);
 }
-EXPORT_SYMBOL_GPL(pci_p2pdma_page_reaches);
+EXPORT_SYMBOL_GPL(pci_p2pdma_page_out_of_reach);
 
 /* Distance from @provider to one client, -1 if refused. */
 static int p2pdma_client_distance(struct pci_dev *provider,

@@ -332,7 +332,7 @@ void p2pdma_unmap_trace_unreg(void);
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
 void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
-bool p2pdma_dev_reaches(struct pci_dev *provider, struct device *dev);
+bool p2pdma_dev_out_of_reach(struct pci_dev *provider, struct device *dev);
 
 /*
  * account.c.  The map type of a fallback to system memory: not

@@ -675,47 +675,46 @@ static void p2pdma_test_non_pci_client(struct kunit *test)
 
 /*
  * What a stacked block device asks of each member before an I/O on p2pmem
- * goes to any of them (pci_p2pdma_page_reaches()): members are devices
- * drivers made below PCI functions, as an NVMe namespace's disk is, and a
- * set is refused at its first member out of reach.
+ * goes to any of them (pci_p2pdma_page_out_of_reach()): members are
+ * devices drivers made below PCI functions, as an NVMe namespace's disk
+ * is; one with no PCI function behind it is left to its own driver.
  */
 static void p2pdma_test_member_set(struct kunit *test)
 {
 	static const char * const fn[] = { "nvme_a1", "nvme_a", "nvme_b" };
 	struct fake_topo *t = fake_build(test, topo_acs_dp);
 	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
 	struct pci_p2pdma *p2p = fake_register(test, a);
 	struct device *disk, *plain;
-	int i, first = -1;
+	int i;
 
 	/* Not on the stack: a struct device is big. */
 	disk = kunit_kcalloc(test, ARRAY_SIZE(fn), sizeof(*disk), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, disk);
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		disk[i].parent = &fake_pdev(t, fn[i])->dev;
-	KUNIT_EXPECT_TRUE(test, p2pdma_dev_reaches(a, &disk[0]));
-	KUNIT_EXPECT_TRUE(test, p2pdma_dev_reaches(a, &disk[1]));
+	KUNIT_EXPECT_FALSE(test, p2pdma_dev_out_of_reach(a, &disk[0]));
+	KUNIT_EXPECT_FALSE(test, p2pdma_dev_out_of_reach(a, &disk[1]));
 	/* dp1's ACS sends nvme_b's requests up to the root complex. */
-	KUNIT_EXPECT_FALSE(test, p2pdma_dev_reaches(a, &disk[2]));
-	KUNIT_EXPECT_FALSE(test, p2pdma_dev_reaches(a, &fake_pdev(t, "nvme_b")->dev));
-
-	/* What md, dm and multipath do with it: stop at the first refusal. */
-	for (i = 0; i < ARRAY_SIZE(fn) && first < 0; i++)
-		if (!p2pdma_dev_reaches(a, &disk[i]))
-			first = i;
-	KUNIT_EXPECT_EQ(test, first, 2);
+	KUNIT_EXPECT_TRUE(test, p2pdma_dev_out_of_reach(a, &disk[2]));
+	KUNIT_EXPECT_TRUE(test, p2pdma_dev_out_of_reach(a, &b->dev));
 
 	/* Answered from the path cache, each pair worked out once. */
-	KUNIT_EXPECT_NOT_NULL(test, xa_load(&p2p->paths,
-					    p2pdma_client_key(fake_pdev(t, "nvme_b"))));
+	KUNIT_EXPECT_NOT_NULL(test, xa_load(&p2p->paths, p2pdma_client_key(b)));
 	KUNIT_EXPECT_NOT_NULL(test, xa_load(&p2p->paths,
 					    p2pdma_client_key(fake_pdev(t, "nvme_a1"))));
 
-	/* No PCI function behind it: nothing it could DMA with. */
+	/* No PCI function behind it: its own driver's mapping decides. */
 	plain = root_device_register("p2pdma_kunit_member");
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, plain);
-	KUNIT_EXPECT_FALSE(test, p2pdma_dev_reaches(a, plain));
+	KUNIT_EXPECT_FALSE(test, p2pdma_dev_out_of_reach(a, plain));
 	root_device_unregister(plain);
+
+	/* A provider on its way out: its users are being told already. */
+	p2pdma_unregister(p2p);
+	KUNIT_EXPECT_FALSE(test, p2pdma_dev_out_of_reach(a, &disk[2]));
+	KUNIT_EXPECT_EQ(test, p2pdma_register(p2p), 0);
 }
 
 static void p2pdma_test_mixed_clients(struct kunit *test)
