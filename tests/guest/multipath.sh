@@ -64,6 +64,18 @@ dma_mapped() {
 	p2p_stat "$A" dma_mapped_bytes
 }
 
+REFUSED="path crosses a root complex not known to route P2P"
+
+# path_refusals HEAD - "PATH N" a path: the refusals A's accounting
+# counted on the path to the path's PCI function.
+path_refusals() {
+	for p in $(paths_of "$1"); do
+		c=$(basename "$(readlink -f "/sys/block/$p/device")")
+		bdf=$(basename "$(readlink -f "/sys/class/nvme/$c/device")")
+		echo "$p $(traffic "$A" "$bdf" not-supported "$REFUSED" | cut -d' ' -f1)"
+	done
+}
+
 NEAR=$(head_of near) SPLIT=$(head_of split)
 check "subsystem near has a multipath head ($NEAR)" test -b "$NEAR"
 check "subsystem split has a multipath head ($SPLIT)" test -b "$SPLIT"
@@ -103,6 +115,7 @@ split_md5=$(dd if="$SPLIT" bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/nu
 dd if=/tmp/msrc of="$BLK_A" bs=1M count=1 oflag=direct 2>/dev/null
 a_md5=$(md5_dev "$BLK_A" $((1 << 20)))
 counted=$(counters "$SPLIT")
+refusals=$(path_refusals "$SPLIT")
 dmesg -c > /dev/null
 # Each copy several times, the paths taken in turn: without the check up
 # front, the I/O the reachable path gets works and the other's fails.
@@ -133,7 +146,14 @@ expect_eq "split: no path failed, retried or failed over" \
 expect_eq "split: both paths' controllers are live" \
 	"$(counters "$SPLIT" | grep -c '^nvme[0-9]*c[0-9]*n[0-9]* live')" 2
 if [ $MPATH_P2P = 1 ]; then
-	check "split: the refusal names the head and the path out of reach" \
-		sh -c "dmesg | grep -qE '${SPLIT#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: nvme[0-9]+c[0-9]+n[0-9]+ cannot reach it'"
+	# One path, always the same, refused each copy: the other reaches.
+	deltas=$(path_refusals "$SPLIT" | while read -r p n; do
+		echo "$p $((n - $(echo "$refusals" | awk -v p="$p" '$1 == p { print $2 }')))"
+	done)
+	far=$(echo "$deltas" | awk '$2 == 8 { print $1 }')
+	expect_eq "split: the refusals counted, 8 on one path, none on the other" \
+		"$(echo "$deltas" | awk '{ print $2 }' | sort -n | tr '\n' ' ')" "0 8 "
+	check "split: the refusal names the head and that path ($far)" \
+		sh -c "dmesg | grep -q '${SPLIT#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: ${far:-none} cannot reach it'"
 fi
 finish

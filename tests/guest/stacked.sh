@@ -58,6 +58,15 @@ md_clean_state() {
 	[ -r $SYS/degraded ] && echo "degraded=0"
 }
 
+# md_parts BYTES - how many bios md makes of an aligned bio of BYTES: it
+# splits at its max_sectors_kb, and a raid0 at its chunks too.
+md_parts() {
+	kb=$(cat /sys/block/md0/queue/max_sectors_kb)
+	chunk_kb=$(($(cat $SYS/chunk_size) >> 10))
+	[ "$chunk_kb" -gt 0 ] && [ "$chunk_kb" -lt "$kb" ] && kb=$chunk_kb
+	echo $((($1 / 1024 + kb - 1) / kb))
+}
+
 # leg_md5 MEMBER MIB - md5 of MIB MiB of a raid1/raid10 leg, DST_MIB MiB
 # into the array's data on it.
 leg_md5() {
@@ -140,8 +149,10 @@ array_refused() {
 	if [ $MD_P2P = 1 ]; then
 		check "md $level: the refusal names the array and NVMe C" \
 			sh -c "dmesg | grep -q 'md0: I/O on PCI P2PDMA memory refused before any member saw it: ${BLK_C#/dev/} cannot reach it'"
-		expect_eq "md $level: both refusals counted on the path to NVMe C" \
-			"$(traffic_delta "$refusals" "$(traffic "$A" "$C" not-supported "$REFUSED")" | cut -d' ' -f1)" 2
+		# md refuses each part of a bio it splits to its limits.
+		expect_eq "md $level: each part of both copies counted refused on the path to NVMe C" \
+			"$(traffic_delta "$refusals" "$(traffic "$A" "$C" not-supported "$REFUSED")" | cut -d' ' -f1)" \
+			$((2 * $(md_parts $((1 << 20)))))
 	fi
 	check "md $level: stopped" md_stop "$BLK_A" "$BLK_C"
 }
