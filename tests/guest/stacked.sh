@@ -79,81 +79,110 @@ dma_mapped() {
 	p2p_stat "$A" dma_mapped_bytes
 }
 
-# array_copy LEVEL MAPS - on an array of NVMe A and B: a copy of $MIB MiB
-# from the array's start to DST_MIB MiB into it, through the CMB, which
-# maps MAPS times the bytes (the read's and each leg's write).
+# through_cmb WHAT DEV AT MAPS - $MIB MiB from DEV's start copied to AT
+# MiB into it through A's CMB: on 7.3 the data is there after, mapped MAPS
+# times (the read's and each leg's write); on 6.12 the copy fails with
+# EREMOTEIO, having mapped nothing.
+through_cmb() {
+	what=$1 dev=$2 at=$3 maps=$4
+	dd if=/tmp/ssrc of="$dev" bs=1M count=$MIB oflag=direct 2>/dev/null
+	before=$(dma_mapped)
+	if [ $MD_P2P = 0 ]; then
+		expect_eq "$what (6.12): takes no P2PDMA bio, EREMOTEIO" \
+			"$(p2pmem_copy -o "${at}M" "$A" "$dev" "$dev" $BYTES 2>/dev/null)" \
+			"error=-121"
+		expect_eq "$what (6.12): nothing was mapped" \
+			"$(($(dma_mapped) - before))" 0
+		return
+	fi
+	expect_eq "$what: the copy through the CMB works" \
+		"$(p2pmem_copy -o "${at}M" "$A" "$dev" "$dev" $BYTES 2>&1)" \
+		"copied=$BYTES chunks=$MIB"
+	expect_eq "$what: the data is there" \
+		"$(dd if="$dev" bs=1M skip="$at" count=$MIB iflag=direct 2>/dev/null | md5sum)" \
+		"$(md5sum < /tmp/ssrc)"
+	expect_eq "$what: the members moved it by P2P DMA, $maps x $MIB MiB" \
+		"$(($(dma_mapped) - before))" $((maps * BYTES))
+}
+
+# array_copy LEVEL MAPS - through_cmb on an array of NVMe A and B, and
+# the data on each mirror leg.
 array_copy() {
 	level=$1 maps=$2
 	echo "== md $level over NVMe A and B: a copy through A's CMB =="
 	check "an md $level array of NVMe A and B" md_make "$level" "$BLK_A" "$BLK_B"
-	dd if=/tmp/ssrc of=$MD bs=1M count=$MIB oflag=direct 2>/dev/null
-	before=$(dma_mapped)
-	if [ $MD_P2P = 1 ]; then
-		expect_eq "md $level: the copy through the CMB works" \
-			"$(p2pmem_copy -o ${DST_MIB}M "$A" $MD $MD $BYTES 2>&1)" \
-			"copied=$BYTES chunks=$MIB"
-		expect_eq "md $level: the array holds the data there" \
-			"$(dd if=$MD bs=1M skip=$DST_MIB count=$MIB iflag=direct 2>/dev/null | md5sum)" \
-			"$(md5sum < /tmp/ssrc)"
-		expect_eq "md $level: the members moved it by P2P DMA, $maps x $MIB MiB" \
-			"$(($(dma_mapped) - before))" $((maps * BYTES))
-		if [ "$level" != 0 ]; then
-			for leg in "$BLK_A" "$BLK_B"; do
-				expect_eq "md $level: leg $leg holds the data" \
-					"$(leg_md5 "$leg" $MIB)" "$(md5sum < /tmp/ssrc)"
-			done
-		fi
-	else
-		expect_eq "md $level (6.12): md takes no P2PDMA bio, EREMOTEIO" \
-			"$(p2pmem_copy -o ${DST_MIB}M "$A" $MD $MD $BYTES 2>/dev/null)" \
-			"error=-121"
-		expect_eq "md $level (6.12): nothing was mapped" \
-			"$(($(dma_mapped) - before))" 0
+	through_cmb "md $level" $MD $DST_MIB "$maps"
+	if [ $MD_P2P = 1 ] && [ "$level" != 0 ]; then
+		for leg in "$BLK_A" "$BLK_B"; do
+			expect_eq "md $level: leg $leg holds the data" \
+				"$(leg_md5 "$leg" $MIB)" "$(md5sum < /tmp/ssrc)"
+		done
 	fi
 	expect_eq "md $level: no member failed, none has errors" \
 		"$(md_state | sort)" "$(md_clean_state "$BLK_A" "$BLK_B" | sort)"
 	check "md $level: stopped" md_stop "$BLK_A" "$BLK_B"
 }
 
+# write_refused WHAT DEV AT_K SPAN - DEV's first SPAN MiB written, then a
+# write from the CMB (filled from NVMe B) to AT_K KiB into DEV: it fails
+# with EREMOTEIO, only NVMe B's read into the CMB was mapped, and DEV's
+# data is unchanged.  Leaves in $refusals what A's accounting had counted
+# on the path to NVMe C before.
+write_refused() {
+	what=$1 dev=$2 at_k=$3 span=$4
+	# Written whole: a mirror's legs do not agree on what nobody wrote.
+	dd if=/dev/zero of="$dev" bs=1M count="$span" oflag=direct 2>/dev/null
+	dd if=/tmp/ssrc of="$dev" bs=1M count=$MIB oflag=direct 2>/dev/null
+	dd if=/tmp/sother of="$BLK_B" bs=1M count=1 oflag=direct 2>/dev/null
+	md5_before=$(dd if="$dev" bs=1M count="$span" iflag=direct 2>/dev/null | md5sum)
+	refusals=$(traffic "$A" "$C" not-supported "$REFUSED")
+	dmesg -c > /dev/null
+	before=$(dma_mapped)
+	expect_eq "$what: a write from the CMB fails with EREMOTEIO" \
+		"$(p2pmem_copy -o "${at_k}K" "$A" "$BLK_B" "$dev" 1M 2>/dev/null)" \
+		"error=-121"
+	expect_eq "$what: only NVMe B's read into the CMB was mapped" \
+		"$(($(dma_mapped) - before))" $((1 << 20))
+	expect_eq "$what: the data is unchanged" \
+		"$(dd if="$dev" bs=1M count="$span" iflag=direct 2>/dev/null | md5sum)" \
+		"$md5_before"
+}
+
+# read_refused WHAT DEV - a read from DEV's start into the CMB fails with
+# EREMOTEIO, and NVMe B, where it was to go, is unchanged.
+read_refused() {
+	b_before=$(md5_dev "$BLK_B" $BYTES)
+	expect_eq "$1: a read into the CMB fails with EREMOTEIO" \
+		"$(p2pmem_copy "$A" "$2" "$BLK_B" 1M 2>/dev/null)" "error=-121"
+	expect_eq "$1: NVMe B's data is unchanged" \
+		"$(md5_dev "$BLK_B" $BYTES)" "$b_before"
+}
+
+# refusals_counted WHAT DEV N - on 7.3, the log names DEV and NVMe C, and
+# A's accounting counted N more refusals on the path to NVMe C.
+refusals_counted() {
+	[ $MD_P2P = 1 ] || return 0
+	check "$1: the refusal names ${2#/dev/} and NVMe C" \
+		sh -c "dmesg | grep -q '${2#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: ${BLK_C#/dev/} cannot reach it'"
+	expect_eq "$1: $3 refusals counted on the path to NVMe C" \
+		"$(traffic_delta "$refusals" "$(traffic "$A" "$C" not-supported "$REFUSED")" | cut -d' ' -f1)" \
+		"$3"
+}
+
 # array_refused LEVEL - on an array of NVMe A and C: a write from the CMB
-# (filled from NVMe B) and a read into it both fail whole.
+# and a read into it both fail whole.
 array_refused() {
 	level=$1
 	echo "== md $level over NVMe A and C (C out of the CMB's reach) =="
 	check "an md $level array of NVMe A and C" md_make "$level" "$BLK_A" "$BLK_C"
-	# Written whole: a mirror's legs do not agree on what nobody wrote.
-	dd if=/dev/zero of=$MD bs=1M count=$((DST_MIB + MIB)) oflag=direct 2>/dev/null
-	dd if=/tmp/ssrc of=$MD bs=1M count=$MIB oflag=direct 2>/dev/null
-	dd if=/tmp/sother of="$BLK_B" bs=1M count=1 oflag=direct 2>/dev/null
-	md5_before=$(dd if=$MD bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)
-	b_before=$(md5_dev "$BLK_B" $BYTES)
-	refusals=$(traffic "$A" "$C" not-supported "$REFUSED")
-	dmesg -c > /dev/null
-	before=$(dma_mapped)
-	expect_eq "md $level: a write from the CMB fails with EREMOTEIO" \
-		"$(p2pmem_copy -o ${DST_MIB}M "$A" "$BLK_B" $MD 1M 2>/dev/null)" \
-		"error=-121"
-	expect_eq "md $level: only NVMe B's read into the CMB was mapped" \
-		"$(($(dma_mapped) - before))" $((1 << 20))
-	expect_eq "md $level: a read into the CMB fails with EREMOTEIO" \
-		"$(p2pmem_copy "$A" $MD "$BLK_B" 1M 2>/dev/null)" "error=-121"
-	expect_eq "md $level: the array's data is unchanged" \
-		"$(dd if=$MD bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)" \
-		"$md5_before"
-	expect_eq "md $level: NVMe B's data is unchanged" \
-		"$(md5_dev "$BLK_B" $BYTES)" "$b_before"
+	write_refused "md $level" $MD $((DST_MIB << 10)) $((DST_MIB + MIB))
+	read_refused "md $level" $MD
 	expect_eq "md $level: no member failed, none has errors" \
 		"$(md_state | sort)" "$(md_clean_state "$BLK_A" "$BLK_C" | sort)"
 	check "md $level: no md error in the kernel log" \
 		sh -c "! dmesg | grep -E 'md/raid|md: ' | grep -qiE 'fail|error'"
-	if [ $MD_P2P = 1 ]; then
-		check "md $level: the refusal names the array and NVMe C" \
-			sh -c "dmesg | grep -q 'md0: I/O on PCI P2PDMA memory refused before any member saw it: ${BLK_C#/dev/} cannot reach it'"
-		# md refuses each part of a bio it splits to its limits.
-		expect_eq "md $level: each part of both copies counted refused on the path to NVMe C" \
-			"$(traffic_delta "$refusals" "$(traffic "$A" "$C" not-supported "$REFUSED")" | cut -d' ' -f1)" \
-			$((2 * $(md_parts $((1 << 20)))))
-	fi
+	# md refuses each part of a bio it splits to its limits.
+	refusals_counted "md $level" $MD $((2 * $(md_parts $((1 << 20)))))
 	check "md $level: stopped" md_stop "$BLK_A" "$BLK_C"
 }
 
@@ -186,79 +215,37 @@ dm_health() {
 	dmsetup status p2pstack | awk '$3 == "striped" { print $NF }'
 }
 
-# table_copy TYPE AT - on a table of NVMe A and B: a copy of $MIB MiB from
-# the table's start to AT MiB into it, through the CMB.
+# table_copy TYPE AT - through_cmb on a table of NVMe A and B.
 table_copy() {
 	type=$1 at=$2
 	echo "== dm $type over NVMe A and B: a copy through A's CMB, to $at MiB =="
 	check "a dm $type table of NVMe A and B" dm_make "$type" "$BLK_A" "$BLK_B"
-	dd if=/tmp/ssrc of=$DM bs=1M count=$MIB oflag=direct 2>/dev/null
-	before=$(dma_mapped)
-	if [ $MD_P2P = 1 ]; then
-		expect_eq "dm $type: the copy through the CMB works" \
-			"$(p2pmem_copy -o ${at}M "$A" $DM $DM $BYTES 2>&1)" \
-			"copied=$BYTES chunks=$MIB"
-		expect_eq "dm $type: the table holds the data there" \
-			"$(dd if=$DM bs=1M skip="$at" count=$MIB iflag=direct 2>/dev/null | md5sum)" \
-			"$(md5sum < /tmp/ssrc)"
-		expect_eq "dm $type: the devices moved it by P2P DMA, 2 x $MIB MiB" \
-			"$(($(dma_mapped) - before))" $((2 * BYTES))
-	else
-		expect_eq "dm $type (6.12): dm takes no P2PDMA bio, EREMOTEIO" \
-			"$(p2pmem_copy -o ${at}M "$A" $DM $DM $BYTES 2>/dev/null)" \
-			"error=-121"
-		expect_eq "dm $type (6.12): nothing was mapped" \
-			"$(($(dma_mapped) - before))" 0
-	fi
+	through_cmb "dm $type" "$DM" "$at" 2
 	check "dm $type: removed" dm_stop
 }
 
 # table_refused TYPE AT_K - on a table of NVMe A and C: a write from the
-# CMB (filled from NVMe B) to AT_K KiB fails whole when it spans a part on
-# NVMe C, and so does a read into the CMB from the table's start on a
-# striped table.  On a linear one the part on NVMe A alone still works.
+# CMB to AT_K KiB fails whole when it spans a part on NVMe C, and so does
+# a read into the CMB from the table's start on a striped table.  On a
+# linear one the part on NVMe A alone still works.
 table_refused() {
 	type=$1 at_k=$2
-	span=$((at_k / 1024 + 2))
 	echo "== dm $type over NVMe A and C (C out of the CMB's reach) =="
 	check "a dm $type table of NVMe A and C" dm_make "$type" "$BLK_A" "$BLK_C"
-	dd if=/dev/zero of=$DM bs=1M count=$span oflag=direct 2>/dev/null
-	dd if=/tmp/ssrc of=$DM bs=1M count=$MIB oflag=direct 2>/dev/null
-	dd if=/tmp/sother of="$BLK_B" bs=1M count=1 oflag=direct 2>/dev/null
-	md5_before=$(dd if=$DM bs=1M count=$span iflag=direct 2>/dev/null | md5sum)
-	refusals=$(traffic "$A" "$C" not-supported "$REFUSED")
-	dmesg -c > /dev/null
-	before=$(dma_mapped)
-	expect_eq "dm $type: a write from the CMB over NVMe C's part fails with EREMOTEIO" \
-		"$(p2pmem_copy -o ${at_k}K "$A" "$BLK_B" $DM 1M 2>/dev/null)" \
-		"error=-121"
-	expect_eq "dm $type: only NVMe B's read into the CMB was mapped" \
-		"$(($(dma_mapped) - before))" $((1 << 20))
-	expect_eq "dm $type: the table's data is unchanged" \
-		"$(dd if=$DM bs=1M count=$span iflag=direct 2>/dev/null | md5sum)" \
-		"$md5_before"
-	refused=1
+	write_refused "dm $type" "$DM" "$at_k" $((at_k / 1024 + 2))
 	if [ "$type" = linear ] && [ $MD_P2P = 1 ]; then
 		# Its first MiB is all on NVMe A.
 		expect_eq "dm $type: a read into the CMB from NVMe A's part works" \
-			"$(p2pmem_copy "$A" $DM "$BLK_B" 1M 2>&1)" "copied=1048576 chunks=1"
+			"$(p2pmem_copy "$A" "$DM" "$BLK_B" 1M 2>&1)" "copied=1048576 chunks=1"
 		expect_eq "dm $type: NVMe B holds what the table's start held" \
 			"$(md5_dev "$BLK_B" $((1 << 20)))" \
 			"$(head -c 1048576 /tmp/ssrc | md5sum)"
+		refusals_counted "dm $type" "$DM" 1
 	else
-		expect_eq "dm $type: a read into the CMB fails with EREMOTEIO" \
-			"$(p2pmem_copy "$A" $DM "$BLK_B" 1M 2>/dev/null)" "error=-121"
-		expect_eq "dm $type: NVMe B's data is unchanged" \
-			"$(md5_dev "$BLK_B" $((1 << 20)))" "$(md5sum < /tmp/sother)"
+		read_refused "dm $type" "$DM"
 		[ "$type" = striped ] &&
 			expect_eq "dm $type: dm saw no device fail" "$(dm_health)" AA
-		refused=2
-	fi
-	if [ $MD_P2P = 1 ]; then
-		check "dm $type: the refusal names the table and NVMe C" \
-			sh -c "dmesg | grep -qE 'dm-[0-9]+: I/O on PCI P2PDMA memory refused before any member saw it: ${BLK_C#/dev/} cannot reach it'"
-		expect_eq "dm $type: the refusals counted on the path to NVMe C" \
-			"$(traffic_delta "$refusals" "$(traffic "$A" "$C" not-supported "$REFUSED")" | cut -d' ' -f1)" $refused
+		refusals_counted "dm $type" "$DM" 2
 	fi
 	check "dm $type: removed" dm_stop
 }
