@@ -7,8 +7,11 @@
 # EREMOTEIO, whichever path the I/O policy would have picked: no path
 # sees them, none fails over, no counter of a path or the head moves,
 # and the data is unchanged.  6.12's heads take no P2PDMA bio: there
-# every copy is refused, as cleanly.
+# every copy is refused, as cleanly.  Last, nvmet serves each head: near's
+# with p2pmem, split's with system memory, naming the far controller.
 . /tests/lib.sh
+. /tests/nvmet-lib.sh
+. /tests/stacked-lib.sh
 
 A=$(nvme_bdf P2PNVMEA) BLK_A=$(nvme_blk P2PNVMEA)
 MIB=4
@@ -18,31 +21,6 @@ case $(uname -r) in
 6.12*) MPATH_P2P=0 ;;
 *) MPATH_P2P=1 ;;
 esac
-
-# subsys_of NAME - the sysfs directory of subsystem p2pdma-NAME.
-subsys_of() {
-	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
-		[ "$(cat "$s/subsysnqn")" = "nqn.2019-08.org.qemu:p2pdma-$1" ] &&
-			echo "$s" && return 0
-	done
-	return 1
-}
-
-# head_of NAME - the head block device of subsystem p2pdma-NAME.
-head_of() {
-	for h in "$(subsys_of "$1")"/nvme*n*; do
-		[ -e "$h" ] && echo "/dev/${h##*/}" && return 0
-	done
-	return 1
-}
-
-# paths_of HEAD - the head's path disks: nvmeXcYnZ for head nvmeXnZ.
-paths_of() {
-	h=${1#/dev/}
-	for d in /sys/block/${h%n*}c*n${h##*n}; do
-		[ -e "$d" ] && echo "${d##*/}"
-	done
-}
 
 # counters HEAD - what a path's failure, retry or failover would move:
 # each path's controller state and diag counters, and the head's.
@@ -65,6 +43,19 @@ dma_mapped() {
 }
 
 REFUSED="path crosses a root complex not known to route P2P"
+
+# far_path - the PCI function of split's controller on the other root
+# port: the one with no switch above it.
+far_path() {
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(tr -d ' ' < "$c/serial")" = P2PSPLIT ] || continue
+		d=$(readlink -f "$c/device")
+		case $d in
+		*/0000:*/0000:*/0000:*) ;;
+		*) basename "$d" ;;
+		esac
+	done
+}
 
 # path_refusals HEAD - "PATH N" a path: the refusals A's accounting
 # counted on the path to the path's PCI function.
@@ -156,4 +147,55 @@ if [ $MPATH_P2P = 1 ]; then
 	check "split: the refusal names the head and that path ($far)" \
 		sh -c "dmesg | grep -q '${SPLIT#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: ${far:-none} cannot reach it'"
 fi
+
+echo "== nvmet on the heads, with A's p2pmem =="
+nvmet_names p2pdma-mpath 9
+# The transport's device: near's first controller, behind the switch.
+T=$(nvme_bdf P2PNEAR)
+check "port 9 serves $NQN, namespace 1 on $NEAR" nvmet_serve "$NEAR"
+if [ $MPATH_P2P = 1 ]; then
+	n=$(dmesg | grep -c "using p2pmem on $A for nsid 1")
+	check "namespace 1 on near enabled with p2pmem=$A" ns_p2pmem "$A"
+	check "connect with $T as the transport's device" connect "$T"
+	expect_eq "the controller chose A's p2pmem for near's head" \
+		"$(dmesg | grep -c "using p2pmem on $A for nsid 1")" $((n + 1))
+	before=$(dma_mapped)
+	expect_eq "nvmet on near: a 1 MiB write, through p2pmem" \
+		"$(io write $((32 << 20)) 1048576 21 1)" \
+		"done=1 p2p=1 status=0x0 provider=$A mismatches=0"
+	expect_eq "nvmet on near: the namespace holds the data written" \
+		"$(region_md5 "$NEAR" $((32 << 20)) 1048576)" \
+		"$(pattern_md5 1048576 21)"
+	expect_eq "nvmet on near: a path moved it by P2P DMA" \
+		"$(($(dma_mapped) - before))" $((1 << 20))
+	check "disconnect" disconnect
+
+	FAR=$(far_path)
+	check "split has a controller on the other root port ($FAR)" test -n "$FAR"
+	echo 0 > "$NS/enable" && echo "$SPLIT" > "$NS/device_path"
+	dmesg -c > /dev/null
+	check "namespace 1 on split enabled with p2pmem=$A all the same" \
+		ns_p2pmem "$A"
+	check "nvmet says $FAR cannot reach it, and split uses system memory" \
+		dmesg_has "nvmet: nsid 1: $FAR cannot reach p2pmem on $A: $SPLIT uses system memory"
+	check "connect with $T as the transport's device" connect "$T"
+	check "and says it again for the controller" \
+		dmesg_has "nvmet: ctrl [0-9]+: $FAR cannot reach p2pmem on $A: nsid 1 uses system memory"
+	counted=$(counters "$SPLIT")
+	expect_eq "nvmet on split: a 1 MiB write, in system memory" \
+		"$(io write $((32 << 20)) 1048576 22 1)" \
+		"done=1 p2p=0 status=0x0 provider=none mismatches=0"
+	expect_eq "nvmet on split: the namespace holds the data written" \
+		"$(region_md5 "$SPLIT" $((32 << 20)) 1048576)" \
+		"$(pattern_md5 1048576 22)"
+	expect_eq "nvmet on split: no path failed, retried or failed over" \
+		"$(counters "$SPLIT")" "$counted"
+	check "disconnect" disconnect
+else
+	check "6.12: namespace 1 on near's head cannot have p2pmem" \
+		p2pmem_refused "$A"
+	check "6.12: nvmet says the head cannot do P2PDMA" \
+		dmesg_has "peer-to-peer DMA is not supported by the driver of $NEAR"
+fi
+check "nvmet let the heads go" nvmet_unserve
 finish

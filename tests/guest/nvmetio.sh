@@ -11,54 +11,14 @@
 # exhausted.  Last, the namespace is disabled and enabled over and over
 # under p2pmem I/O.
 . /tests/lib.sh
+. /tests/nvmet-lib.sh
 
 A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
 BLK_B=$(nvme_blk P2PNVMEB)
 IV=$(ivshmem_bdf)
-E2E=/sys/kernel/debug/nvmet_p2pmem_e2e
-NQN=p2pdma-io
-CFG=/sys/kernel/config/nvmet
-SUB=$CFG/subsystems/$NQN
-NS=$SUB/namespaces/1
-PORT=$CFG/ports/7
 BASE=$((64 << 20))	# into NVMe B: the other scripts use its start
 STRESS_SECONDS=6
-
-# ns_p2pmem VALUE - namespace 1 enabled again with p2pmem set to VALUE.
-ns_p2pmem() {
-	echo 0 > "$NS/enable" && echo "$1" > "$NS/p2pmem" &&
-		echo 1 > "$NS/enable"
-}
-
-# connect CLIENT - a controller of the test transport, DMA device CLIENT.
-connect() {
-	echo "connect 7 $NQN $1" > $E2E/ctrl
-}
-
-disconnect() {
-	echo disconnect > $E2E/ctrl
-}
-
-# io OP OFFSET BYTES SEED COUNT - commands on namespace 1; their result.
-io() {
-	echo "$1 1 $2 $3 $4 $5" > $E2E/io && cat $E2E/io
-}
-
-# pattern_md5 BYTES SEED - checksum of the bytes the transport writes.
-pattern_md5() {
-	echo "$1 $2" > $E2E/pattern && md5sum < $E2E/pattern
-}
-
-# region_md5 OFFSET BYTES - checksum of NVMe B there, read by its driver.
-region_md5() {
-	dd if="$BLK_B" bs=4k skip=$(($1 >> 12)) count=$(($2 >> 12)) \
-		iflag=direct 2>/dev/null | md5sum
-}
-
-# dmesg_has ERE - some kernel message matches.
-dmesg_has() {
-	dmesg | grep -qE "$1"
-}
+nvmet_names p2pdma-io 7
 
 # io_checks WHAT PROVIDER P2P - writes and reads of 4 KiB to 1 MiB, their
 # data checked on NVMe B and read back; with P2P 1 it sat in PROVIDER's
@@ -85,7 +45,7 @@ io_checks() {
 		path=$(traffic "$2" "$B" mapped)
 		expect_eq "$what write" "$(io write $off $bytes $seed 1)" "$want"
 		expect_eq "$what: NVMe B holds the data written" \
-			"$(region_md5 $off $bytes)" "$(pattern_md5 $bytes $seed)"
+			"$(region_md5 "$BLK_B" $off $bytes)" "$(pattern_md5 $bytes $seed)"
 		expect_eq "$what read, the data as written" \
 			"$(io read $off $bytes $seed 1)" "$want"
 		expect_eq "$what: bytes through $2's BAR" \
@@ -109,7 +69,7 @@ exhausted_checks() {
 		"$(io write $off 65536 77 1)" \
 		"done=1 p2p=0 status=0x0 provider=none mismatches=0"
 	expect_eq "NVMe B, $IV exhausted: NVMe B holds the data written" \
-		"$(region_md5 $off 65536)" "$(pattern_md5 65536 77)"
+		"$(region_md5 "$BLK_B" $off 65536)" "$(pattern_md5 65536 77)"
 	expect_eq "the fallback event names $IV, NVMe B, the bytes and why" \
 		"$(trace_lines p2pdma_fallback)" \
 		"provider=$IV client=$B map=system-memory bytes=65536 reason=out of p2pmem"
@@ -124,10 +84,7 @@ exhausted_checks() {
 
 echo "== nvmet subsystem $NQN on $BLK_B, port 7 (loop) =="
 check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
-mkdir "$SUB" && echo 1 > "$SUB/attr_allow_any_host" && mkdir "$NS" &&
-	echo "$BLK_B" > "$NS/device_path"
-mkdir "$PORT" && echo loop > "$PORT/addr_trtype"
-check "port 7 serves $NQN" ln -s "$SUB" "$PORT/subsystems/$NQN"
+check "port 7 serves $NQN, namespace 1 on NVMe B" nvmet_serve "$BLK_B"
 
 for P in "$A" "$IV"; do
 	echo "== client NVMe B $B, p2pmem of $P =="

@@ -1,19 +1,26 @@
 #!/bin/sh
 # P2P through md arrays and dm tables of NVMe namespaces, with NVMe A's
-# CMB as the provider.  On 7.3, md's raid0, raid1 and raid10 announce
-# P2PDMA when their members do, and so do dm's linear and striped tables:
-# O_DIRECT copies through the CMB work on arrays and tables of NVMe A and
-# B, with the data on every leg.  On those with NVMe C, which cannot reach
-# the CMB, the same copies fail whole with EREMOTEIO before any member
-# sees them.  Either way the device stays as it was: no member failed, no
-# error or bad block recorded on one, the data unchanged.  6.12's md and
-# dm take no P2PDMA bio at all: there every copy is refused, as cleanly.
+# CMB as the provider (and ivshmem's BAR for some copies).  On 7.3, md's
+# raid0, raid1 and raid10 announce P2PDMA when their members do, and so
+# do dm's linear and striped tables: O_DIRECT copies through p2pmem work
+# on arrays and tables of NVMe A and B, with the data on every leg.  On
+# those with NVMe C, which cannot reach the CMB, the same copies fail
+# whole with EREMOTEIO before any member sees them.  Either way the
+# device stays as it was: no member failed, no error or bad block
+# recorded on one, the data unchanged.  6.12's md and dm take no P2PDMA
+# bio at all: there every copy is refused, as cleanly.  Last, nvmet
+# serves a raid1: with p2pmem when all its legs reach it, else with
+# system memory, and a leg out of reach that joins makes the next
+# command fall back, not fail.
 . /tests/lib.sh
+. /tests/nvmet-lib.sh
+. /tests/stacked-lib.sh
 
-A=$(nvme_bdf P2PNVMEA) C=$(nvme_bdf P2PNVMEC)
+A=$(nvme_bdf P2PNVMEA) B=$(nvme_bdf P2PNVMEB) C=$(nvme_bdf P2PNVMEC)
+IV=$(ivshmem_bdf)
+# The provider the copies go through: NVMe A's CMB, or ivshmem's BAR.
+PROV=$A
 BLK_A=$(nvme_blk P2PNVMEA) BLK_B=$(nvme_blk P2PNVMEB) BLK_C=$(nvme_blk P2PNVMEC)
-MD=/dev/md0
-SYS=/sys/block/md0/md
 MIB=4
 BYTES=$((MIB << 20))
 # Where the copies go in the array, past the data they are made from.
@@ -23,40 +30,6 @@ case $(uname -r) in
 6.12*) MD_P2P=0 ;;
 *) MD_P2P=1 ;;
 esac
-
-# md_make LEVEL MEMBER... - a new array $MD, in sync from the start.
-md_make() {
-	level=$1
-	shift
-	mdadm --create $MD --run --quiet --level="$level" --raid-devices=$# \
-		--metadata=1.2 --assume-clean "$@" > /tmp/mdadm.out 2>&1 ||
-		{ cat /tmp/mdadm.out; return 1; }
-	[ -d $SYS ]
-}
-
-md_stop() {
-	mdadm --stop $MD > /dev/null 2>&1
-	mdadm --zero-superblock "$@" > /dev/null 2>&1
-	[ ! -d $SYS ]
-}
-
-# md_state - one line a member: "NAME STATE errors=N bad_blocks=N", and
-# "degraded=N" for the levels that have it.
-md_state() {
-	for d in $SYS/dev-*; do
-		echo "${d##*/dev-} $(cat "$d/state") errors=$(cat "$d/errors")" \
-			"bad_blocks=$(grep -c . "$d/bad_blocks")"
-	done
-	[ -r $SYS/degraded ] && echo "degraded=$(cat $SYS/degraded)"
-}
-
-# md_clean_state MEMBER... - md_state of an array nobody failed.
-md_clean_state() {
-	for m; do
-		echo "${m#/dev/} in_sync errors=0 bad_blocks=0"
-	done
-	[ -r $SYS/degraded ] && echo "degraded=0"
-}
 
 # md_parts BYTES - how many bios md makes of an aligned bio of BYTES: it
 # splits at its max_sectors_kb, and a raid0 at its chunks too.
@@ -76,27 +49,27 @@ leg_md5() {
 }
 
 dma_mapped() {
-	p2p_stat "$A" dma_mapped_bytes
+	p2p_stat "$PROV" dma_mapped_bytes
 }
 
 # through_cmb WHAT DEV AT MAPS - $MIB MiB from DEV's start copied to AT
-# MiB into it through A's CMB: on 7.3 the data is there after, mapped MAPS
-# times (the read's and each leg's write); on 6.12 the copy fails with
-# EREMOTEIO, having mapped nothing.
+# MiB into it through $PROV's p2pmem: on 7.3 the data is there after,
+# mapped MAPS times (the read's and each leg's write); on 6.12 the copy
+# fails with EREMOTEIO, having mapped nothing.
 through_cmb() {
 	what=$1 dev=$2 at=$3 maps=$4
 	dd if=/tmp/ssrc of="$dev" bs=1M count=$MIB oflag=direct 2>/dev/null
 	before=$(dma_mapped)
 	if [ $MD_P2P = 0 ]; then
 		expect_eq "$what (6.12): takes no P2PDMA bio, EREMOTEIO" \
-			"$(p2pmem_copy -o "${at}M" "$A" "$dev" "$dev" $BYTES 2>/dev/null)" \
+			"$(p2pmem_copy -o "${at}M" "$PROV" "$dev" "$dev" $BYTES 2>/dev/null)" \
 			"error=-121"
 		expect_eq "$what (6.12): nothing was mapped" \
 			"$(($(dma_mapped) - before))" 0
 		return
 	fi
-	expect_eq "$what: the copy through the CMB works" \
-		"$(p2pmem_copy -o "${at}M" "$A" "$dev" "$dev" $BYTES 2>&1)" \
+	expect_eq "$what: the copy through $PROV's p2pmem works" \
+		"$(p2pmem_copy -o "${at}M" "$PROV" "$dev" "$dev" $BYTES 2>&1)" \
 		"copied=$BYTES chunks=$MIB"
 	expect_eq "$what: the data is there" \
 		"$(dd if="$dev" bs=1M skip="$at" count=$MIB iflag=direct 2>/dev/null | md5sum)" \
@@ -109,7 +82,7 @@ through_cmb() {
 # the data on each mirror leg.
 array_copy() {
 	level=$1 maps=$2
-	echo "== md $level over NVMe A and B: a copy through A's CMB =="
+	echo "== md $level over NVMe A and B: a copy through $PROV's p2pmem =="
 	check "an md $level array of NVMe A and B" md_make "$level" "$BLK_A" "$BLK_B"
 	through_cmb "md $level" $MD $DST_MIB "$maps"
 	if [ $MD_P2P = 1 ] && [ "$level" != 0 ]; then
@@ -250,6 +223,108 @@ table_refused() {
 	check "dm $type: removed" dm_stop
 }
 
+# nvmet's arrays: the members' first 64 MiB, for NVMe C's resync.
+NVMET_KIB=65536
+P2P_DONE="done=1 p2p=1 status=0x0 provider=$A mismatches=0"
+SYS_DONE="done=1 p2p=0 status=0x0 provider=none mismatches=0"
+
+# nvmet_write WHAT OFFSET SEED RESULT - a 1 MiB write by the test
+# transport to namespace 1 ends with RESULT, and $MD holds its data.
+nvmet_write() {
+	expect_eq "$1: a 1 MiB write" "$(io write "$2" 1048576 "$3" 1)" "$4"
+	expect_eq "$1: $MD holds the data written" \
+		"$(region_md5 $MD "$2" 1048576)" "$(pattern_md5 1048576 "$3")"
+}
+
+# nvmet_array MEMBER... - an md raid1 of the MEMBERs, served by nvmet.
+nvmet_array() {
+	MD_SIZE=$NVMET_KIB
+	check "an md 1 array of $*" md_make 1 "$@"
+	MD_SIZE=
+	check "port 8 serves $NQN, namespace 1 on $MD" nvmet_serve $MD
+}
+
+# nvmet_unarray MEMBER... - nvmet_array undone.
+nvmet_unarray() {
+	check "nvmet let $MD go" nvmet_unserve
+	check "md 1: stopped" md_stop "$@"
+}
+
+# nvmet_on_md - nvmet on a raid1 of NVMe A and B, with A's p2pmem and
+# NVMe B as the transport's device: the commands' data sits in the CMB
+# and both legs move it by P2P DMA.  Then NVMe C joins the array as a
+# third leg: the next command uses system memory and says why, before
+# md would refuse it, and no leg fails.  On 6.12 md takes no P2PDMA bio,
+# and nvmet refuses p2pmem on it, as upstream.
+nvmet_on_md() {
+	echo "== nvmet on md 1 over NVMe A and B, p2pmem of NVMe A =="
+	nvmet_array "$BLK_A" "$BLK_B"
+	if [ $MD_P2P = 0 ]; then
+		check "6.12: namespace 1 on $MD cannot have p2pmem" \
+			p2pmem_refused "$A"
+		check "6.12: nvmet says md cannot do P2PDMA" \
+			dmesg_has "peer-to-peer DMA is not supported by the driver of $MD"
+		nvmet_unarray "$BLK_A" "$BLK_B"
+		return
+	fi
+	n=$(dmesg | grep -c "using p2pmem on $A for nsid 1")
+	check "namespace 1 enabled with p2pmem=$A" ns_p2pmem "$A"
+	check "connect with NVMe B as the transport's device" connect "$B"
+	expect_eq "the controller chose A's p2pmem for $MD" \
+		"$(dmesg | grep -c "using p2pmem on $A for nsid 1")" $((n + 1))
+	before=$(dma_mapped)
+	nvmet_write "nvmet, md 1 of A and B" $((8 << 20)) 11 "$P2P_DONE"
+	expect_eq "nvmet, md 1 of A and B: both legs moved it by P2P DMA" \
+		"$(($(dma_mapped) - before))" $((2 << 20))
+	expect_eq "nvmet, md 1 of A and B: read back through p2pmem" \
+		"$(io read $((8 << 20)) 1048576 11 1)" "$P2P_DONE"
+
+	echo "== NVMe C joins the array nvmet serves, as a third leg =="
+	check "NVMe C added as a third leg" \
+		mdadm --grow $MD --quiet --raid-devices=3 --add "$BLK_C"
+	check "p2pdma_fallback is on" trace_on p2pdma_fallback
+	dmesg -c > /dev/null
+	nvmet_write "nvmet, md 1 of A, B and C" $((10 << 20)) 12 "$SYS_DONE"
+	expect_eq "the fallback names A, NVMe B, the bytes and why" \
+		"$(trace_lines p2pdma_fallback)" \
+		"provider=$A client=$B map=system-memory bytes=1048576 reason=a member of the namespace cannot reach the p2pmem"
+	trace_off
+	check "md refused nothing: nvmet asked before" \
+		sh -c "! dmesg | grep -q 'I/O on PCI P2PDMA memory refused'"
+	mdadm --wait $MD > /dev/null 2>&1
+	expect_eq "nvmet, md 1 of A, B and C: no leg failed, none has errors" \
+		"$(md_state | sort)" \
+		"$(md_clean_state "$BLK_A" "$BLK_B" "$BLK_C" | sort)"
+	check "disconnect" disconnect
+	nvmet_unarray "$BLK_A" "$BLK_B" "$BLK_C"
+}
+
+# nvmet_on_md_out_of_reach - nvmet on a raid1 of NVMe A and C: the
+# namespace is enabled with A's p2pmem all the same, and uses system
+# memory; nvmet says it is for NVMe C, when it is enabled and when a
+# controller connects, and each command says so too.
+nvmet_on_md_out_of_reach() {
+	echo "== nvmet on md 1 over NVMe A and C, p2pmem of NVMe A =="
+	nvmet_array "$BLK_A" "$BLK_C"
+	dmesg -c > /dev/null
+	check "namespace 1 enabled with p2pmem=$A all the same" ns_p2pmem "$A"
+	check "nvmet says NVMe C cannot reach it, and $MD uses system memory" \
+		dmesg_has "nvmet: nsid 1: ${BLK_C#/dev/} cannot reach p2pmem on $A: $MD uses system memory"
+	check "connect with NVMe B as the transport's device" connect "$B"
+	check "and says it again for the controller" \
+		dmesg_has "nvmet: ctrl [0-9]+: ${BLK_C#/dev/} cannot reach p2pmem on $A: nsid 1 uses system memory"
+	check "p2pdma_fallback is on" trace_on p2pdma_fallback
+	nvmet_write "nvmet, md 1 of A and C" $((8 << 20)) 13 "$SYS_DONE"
+	expect_eq "the fallback names NVMe B, the bytes and why" \
+		"$(trace_lines p2pdma_fallback)" \
+		"provider=none client=$B map=system-memory bytes=1048576 reason=no p2pmem in the reach of the transport device and every member"
+	trace_off
+	expect_eq "nvmet, md 1 of A and C: no leg failed, none has errors" \
+		"$(md_state | sort)" "$(md_clean_state "$BLK_A" "$BLK_C" | sort)"
+	check "disconnect" disconnect
+	nvmet_unarray "$BLK_A" "$BLK_C"
+}
+
 check "mdadm is there" command -v mdadm
 check "dmsetup is there" command -v dmsetup
 dd if=/dev/urandom of=/tmp/ssrc bs=1M count=$MIB 2>/dev/null
@@ -257,6 +332,11 @@ dd if=/dev/urandom of=/tmp/sother bs=1M count=1 2>/dev/null
 array_copy 1 3
 array_copy 0 2
 array_copy 10 3
+PROV=$IV
+check "ivshmem $IV is bound to p2pmem_pci" bind_p2pmem_pci "$IV"
+array_copy 1 3
+array_copy 0 2
+PROV=$A
 array_refused 1
 array_refused 0
 array_refused 10
@@ -266,4 +346,9 @@ table_copy striped $DST_MIB
 # Half a MiB before the end of NVMe A's segment.
 table_refused linear $((SEG_MIB * 1024 - 512))
 table_refused striped $((DST_MIB * 1024))
+nvmet_names p2pdma-stacked 8
+nvmet_on_md
+if [ $MD_P2P = 1 ]; then
+	nvmet_on_md_out_of_reach
+fi
 finish
