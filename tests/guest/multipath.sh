@@ -68,6 +68,8 @@ path_refusals() {
 }
 
 NEAR=$(head_of near) SPLIT=$(head_of split)
+FAR=$(far_path)
+check "split has a controller on the other root port ($FAR)" test -n "$FAR"
 check "subsystem near has a multipath head ($NEAR)" test -b "$NEAR"
 check "subsystem split has a multipath head ($SPLIT)" test -b "$SPLIT"
 expect_eq "near's head has two paths" "$(paths_of "$NEAR" | wc -l)" 2
@@ -148,17 +150,73 @@ if [ $MPATH_P2P = 1 ]; then
 		sh -c "dmesg | grep -q '${SPLIT#/dev/}: I/O on PCI P2PDMA memory refused before any member saw it: ${far:-none} cannot reach it'"
 fi
 
+# far_disk - split's path disk through the controller $FAR.
+far_disk() {
+	for p in $(paths_of "$SPLIT"); do
+		c=$(basename "$(readlink -f "/sys/block/$p/device")")
+		[ "$(basename "$(readlink -f "/sys/class/nvme/$c/device")")" = "$FAR" ] &&
+			echo "$p"
+	done
+}
+
+echo "== md 1 over a head and NVMe D: the head's paths are members too =="
+BLK_D=$(nvme_blk P2PNVMED)
+MD_SIZE=65536
+check "an md 1 array of near's head and NVMe D" md_make 1 "$NEAR" "$BLK_D"
+dd if=/tmp/msrc of=$MD bs=1M count=$MIB oflag=direct 2>/dev/null
+before=$(dma_mapped)
+if [ $MPATH_P2P = 1 ]; then
+	expect_eq "md on near: the copy through the CMB works" \
+		"$(p2pmem_copy -o ${DST_MIB}M "$A" $MD $MD $BYTES 2>&1)" \
+		"copied=$BYTES chunks=$MIB"
+	expect_eq "md on near: the data is there" \
+		"$(dd if=$MD bs=1M skip=$DST_MIB count=$MIB iflag=direct 2>/dev/null | md5sum)" \
+		"$(md5sum < /tmp/msrc)"
+	# A leg's read, then the head's path's write and NVMe D's.
+	expect_eq "md on near: moved by P2P DMA, 3 x $MIB MiB" \
+		"$(($(dma_mapped) - before))" $((3 * BYTES))
+else
+	expect_eq "md on near (6.12): takes no P2PDMA bio, EREMOTEIO" \
+		"$(p2pmem_copy -o ${DST_MIB}M "$A" $MD $MD $BYTES 2>/dev/null)" \
+		"error=-121"
+fi
+expect_eq "md on near: no member failed, none has errors" \
+	"$(md_state | sort)" "$(md_clean_state "$NEAR" "$BLK_D" | sort)"
+check "md on near: stopped" md_stop "$NEAR" "$BLK_D"
+
+check "an md 1 array of split's head and NVMe D" md_make 1 "$SPLIT" "$BLK_D"
+MD_SIZE=
+dd if=/tmp/msrc of=$MD bs=1M count=$MIB oflag=direct 2>/dev/null
+md_md5=$(dd if=$MD bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)
+counted=$(counters "$SPLIT")
+dmesg -c > /dev/null
+before=$(dma_mapped)
+expect_eq "md on split: a write from the CMB fails with EREMOTEIO" \
+	"$(p2pmem_copy -o ${DST_MIB}M "$A" "$BLK_A" $MD 1M 2>/dev/null)" "error=-121"
+expect_eq "md on split: a read into the CMB fails with EREMOTEIO" \
+	"$(p2pmem_copy "$A" $MD "$BLK_A" 1M 2>/dev/null)" "error=-121"
+expect_eq "md on split: only NVMe A's read into the CMB was mapped" \
+	"$(($(dma_mapped) - before))" $((1 << 20))
+expect_eq "md on split: the data is unchanged" \
+	"$(dd if=$MD bs=1M count=$((DST_MIB + MIB)) iflag=direct 2>/dev/null | md5sum)" \
+	"$md_md5"
+expect_eq "md on split: no member failed, none has errors" \
+	"$(md_state | sort)" "$(md_clean_state "$SPLIT" "$BLK_D" | sort)"
+expect_eq "md on split: no path failed, retried or failed over" \
+	"$(counters "$SPLIT")" "$counted"
+if [ $MPATH_P2P = 1 ]; then
+	check "md on split: the refusal names md0 and the far path, $(far_disk)" \
+		dmesg_has "md0: I/O on PCI P2PDMA memory refused before any member saw it: $(far_disk) cannot reach it"
+fi
+check "md on split: stopped" md_stop "$SPLIT" "$BLK_D"
+
 echo "== nvmet on the heads, with A's p2pmem =="
 nvmet_names p2pdma-mpath 9
 # The transport's device: near's first controller, behind the switch.
 T=$(nvme_bdf P2PNEAR)
 check "port 9 serves $NQN, namespace 1 on $NEAR" nvmet_serve "$NEAR"
 if [ $MPATH_P2P = 1 ]; then
-	n=$(dmesg | grep -c "using p2pmem on $A for nsid 1")
-	check "namespace 1 on near enabled with p2pmem=$A" ns_p2pmem "$A"
-	check "connect with $T as the transport's device" connect "$T"
-	expect_eq "the controller chose A's p2pmem for near's head" \
-		"$(dmesg | grep -c "using p2pmem on $A for nsid 1")" $((n + 1))
+	connect_with_p2pmem "nvmet on near" "$A" "$T"
 	before=$(dma_mapped)
 	expect_eq "nvmet on near: a 1 MiB write, through p2pmem" \
 		"$(io write $((32 << 20)) 1048576 21 1)" \
@@ -170,8 +228,6 @@ if [ $MPATH_P2P = 1 ]; then
 		"$(($(dma_mapped) - before))" $((1 << 20))
 	check "disconnect" disconnect
 
-	FAR=$(far_path)
-	check "split has a controller on the other root port ($FAR)" test -n "$FAR"
 	echo 0 > "$NS/enable" && echo "$SPLIT" > "$NS/device_path"
 	dmesg -c > /dev/null
 	check "namespace 1 on split enabled with p2pmem=$A all the same" \

@@ -42,6 +42,16 @@ connect() {
 	echo "connect $PORT_ID $NQN $1" > $E2E/ctrl
 }
 
+# connect_with_p2pmem WHAT PROVIDER CLIENT - namespace 1 enabled with
+# PROVIDER's p2pmem, then a controller of DMA device CLIENT that chose it.
+connect_with_p2pmem() {
+	n=$(dmesg | grep -c "using p2pmem on $2 for nsid 1")
+	check "$1: namespace 1 enabled with p2pmem=$2" ns_p2pmem "$2"
+	check "$1: connect with $3 as the transport's device" connect "$3"
+	expect_eq "$1: the controller chose $2's p2pmem for nsid 1" \
+		"$(dmesg | grep -c "using p2pmem on $2 for nsid 1")" $((n + 1))
+}
+
 disconnect() {
 	echo disconnect > $E2E/ctrl
 }

@@ -89,11 +89,7 @@ check "port 7 serves $NQN, namespace 1 on NVMe B" nvmet_serve "$BLK_B"
 for P in "$A" "$IV"; do
 	echo "== client NVMe B $B, p2pmem of $P =="
 	avail=$(cat /sys/bus/pci/devices/$P/p2pmem/available)
-	check "namespace 1 enabled with p2pmem=$P" ns_p2pmem "$P"
-	n=$(dmesg | grep -c "using p2pmem on $P for nsid 1")
-	check "connect with NVMe B as the transport's device" connect "$B"
-	expect_eq "the controller chose $P's p2pmem for nsid 1" \
-		"$(dmesg | grep -c "using p2pmem on $P for nsid 1")" $((n + 1))
+	connect_with_p2pmem "NVMe B" "$P" "$B"
 	check "p2pdma_fallback is on" trace_on p2pdma_fallback
 	io_checks "NVMe B, $P" "$P" 1
 	expect_eq "no command fell back from $P's p2pmem" \

@@ -15,7 +15,7 @@
 
 A=$(nvme_bdf P2PNVMEA) E=$(nvme_bdf P2PNVMEE)
 BLK_D=$(nvme_blk P2PNVMED) BLK_E=$(nvme_blk P2PNVMEE)
-RUNS=12
+AFTER=3		# copies made once the device is gone
 case $(uname -r) in
 6.12*) P2P=0 WANT="error=-121" ;;
 *) P2P=1 WANT="copied=4194304 chunks=16" ;;
@@ -26,53 +26,76 @@ now() {
 	echo "${up%.*}"
 }
 
-# copies DEV - in the background ($copies), RUNS copies of 4 MiB from
-# DEV's start to 16 MiB into it through A's CMB, 2 threads of 256 KiB
-# buffers each, a result line each in /tmp/unplug.out.
+# copies DEV - in the background ($copies), copies of 4 MiB from DEV's
+# start to 16 MiB into it through A's CMB, 2 threads of 256 KiB buffers
+# each, one after the other until /tmp/unplug.stop exists, a result line
+# each in /tmp/unplug.out.
 copies() {
 	: > /tmp/unplug.out
-	( n=0
-	  while [ $n -lt $RUNS ]; do
+	rm -f /tmp/unplug.stop
+	( while [ ! -e /tmp/unplug.stop ]; do
 		p2pmem_copy -t 2 -o 16M "$A" "$1" "$1" 4M 256K \
 			>> /tmp/unplug.out 2> /dev/null
-		n=$((n + 1))
 	  done ) &
 	copies=$!
 }
 
-# first_copy_done - wait (60 s at most) for the first copy's line.
-first_copy_done() {
-	end=$(($(now) + 60))
-	until [ -s /tmp/unplug.out ] || [ "$(now)" -ge $end ]; do
+results() {
+	wc -l < /tmp/unplug.out
+}
+
+# made_at_least N - the copies have made N result lines.
+made_at_least() {
+	test "$(results)" -ge "$1"
+}
+
+# wait_for SECONDS CMD... - until CMD succeeds, SECONDS at most.
+wait_for() {
+	end=$(($(now) + $1))
+	shift
+	until "$@" || [ "$(now)" -ge $end ]; do
 		sleep 0.1
 	done
-	[ -s /tmp/unplug.out ]
+	"$@"
 }
 
-# copies_end - wait (180 s at most: a slow host's copies must not fail
-# the test, stuck ones must) for the copies; kill them if they hang.
-copies_end() {
-	end=$(($(now) + 180))
-	while kill -0 $copies 2> /dev/null && [ "$(now)" -lt $end ]; do
-		sleep 0.2
-	done
-	if kill -0 $copies 2> /dev/null; then
-		kill $copies
-		return 1
-	fi
+# unplugged_under_copies WHAT DEV GONE_CMD... - with the copies on DEV
+# under way, what the caller removes (GONE_CMD says when it is gone, 60 s
+# at most) must leave while they still run; AFTER more copies are made
+# after, then they stop (180 s at most, for a slow host; stuck ones fail).
+unplugged_under_copies() {
+	what=$1 dev=$2
+	shift 2
+	check "$what: gone within 60 s" wait_for 60 "$@"
+	at_gone=$(results)
+	check "$what: the copies were still running when it left" \
+		kill -0 $copies
+	check "$what: $AFTER copies made after it left" \
+		wait_for 180 made_at_least $((at_gone + AFTER))
+	touch /tmp/unplug.stop
+	check "$what: the copies stopped, none hung" \
+		wait_for 60 sh -c "! kill -0 $copies 2> /dev/null"
+	kill $copies 2> /dev/null
+	pkill p2pmem_copy 2> /dev/null
 	wait $copies
-	return 0
+	echo "   $what: $(results) copies, $at_gone before it left"
+	check "$what: copies ran before it left" test "$at_gone" -ge 1
+	expect_eq "$what: every copy ended $WANT" \
+		"$(sort -u /tmp/unplug.out)" "$WANT"
+	[ $P2P = 1 ] || return 0
+	expect_eq "$what: the data is there" \
+		"$(dd if="$dev" bs=1M skip=16 count=4 iflag=direct 2>/dev/null | md5sum)" \
+		"$(md5sum < /tmp/usrc)"
 }
 
-# copies_checks WHAT DEV - every copy ended as it must, and the last one's
-# data is in DEV.
-copies_checks() {
-	expect_eq "$1: $RUNS copies, each $WANT" \
-		"$(sort /tmp/unplug.out | uniq -c | sed 's/^ *//')" "$RUNS $WANT"
-	[ $P2P = 1 ] || return 0
-	expect_eq "$1: the data is there" \
-		"$(dd if="$2" bs=1M skip=16 count=4 iflag=direct 2>/dev/null | md5sum)" \
-		"$(md5sum < /tmp/usrc)"
+# gone PATH - PATH no longer exists.
+gone() {
+	test ! -e "$1"
+}
+
+# one_path HEAD - the head has one path left.
+one_path() {
+	test "$(paths_of "$1" | wc -l)" = 1
 }
 
 dd if=/dev/urandom of=/tmp/usrc bs=1M count=4 2>/dev/null
@@ -86,11 +109,9 @@ check "A's CMB has a cached path to NVMe E" \
 	grep -q "^client $E " "/sys/kernel/debug/p2pdma/$A/stats"
 E_DEV=$(readlink -f "/sys/bus/pci/devices/$E")
 copies $MD
-check "a first copy ended" first_copy_done
+check "md 1: a first copy ended" wait_for 60 test -s /tmp/unplug.out
 echo 1 > "/sys/bus/pci/devices/$E/remove"
-check "the copies ended, none hung" copies_end
-check "NVMe E is gone" test ! -e "$E_DEV"
-copies_checks "md 1, NVMe E removed" $MD
+unplugged_under_copies "md 1, NVMe E removed" $MD gone "$E_DEV"
 # A write after the removal, for md to see that NVMe E is gone.
 dd if=/tmp/usrc of=$MD bs=1M count=1 oflag=direct 2>/dev/null
 expect_eq "md 1: NVMe D is in sync, with no error" \
@@ -111,16 +132,10 @@ check "subsystem near has a head with two paths" \
 	test "$(paths_of "$NEAR" | wc -l)" = 2
 dd if=/tmp/usrc of="$NEAR" bs=1M count=4 oflag=direct 2>/dev/null
 copies "$NEAR"
-check "a first copy ended" first_copy_done
+check "near: a first copy ended" wait_for 60 test -s /tmp/unplug.out
 # near_2 is its qdev id in tests/topologies/multipath.topo.
 echo P2PDMA-HOST device_del near_2 > /dev/console
-check "the copies ended, none hung" copies_end
-end=$(($(now) + 60))
-while [ "$(paths_of "$NEAR" | wc -l)" != 1 ] && [ "$(now)" -lt $end ]; do
-	sleep 0.2
-done
-expect_eq "near's head has one path left" "$(paths_of "$NEAR" | wc -l)" 1
-copies_checks "near, near_2 unplugged" "$NEAR"
+unplugged_under_copies "near, near_2 unplugged" "$NEAR" one_path "$NEAR"
 p=$(paths_of "$NEAR")
 c=$(basename "$(readlink -f "/sys/block/$p/device")")
 expect_eq "the path left is live" "$(cat "/sys/class/nvme/$c/state")" live
