@@ -1289,13 +1289,17 @@ static void p2pdma_test_qemu_topology(struct kunit *test)
 	int n = 0, i, j, bus_pairs = 0, refused = 0;
 	struct p2pdma_path path;
 
-	while ((pdev = pci_get_class(PCI_CLASS_STORAGE_EXPRESS, pdev)) && n < 3)
-		nvme[n++] = pci_dev_get(pdev);
-	pci_dev_put(pdev);
-	if (n < 3) {
-		while (n--)
-			pci_dev_put(nvme[n]);
-		kunit_skip(test, "needs the QEMU P2PDMA topology (3 NVMe)");
+	/* Counted to the end: the other topologies have more NVMe. */
+	while ((pdev = pci_get_class(PCI_CLASS_STORAGE_EXPRESS, pdev))) {
+		if (n < 3)
+			nvme[n] = pci_dev_get(pdev);
+		n++;
+	}
+	if (n != 3) {
+		for (i = 0; i < min(n, 3); i++)
+			pci_dev_put(nvme[i]);
+		kunit_skip(test, "needs the default QEMU P2PDMA topology (3 NVMe, not %d)",
+			   n);
 	}
 
 	for (i = 0; i < 3; i++) {
