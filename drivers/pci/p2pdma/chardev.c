@@ -5,7 +5,7 @@
  * "p2pmem device" to map; mmap() of a node is mmap() of p2pmem/allocate
  * (mmap.c): the same allocation, clearing and revocation.
  *
- * A node exists while its provider is published (mmap.c adds and removes
+ * A node exists while its provider is published (face.c adds and removes
  * it, under the provider's publish_lock).  A file opened on it may outlive
  * the provider: it holds the node's struct device, whose @p2p is cleared
  * under @lock before the provider can go, so ->mmap() sees either a live
@@ -26,7 +26,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 
-#include "p2pdma.h"
+#include "userspace.h"
 
 #define P2PMEM_MAX_DEVS	1024
 

@@ -53,7 +53,7 @@
 
 static size_t p2pdma_clean_target(struct pci_p2pdma *p2p)
 {
-	return min_t(size_t, p2pdma_mem_size(p2p) / 2, P2PDMA_CLEAN_TARGET);
+	return min_t(size_t, p2pdma_pool_size(p2p->pool) / 2, P2PDMA_CLEAN_TARGET);
 }
 
 /**

@@ -16,13 +16,18 @@
  *     and userspace mappings are revoked (mmap.c).  Later accesses get
  *     SIGBUS, and each page comes back once the last reference (an
  *     O_DIRECT I/O, say) is gone;
- *  2. remove sysfs and debugfs;
+ *  2. remove what userspace sees (the registry tells face.c), and debugfs;
  *  3. tell watching clients (pci_p2pdma_watch()) to give their memory back;
  *  4. wait until every page is free, then unmap the pages of each range;
  *  5. detach the state from the device and free it after an RCU grace
  *     period, so that lock-free readers (DMA mapping, sysfs) are done.
  *
  * Steps 1-3 come before 4 because 4 can only finish once they are done.
+ *
+ * The core never calls into the userspace face (face.c and the files it
+ * drives): it tells the registry, which tells the face.  The one way back
+ * up is the pages themselves: a page userspace mapped comes back through
+ * p2pdma_folio_free() below.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
@@ -113,8 +118,8 @@ void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
  * As p2pdma_free_pages() for one page, through p2pdma_pool_free_page():
  * munmap() frees a mapping's pages one by one, in address order.
  */
-void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
-			   bool clean)
+static void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
+				  bool clean)
 {
 	u32 freed;
 
@@ -124,6 +129,39 @@ void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
 	this_cpu_add(p2p->stats->free_bytes, (u64)freed << PAGE_SHIFT);
 	rcu_read_unlock();
 }
+
+/*
+ * The last reference to a page of a userspace mapping went (see the
+ * refcount rule in mmap.c): back to the pool, and to the clearer if it was
+ * written.  Kernel allocations never come here: their pages are never
+ * mapped.
+ */
+static void p2pdma_folio_free(struct folio *folio)
+{
+	/* The page was allocated, so its range and provider are alive. */
+	struct pci_p2pdma *p2p = to_p2pdma_range(folio->pgmap)->p2p;
+	/* Nothing writes p2pmem back: the flag only says it was written. */
+	bool clean = !folio_test_dirty(folio);
+
+	/* No reference is left: nothing else changes the flags now. */
+	if (!clean)
+		__folio_clear_dirty(folio);
+	this_cpu_inc(p2p->stats->user_pages_unmapped);
+	/*
+	 * Kick after the free, so that the worker finds the page; the
+	 * teardown waits for a grace period before it stops the worker.
+	 */
+	rcu_read_lock();
+	/* A mapping is made of single pages: see p2pdma_insert_pages(). */
+	p2pdma_free_user_page(p2p, (unsigned long)folio_address(folio), clean);
+	if (!clean)
+		p2pdma_clear_kick(p2p);
+	rcu_read_unlock();
+}
+
+static const struct dev_pagemap_ops p2pdma_pgmap_ops = {
+	.folio_free = p2pdma_folio_free,
+};
 
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p)
 {
@@ -161,7 +199,8 @@ static void p2pdma_unmap_ranges(struct pci_p2pdma *p2p)
 
 static void p2pdma_free(struct pci_p2pdma *p2p)
 {
-	p2pdma_user_free(p2p);
+	/* Kicked by a page freed after the revocation: p2pdma_folio_free(). */
+	p2pdma_clear_stop(p2p);
 	p2pdma_pool_destroy(p2p->pool);
 	p2pdma_stats_free(p2p);
 	p2pdma_verdicts_free(p2p);
@@ -177,7 +216,7 @@ static void p2pdma_teardown(void *data)
 
 	p2pdma_pool_kill(p2p->pool);
 	p2pdma_unpublish(p2p);
-	p2pdma_sysfs_remove(p2p);
+	p2pdma_face_remove(p2p);
 	p2pdma_debugfs_remove(p2p);
 	p2pdma_notify_watchers(p2p);
 	p2pdma_wait_idle(p2p);
@@ -218,8 +257,9 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
 	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);
+	p2pdma_clear_init(p2p);
 	p2p->pool = p2pdma_pool_create(dev_to_node(&pdev->dev));
-	if (!p2p->pool || p2pdma_stats_init(p2p) || p2pdma_user_init(p2p)) {
+	if (!p2p->pool || p2pdma_stats_init(p2p)) {
 		p2pdma_free(p2p);
 		return NULL;
 	}
@@ -396,10 +436,10 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 
 	mutex_lock(&p2p->ranges_lock);
 	/*
-	 * p2pmem/ comes with the first range, before it, so that publishing,
-	 * which shows p2pmem/allocate, finds the file set up.
+	 * Userspace's files come with the first range, before it, so that
+	 * publishing, which shows p2pmem/allocate, finds them set up.
 	 */
-	err = p2p->has_pages ? 0 : p2pdma_sysfs_add(p2p);
+	err = p2p->has_pages ? 0 : p2pdma_face_add(p2p);
 	if (err) {
 		range = ERR_PTR(err);
 	} else if (p2pdma_range_registered(p2p,
@@ -416,8 +456,8 @@ int pci_p2pdma_add_resource(struct pci_dev *pdev, int bar, size_t size,
 		/* After p2pmem/allocate exists: publishing shows it. */
 		smp_store_release(&p2p->has_pages, true);
 	}
-	if (!p2p->has_pages)
-		p2pdma_sysfs_remove(p2p);
+	if (!err && !p2p->has_pages)
+		p2pdma_face_remove(p2p);
 	mutex_unlock(&p2p->ranges_lock);
 
 	if (IS_ERR(range)) {

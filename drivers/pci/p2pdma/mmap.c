@@ -51,35 +51,8 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
-#include "p2pdma.h"
+#include "userspace.h"
 #include "trace.h"
-
-static void p2pdma_folio_free(struct folio *folio)
-{
-	/* The page was allocated, so its range and provider are alive. */
-	struct pci_p2pdma *p2p = to_p2pdma_range(folio->pgmap)->p2p;
-	/* Nothing writes p2pmem back: the flag only says it was written. */
-	bool clean = !folio_test_dirty(folio);
-
-	/* No reference is left: nothing else changes the flags now. */
-	if (!clean)
-		__folio_clear_dirty(folio);
-	this_cpu_inc(p2p->stats->user_pages_unmapped);
-	/*
-	 * Kick after the free, so that the worker finds the page; the
-	 * teardown waits for a grace period before it stops the worker.
-	 */
-	rcu_read_lock();
-	/* A mapping is made of single pages: see p2pdma_insert_pages(). */
-	p2pdma_free_user_page(p2p, (unsigned long)folio_address(folio), clean);
-	if (!clean)
-		p2pdma_clear_kick(p2p);
-	rcu_read_unlock();
-}
-
-const struct dev_pagemap_ops p2pdma_pgmap_ops = {
-	.folio_free = p2pdma_folio_free,
-};
 
 /*
  * The first write to a page lands here, as does one after its entry was
@@ -435,8 +408,8 @@ static const struct file_operations p2pdma_user_fops = {
 };
 
 /**
- * p2pdma_user_init - create the file a new provider's mappings move to
- * @p2p: the provider being set up
+ * p2pdma_user_init - create the file a provider's mappings move to
+ * @p2p: the provider, registering its first pages
  *
  * Return: 0 or a negative errno.
  */
@@ -447,7 +420,6 @@ int p2pdma_user_init(struct pci_p2pdma *p2p)
 	int err;
 
 	init_rwsem(&p2p->user_sem);
-	p2pdma_clear_init(p2p);
 	spin_lock_init(&p2p->user_mms_lock);
 	INIT_LIST_HEAD(&p2p->user_mms);
 	/* Closed until published. */
@@ -477,7 +449,7 @@ unpin:
 
 /**
  * p2pdma_user_free - drop the provider's reference to its file
- * @p2p: the provider, torn down or never set up
+ * @p2p: the provider, revoked, or never published; or without the file
  *
  * Mappings revoked but not yet unmapped keep the file, and its mount,
  * until they go.
@@ -486,8 +458,6 @@ void p2pdma_user_free(struct pci_p2pdma *p2p)
 {
 	if (!p2p->user_file)
 		return;
-	/* Kicked by a page freed after the revocation. */
-	p2pdma_clear_stop(p2p);
 	p2pdma_user_wait_mappers(p2p);
 	fput(p2p->user_file);
 	p2p->user_file = NULL;
@@ -517,11 +487,13 @@ static void p2pdma_user_trace_revoke(struct pci_p2pdma *p2p)
 				    "provider removed" : "provider unpublished");
 }
 
-/*
- * Refuse new mappings of a provider and zap the others, including those
- * whose mmap() was under way (see the top of this file).
+/**
+ * p2pdma_user_revoke - refuse new mappings of a provider, and zap the others
+ * @p2p: the provider, being unpublished (publish_lock held)
+ *
+ * Including those whose mmap() was under way (see the top of this file).
  */
-static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
+void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 {
 	if (trace_p2pdma_revoke_enabled())
 		p2pdma_user_trace_revoke(p2p);
@@ -541,36 +513,12 @@ static void p2pdma_user_revoke(struct pci_p2pdma *p2p)
 }
 
 /**
- * p2pdma_user_publish - open or close userspace's ways to a provider
- * @p2p: the provider, whose @published just changed
- * @publish: its new value
- *
- * Publishing makes p2pmem/allocate and /dev/p2pmemN appear; withdrawing
- * revokes every mapping and removes both.  Called under the provider's
- * publish_lock, so that the files follow the flag in the order it changed.
+ * p2pdma_user_open - let mmap() map a provider being published
+ * @p2p: the provider (publish_lock held)
  */
-void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish)
+void p2pdma_user_open(struct pci_p2pdma *p2p)
 {
-	struct p2pmem_chardev *cd;
-
-	/* The topology suite's fake providers have no files to show. */
-	if (!p2p->user_file)
-		return;
-	if (publish) {
-		down_write(&p2p->user_sem);
-		WRITE_ONCE(p2p->user_revoked, false);
-		up_write(&p2p->user_sem);
-		cd = p2pdma_chardev_add(p2p);
-		if (IS_ERR(cd))
-			pci_warn(p2p->pdev, "no /dev/p2pmem device: error %ld\n",
-				 PTR_ERR(cd));
-		else
-			p2p->chardev = cd;
-	} else {
-		p2pdma_user_revoke(p2p);
-		if (p2p->chardev)
-			p2pdma_chardev_remove(p2p->chardev);
-		p2p->chardev = NULL;
-	}
-	p2pdma_sysfs_show_allocate(p2p, publish);
+	down_write(&p2p->user_sem);
+	WRITE_ONCE(p2p->user_revoked, false);
+	up_write(&p2p->user_sem);
 }

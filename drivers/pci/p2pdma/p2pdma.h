@@ -8,10 +8,12 @@
  *   pool.c      the allocator, sealed behind pool.h
  *   registry.c  the list of providers, publishing, watchers, p2pdma_lock
  *   core.c      registering BAR ranges, the teardown, the allocation API
- *   mmap.c      p2pmem mapped into userspace, and its page refcount rule
  *   clear.c     what userspace gets holds zeros: clearing, ahead of time
- *   chardev.c   /dev/p2pmemN, another way to the same mappings
- *   sysfs.c     /sys/bus/pci/devices/<bdf>/p2pmem/
+ *   face.c      the userspace face, which the registry tells about each
+ *               provider: it drives mmap.c (p2pmem mapped into userspace,
+ *               and its page refcount rule), chardev.c (/dev/p2pmemN) and
+ *               sysfs.c (/sys/bus/pci/devices/<bdf>/p2pmem/), all sealed
+ *               behind userspace.h
  *   topology.c  which paths work and how far, the per-provider path cache
  *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
@@ -24,7 +26,7 @@
  * Locks, outermost first:
  *   p2pdma_watch_lock (registry.c)  held while removal callbacks run
  *   pci_p2pdma.publish_lock         one provider's publishing, and the
- *                                   userspace files that follow it (mmap.c):
+ *                                   userspace files that follow it (face.c):
  *                                   revocation under it takes each mapper's
  *                                   mmap_lock, and hiding p2pmem/allocate
  *                                   waits for its mmap()s
@@ -107,7 +109,10 @@ struct pci_p2pdma {
 	struct list_head all_node;
 	struct list_head watchers;	/* struct pci_p2pdma_watcher */
 	bool published;
-	/* mmap.c: the file every mapping moves to, and its revocation. */
+	/*
+	 * The userspace face (userspace.h).  mmap.c: the file every mapping
+	 * moves to, made with the first range, and its revocation.
+	 */
 	struct file *user_file;
 	struct rw_semaphore user_sem;	/* held for reading by ->mmap() */
 	/*
@@ -117,10 +122,10 @@ struct pci_p2pdma {
 	bool user_revoked;
 	spinlock_t user_mms_lock;	/* guards user_mms */
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
+	struct p2pmem_chardev *chardev;	/* face.c: /dev/p2pmemN, publish_lock */
+	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct work_struct clear_work;	/* clear.c */
 	atomic_t clear_waiters;		/* mappings holding it off */
-	struct p2pmem_chardev *chardev;	/* /dev/p2pmemN, publish_lock */
-	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct p2pdma_stats __percpu *stats;
 	struct p2pdma_account *account;	/* account.c, set with @stats */
 	struct p2pdma_verdicts *verdicts; /* verdict.c, set once, release */
@@ -229,22 +234,33 @@ void p2pdma_for_each_published(void (*fn)(struct pci_p2pdma *p2p, void *arg),
 			       void *arg);
 void p2pdma_notify_watchers(struct pci_p2pdma *p2p);
 
+/**
+ * struct p2pdma_face_ops - what the userspace face is told of providers
+ * @add: @p2p is registering its first pages, and no other range meanwhile;
+ *	an error fails the registration
+ * @publish: @p2p->published changed to @publish (publish_lock held)
+ * @remove: @p2p, unpublished, is going, or its first range failed; also
+ *	called for a provider @add never saw, or saw fail
+ *
+ * The face (face.c) registers these once, at init; registry.c calls them.
+ */
+struct p2pdma_face_ops {
+	int (*add)(struct pci_p2pdma *p2p);
+	void (*publish)(struct pci_p2pdma *p2p, bool publish);
+	void (*remove)(struct pci_p2pdma *p2p);
+};
+
+void p2pdma_face_register(const struct p2pdma_face_ops *ops);
+int p2pdma_face_add(struct pci_p2pdma *p2p);
+void p2pdma_face_remove(struct pci_p2pdma *p2p);
+
 /* core.c: the allocator of a provider, with its counters. */
 unsigned long p2pdma_alloc_upto(struct pci_p2pdma *p2p, u32 *nr,
 				unsigned long *clean);
 void p2pdma_free_pages(struct pci_p2pdma *p2p, unsigned long addr,
 		       size_t size, bool clean);
-void p2pdma_free_user_page(struct pci_p2pdma *p2p, unsigned long addr,
-			   bool clean);
 size_t p2pdma_mem_size(struct pci_p2pdma *p2p);
 size_t p2pdma_mem_avail(struct pci_p2pdma *p2p);
-
-/* mmap.c */
-extern const struct dev_pagemap_ops p2pdma_pgmap_ops;
-int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma);
-int p2pdma_user_init(struct pci_p2pdma *p2p);
-void p2pdma_user_free(struct pci_p2pdma *p2p);
-void p2pdma_user_publish(struct pci_p2pdma *p2p, bool publish);
 
 /* clear.c */
 size_t p2pdma_clear_dirty(unsigned long addr, const unsigned long *clean,
@@ -254,16 +270,6 @@ void p2pdma_clear_hold(struct pci_p2pdma *p2p);
 void p2pdma_clear_release(struct pci_p2pdma *p2p);
 void p2pdma_clear_init(struct pci_p2pdma *p2p);
 void p2pdma_clear_stop(struct pci_p2pdma *p2p);
-
-/* chardev.c */
-struct p2pmem_chardev;
-struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p);
-void p2pdma_chardev_remove(struct p2pmem_chardev *cd);
-
-/* sysfs.c */
-int p2pdma_sysfs_add(struct pci_p2pdma *p2p);
-void p2pdma_sysfs_show_allocate(struct pci_p2pdma *p2p, bool show);
-void p2pdma_sysfs_remove(struct pci_p2pdma *p2p);
 
 struct seq_file;
 

@@ -3,6 +3,10 @@
  * PCI P2PDMA registry: which devices are providers, which of them are
  * published for other drivers to find, and which clients watch them.
  *
+ * It also tells the userspace face (face.c) what happens to providers,
+ * through the ops the face registers at init: the core and the registry
+ * never call up into the face's files, and the face calls down only.
+ *
  * This file owns p2pdma_lock; no other file takes it.  Lock-free readers
  * reach a provider's state through pdev->p2pdma under RCU instead (see the
  * accessors in p2pdma.h), which is why the pointer is set and cleared here,
@@ -30,6 +34,9 @@ static LIST_HEAD(p2pdma_all);
  * pci_p2pdma_unwatch() waits for a callback that is running.
  */
 static DEFINE_MUTEX(p2pdma_watch_lock);
+
+/* The userspace face; set once, at subsys_initcall, before any provider. */
+static const struct p2pdma_face_ops *p2pdma_face __read_mostly;
 
 static struct pci_p2pdma *p2pdma_of_locked(struct pci_dev *pdev)
 {
@@ -95,8 +102,47 @@ static void p2pdma_set_published(struct pci_p2pdma *p2p, bool publish)
 		WRITE_ONCE(p2p->published, publish);
 	mutex_unlock(&p2pdma_lock);
 
-	if (changed)
-		p2pdma_user_publish(p2p, publish);
+	if (changed && p2pdma_face)
+		p2pdma_face->publish(p2p, publish);
+}
+
+/**
+ * p2pdma_face_register - let the userspace face follow the providers
+ * @ops: its callbacks
+ *
+ * Called once, before any provider registers memory.
+ */
+void p2pdma_face_register(const struct p2pdma_face_ops *ops)
+{
+	WARN_ON_ONCE(p2pdma_face);
+	p2pdma_face = ops;
+}
+
+/**
+ * p2pdma_face_add - tell the face a provider is registering its first pages
+ * @p2p: the provider, whose other registrations wait (ranges_lock held, or
+ *       not reachable from its device yet)
+ *
+ * Return: 0 (also without a face), or the face's negative errno: the range
+ * is then not registered.
+ */
+int p2pdma_face_add(struct pci_p2pdma *p2p)
+{
+	return p2pdma_face ? p2pdma_face->add(p2p) : 0;
+}
+
+/**
+ * p2pdma_face_remove - tell the face a provider's pages are going
+ * @p2p: the provider, unpublished; its first range failed, or its
+ *       teardown runs
+ *
+ * The face removes the provider's files, waiting for calls into them.
+ * Does nothing for a provider the face was not told about.
+ */
+void p2pdma_face_remove(struct pci_p2pdma *p2p)
+{
+	if (p2pdma_face)
+		p2pdma_face->remove(p2p);
 }
 
 /**

@@ -14,7 +14,7 @@
 #include <linux/sizes.h>
 #include <linux/sysfs.h>
 
-#include "p2pdma.h"
+#include "userspace.h"
 
 static ssize_t p2pmem_emit(struct device *dev, char *buf,
 			   size_t (*measure)(struct pci_p2pdma *p2p))
