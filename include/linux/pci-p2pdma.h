@@ -299,6 +299,19 @@ static inline ssize_t pci_p2pdma_enable_show(char *page,
 }
 #endif /* CONFIG_PCI_P2PDMA */
 
+struct dma_buf;
+
+#ifdef CONFIG_PCI_P2PDMA_DMABUF
+struct dma_buf *pci_p2pmem_export_dmabuf(struct pci_dev *pdev, size_t size,
+					 int flags);
+#else
+static inline struct dma_buf *pci_p2pmem_export_dmabuf(struct pci_dev *pdev,
+						       size_t size, int flags)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif /* CONFIG_PCI_P2PDMA_DMABUF */
+
 /**
  * pci_p2pdma_distance - how far @client is from memory in @provider's BARs
  * @provider: PCI device that holds the memory

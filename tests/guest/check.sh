@@ -10,7 +10,7 @@ suites="p2pdma_topology p2pdma_pool p2pdma_clear p2pdma_core p2pdma_account
 # P2PDMA bio.
 case $(uname -r) in
 6.12*) ;;
-*) suites="$suites nvmet_p2p_members" ;;
+*) suites="$suites nvmet_p2p_members p2pdma_dmabuf" ;;
 esac
 for suite in $suites; do
 	r=/sys/kernel/debug/kunit/$suite/results
@@ -33,6 +33,18 @@ check "KUnit case nvmet_p2p_test_removed_while_in_use ran on ivshmem" \
 check "KUnit case nvmet_rdma_test_pci_nic ran on ivshmem" \
 	grep -qE "^ +ok [0-9]+ nvmet_rdma_test_pci_nic$" \
 	/sys/kernel/debug/kunit/nvmet_rdma_p2p/results
+
+# dma-buf export (7.3's dma-buf core): the importers are real NVMe functions.
+case $(uname -r) in
+6.12*) ;;
+*)
+	for case in dmabuf_test_refusals dmabuf_test_map_bus \
+		    dmabuf_test_revoke_mapped dmabuf_test_revoke_cooperative; do
+		check "KUnit case $case ran on ivshmem and the NVMe functions" \
+			grep -qE "^ +ok [0-9]+ $case\$" \
+			/sys/kernel/debug/kunit/p2pdma_dmabuf/results
+	done ;;
+esac
 
 check "KUnit case p2pdma_test_qemu_topology ran on the real switch" \
 	grep -qE "^ +ok [0-9]+ p2pdma_test_qemu_topology$" \

@@ -9,7 +9,8 @@
  *             mappings will move to is made (mmap.c).
  *  - publish: its memory is offered to others, or withdrawn.  Offered,
  *             p2pmem/allocate shows and /dev/p2pmemN appears; withdrawn,
- *             every mapping is revoked first, then both go.  Called under
+ *             every mapping and dma-buf export is revoked first, then
+ *             both go.  Called under
  *             the provider's publish_lock, so that the files follow the
  *             flag in the order it changed.
  *  - remove:  the provider, withdrawn, is going (or its first range
@@ -31,6 +32,8 @@ static int p2pdma_userspace_add(struct pci_p2pdma *p2p)
 {
 	int err;
 
+	mutex_init(&p2p->dmabufs_lock);
+	INIT_LIST_HEAD(&p2p->dmabufs);
 	err = p2pdma_user_init(p2p);
 	if (err)
 		return err;
@@ -68,7 +71,9 @@ static void p2pdma_userspace_publish(struct pci_p2pdma *p2p, bool publish)
 		p2pdma_user_open(p2p);
 		p2pdma_userspace_add_node(p2p);
 	} else {
+		/* Revoking mappings stops exports under way, too. */
 		p2pdma_user_revoke(p2p);
+		p2pdma_dmabuf_revoke(p2p);
 		p2pdma_userspace_remove_node(p2p);
 	}
 	p2pdma_sysfs_show_allocate(p2p, publish);

@@ -36,8 +36,13 @@
  *   (a mapper's mmap_lock)          around the ->mmap() of the two below
  *   p2pmem_chardev.lock (chardev.c) ->mmap() of /dev/p2pmemN against the
  *                                   node's removal
- *   pci_p2pdma.user_sem (mmap.c)    ->mmap() against revocation
+ *   pci_p2pdma.user_sem (mmap.c)    ->mmap() and dma-buf exports against
+ *                                   revocation
  *   pci_p2pdma.user_mms_lock        the mms that mapped (mmap.c)
+ *   pci_p2pdma.dmabufs_lock         the exports (dmabuf.c); list work only
+ *   an export's reservation lock,   revocation against importers mapping,
+ *   then its fault_lock (dmabuf.c)  and against CPU faults (which hold a
+ *                                   mmap_lock or a vma lock)
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
  *   the pool's locks (pool.c)       taken with interrupts off, innermost
  *   the path cache's xarray lock, p2pdma_account.lock (account.c) and
@@ -122,6 +127,9 @@ struct pci_p2pdma {
 	bool user_revoked;
 	spinlock_t user_mms_lock;	/* guards user_mms */
 	struct list_head user_mms;	/* mms that mapped, user_mms_lock */
+	/* dmabuf.c: exports not yet revoked, and their lock. */
+	struct mutex dmabufs_lock;
+	struct list_head dmabufs;
 	struct p2pmem_chardev *chardev;	/* face.c: /dev/p2pmemN, publish_lock */
 	struct kernfs_node *allocate_kn;	/* sysfs.c: p2pmem/allocate */
 	struct work_struct clear_work;	/* clear.c */

@@ -8,11 +8,12 @@
  *
  *   face.c     a provider's life, as userspace sees it
  *   mmap.c     p2pmem mapped into userspace, revoked on withdrawal
+ *   dmabuf.c   p2pmem exported as dma-bufs, revoked with the mappings
  *   chardev.c  /dev/p2pmemN
  *   sysfs.c    /sys/bus/pci/devices/<bdf>/p2pmem/
  *
- * Of struct pci_p2pdma, the face owns @user_* (mmap.c), @chardev and
- * @allocate_kn (face.c, sysfs.c).
+ * Of struct pci_p2pdma, the face owns @user_* (mmap.c), @dmabufs* (face.c,
+ * dmabuf.c), @chardev and @allocate_kn (face.c, sysfs.c).
  */
 #ifndef _DRIVERS_PCI_P2PDMA_USERSPACE_H
 #define _DRIVERS_PCI_P2PDMA_USERSPACE_H
@@ -25,6 +26,15 @@ int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
 void p2pdma_user_open(struct pci_p2pdma *p2p);
 void p2pdma_user_revoke(struct pci_p2pdma *p2p);
+
+/* dmabuf.c */
+#ifdef CONFIG_PCI_P2PDMA_DMABUF
+void p2pdma_dmabuf_revoke(struct pci_p2pdma *p2p);
+#else
+static inline void p2pdma_dmabuf_revoke(struct pci_p2pdma *p2p)
+{
+}
+#endif
 
 /* chardev.c */
 struct p2pmem_chardev *p2pdma_chardev_add(struct pci_p2pdma *p2p);

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests of dma-buf export, included at the end of dmabuf.c: a
+ * test importer attaches NVMe functions of the QEMU guest's topology to
+ * exports of the ivshmem-plain BAR, which this suite registers and
+ * publishes itself, as core-test.h does.  Without both it skips.
+ *
+ * Memory is checked through the provider's free bytes: nothing an
+ * importer holds may come back to the pool before the importer let go.
+ */
+#ifndef _DRIVERS_PCI_P2PDMA_DMABUF_TEST_H
+#define _DRIVERS_PCI_P2PDMA_DMABUF_TEST_H
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/sizes.h>
+
+#define DMABUF_TEST_VENDOR	0x1af4	/* ivshmem-plain */
+#define DMABUF_TEST_DEVICE	0x1110
+#define DMABUF_TEST_BAR		2
+
+struct dmabuf_ctx {
+	struct pci_dev *pdev;		/* the provider */
+	void *group;			/* its registration, released at exit */
+	struct pci_dev *near;		/* an NVMe function it reaches by bus */
+	struct pci_dev *far;		/* one it cannot reach */
+};
+
+/* The test importer: revocable, and told when it must let go. */
+struct dmabuf_importer {
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	atomic_t invalidated;
+	bool unmap_when_told;
+};
+
+/* Unmap now (resv held by the caller), if mapped. */
+static void dmabuf_importer_unmap(struct dmabuf_importer *imp)
+{
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
+	imp->sgt = NULL;
+}
+
+static void dmabuf_importer_invalidate(struct dma_buf_attachment *attach)
+{
+	struct dmabuf_importer *imp = attach->importer_priv;
+
+	atomic_inc(&imp->invalidated);
+	if (imp->unmap_when_told)
+		dmabuf_importer_unmap(imp);
+}
+
+static const struct dma_buf_attach_ops dmabuf_importer_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = dmabuf_importer_invalidate,
+};
+
+/* An importer that takes only struct pages: refused. */
+static const struct dma_buf_attach_ops dmabuf_pages_importer_ops = {
+	.invalidate_mappings = dmabuf_importer_invalidate,
+};
+
+/* The first NVMe function whose path from @mem is, or is not, @map. */
+static struct pci_dev *dmabuf_find_nvme(struct p2pdma_provider *mem,
+					enum pci_p2pdma_map_type map)
+{
+	struct pci_dev *nvme = NULL;
+
+	while ((nvme = pci_get_class(PCI_CLASS_STORAGE_EXPRESS, nvme)))
+		if (pci_p2pdma_map_type(mem, &nvme->dev) == map)
+			return nvme;
+	return NULL;
+}
+
+static int dmabuf_test_init(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct p2pdma_provider *mem;
+
+	if (!ctx)
+		return -ENOMEM;
+	test->priv = ctx;
+	ctx->pdev = pci_get_device(DMABUF_TEST_VENDOR, DMABUF_TEST_DEVICE, NULL);
+	if (!ctx->pdev)
+		return 0;
+	ctx->group = devres_open_group(&ctx->pdev->dev, NULL, GFP_KERNEL);
+	if (!ctx->group)
+		return -ENOMEM;
+	if (pci_p2pdma_add_resource(ctx->pdev, DMABUF_TEST_BAR, 0, 0))
+		return -EIO;
+	pci_p2pmem_publish(ctx->pdev, true);
+	mem = pcim_p2pdma_provider(ctx->pdev, DMABUF_TEST_BAR);
+	ctx->near = dmabuf_find_nvme(mem, PCI_P2PDMA_MAP_BUS_ADDR);
+	ctx->far = dmabuf_find_nvme(mem, PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	return 0;
+}
+
+static void dmabuf_test_exit(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = test->priv;
+
+	if (!ctx->pdev)
+		return;
+	pci_dev_put(ctx->near);
+	pci_dev_put(ctx->far);
+	devres_release_group(&ctx->pdev->dev, ctx->group);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(ctx->pdev->p2pdma));
+	pci_dev_put(ctx->pdev);
+}
+
+/* The provider, with an importer on each side of its reach, or skip. */
+static struct dmabuf_ctx *dmabuf_ctx(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = test->priv;
+
+	if (!ctx->pdev || !ctx->near || !ctx->far)
+		kunit_skip(test, "needs ivshmem-plain, and NVMe functions in and out of its reach");
+	return ctx;
+}
+
+static size_t dmabuf_avail(struct dmabuf_ctx *ctx)
+{
+	/* Pinned: the case registered the memory, as its driver would. */
+	return p2pdma_mem_avail(p2pdma_of_pinned(ctx->pdev));
+}
+
+/*
+ * The last reference to a dma-buf is its file's: from a kthread, as KUnit
+ * runs, the release is deferred.  Make it happen now.
+ */
+static void dmabuf_put_now(struct dma_buf *dmabuf)
+{
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+}
+
+static struct dma_buf_attachment *
+dmabuf_attach(struct dma_buf *dmabuf, struct pci_dev *importer,
+	      const struct dma_buf_attach_ops *ops, struct dmabuf_importer *imp)
+{
+	struct dma_buf_attachment *attach;
+
+	attach = dma_buf_dynamic_attach(dmabuf, &importer->dev, ops, imp);
+	if (!IS_ERR(attach))
+		imp->attach = attach;
+	return attach;
+}
+
+/* Map, as an importer does: under the reservation lock. */
+static struct sg_table *dmabuf_map(struct dmabuf_importer *imp)
+{
+	struct sg_table *sgt;
+
+	dma_resv_lock(imp->attach->dmabuf->resv, NULL);
+	sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	if (!IS_ERR(sgt))
+		imp->sgt = sgt;
+	dma_resv_unlock(imp->attach->dmabuf->resv);
+	return sgt;
+}
+
+static void dmabuf_unmap(struct dmabuf_importer *imp)
+{
+	dma_resv_lock(imp->attach->dmabuf->resv, NULL);
+	dmabuf_importer_unmap(imp);
+	dma_resv_unlock(imp->attach->dmabuf->resv);
+}
+
+static void dmabuf_test_refusals(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_importer imp = {}, other = {};
+	struct dma_buf *dmabuf;
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_p2pmem_export_dmabuf(ctx->pdev, 0,
+							       O_RDWR)),
+			-EINVAL);
+	/* More than the provider has. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_p2pmem_export_dmabuf(ctx->pdev, SZ_32M,
+							       O_RDWR)),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	/* A device without p2pmem: in the default topology, NVMe C. */
+	KUNIT_EXPECT_FALSE(test, pci_has_p2pmem(ctx->far));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_p2pmem_export_dmabuf(ctx->far, SZ_4K,
+							       O_RDWR)),
+			-ENODEV);
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_64K, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf->size, (size_t)SZ_64K);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_64K);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_attach(dmabuf, ctx->far,
+						    &dmabuf_importer_ops,
+						    &imp)),
+			-EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_attach(dmabuf, ctx->near,
+						    &dmabuf_pages_importer_ops,
+						    &imp)),
+			-EOPNOTSUPP);
+	/* Not revocable: a static attachment. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dma_buf_attach(dmabuf, &ctx->near->dev)),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
+							 &dmabuf_importer_ops,
+							 &other));
+	if (other.attach)
+		dma_buf_detach(dmabuf, other.attach);
+
+	dmabuf_put_now(dmabuf);
+	/* The last reference: the memory is back at once. */
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+
+	/* Withdrawn: nothing more to export. */
+	pci_p2pmem_publish(ctx->pdev, false);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pci_p2pmem_export_dmabuf(ctx->pdev, SZ_4K,
+							       O_RDWR)),
+			-ENODEV);
+}
+
+/*
+ * A bus-address importer gets the BAR's bus addresses, and reads zeros
+ * where another user left data in the pages before.
+ */
+static void dmabuf_test_map_bus(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_importer imp = {};
+	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
+	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
+	struct p2pdma_dmabuf *buf;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct scatterlist *sg;
+	size_t mapped = 0;
+	void *dirty, *piece;
+	int i;
+
+	/* Data in every page for the export to find, unless it clears it. */
+	dirty = pci_p2pmem_alloc(ctx->pdev, SZ_16M);
+	KUNIT_ASSERT_NOT_NULL(test, dirty);
+	memset_io((void __iomem __force *)dirty, 0xa5, SZ_16M);
+	pci_p2pmem_free(ctx->pdev, dirty, SZ_16M);
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_2M, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	buf = dmabuf->priv;
+	for (i = 0; i < buf->nr_pieces; i++) {
+		piece = phys_to_virt(buf->pieces[i].paddr);
+		KUNIT_EXPECT_TRUE(test, mem_is_zero(piece, buf->pieces[i].len));
+	}
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
+							 &dmabuf_importer_ops,
+							 &imp));
+	sgt = dmabuf_map(&imp);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
+	if (!IS_ERR_OR_NULL(sgt)) {
+		/* The pieces in order, each at its bus address. */
+		for_each_sgtable_dma_sg(sgt, sg, i) {
+			KUNIT_EXPECT_LT(test, i, (int)buf->nr_pieces);
+			if (i >= buf->nr_pieces)
+				break;
+			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
+					bar_bus + (buf->pieces[i].paddr - bar_phys));
+			KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
+					buf->pieces[i].len);
+			mapped += sg_dma_len(sg);
+		}
+		KUNIT_EXPECT_EQ(test, mapped, (size_t)SZ_2M);
+		dmabuf_unmap(&imp);
+	}
+	dma_buf_detach(dmabuf, imp.attach);
+	dmabuf_put_now(dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+}
+
+struct dmabuf_withdraw {
+	struct pci_dev *pdev;
+	struct completion done;
+};
+
+static int dmabuf_withdraw_fn(void *data)
+{
+	struct dmabuf_withdraw *w = data;
+
+	pci_p2pmem_publish(w->pdev, false);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * Withdrawing the provider while an importer holds a mapping: the importer
+ * is told, the withdrawal waits until it unmaps, and only then does the
+ * memory come back, though the dma-buf itself is still referenced.
+ */
+static void dmabuf_test_revoke_mapped(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_importer imp = {};
+	struct dmabuf_withdraw w = { .pdev = ctx->pdev };
+	struct dma_buf_attachment *late;
+	struct task_struct *task;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ms;
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_1M, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
+							 &dmabuf_importer_ops,
+							 &imp));
+	sgt = dmabuf_map(&imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_1M);
+
+	init_completion(&w.done);
+	task = kthread_run(dmabuf_withdraw_fn, &w, "p2pdma-kunit-withdraw");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	/* The race reached: the importer was told while it is mapped. */
+	for (ms = 0; ms < 10000 && !atomic_read(&imp.invalidated); ms += 20)
+		msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&imp.invalidated), 1);
+	msleep(200);
+	KUNIT_EXPECT_FALSE(test, completion_done(&w.done));
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_1M);
+
+	/* Letting go lets the withdrawal finish, and gives the memory back. */
+	dmabuf_unmap(&imp);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&w.done, 30 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+
+	/* Revoked: no new mapping, no new importer. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_map(&imp)), -ENODEV);
+	late = dma_buf_dynamic_attach(dmabuf, &ctx->near->dev,
+				      &dmabuf_importer_ops, &imp);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(late), -ENODEV);
+	if (!IS_ERR(late))
+		dma_buf_detach(dmabuf, late);
+	dma_buf_detach(dmabuf, imp.attach);
+	dmabuf_put_now(dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+}
+
+/* An importer that unmaps when told lets the withdrawal through at once. */
+static void dmabuf_test_revoke_cooperative(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_importer imp = { .unmap_when_told = true };
+	struct dma_buf *dmabuf;
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_64K, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
+							 &dmabuf_importer_ops,
+							 &imp));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf_map(&imp));
+	pci_p2pmem_publish(ctx->pdev, false);
+	KUNIT_EXPECT_EQ(test, atomic_read(&imp.invalidated), 1);
+	KUNIT_EXPECT_NULL(test, imp.sgt);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	dma_buf_detach(dmabuf, imp.attach);
+	dmabuf_put_now(dmabuf);
+}
+
+static struct kunit_case dmabuf_test_cases[] = {
+	KUNIT_CASE(dmabuf_test_refusals),
+	KUNIT_CASE(dmabuf_test_map_bus),
+	KUNIT_CASE(dmabuf_test_revoke_mapped),
+	KUNIT_CASE(dmabuf_test_revoke_cooperative),
+	{}
+};
+
+static struct kunit_suite dmabuf_test_suite = {
+	.name = "p2pdma_dmabuf",
+	.init = dmabuf_test_init,
+	.exit = dmabuf_test_exit,
+	.test_cases = dmabuf_test_cases,
+};
+
+kunit_test_suite(dmabuf_test_suite);
+
+#endif /* _DRIVERS_PCI_P2PDMA_DMABUF_TEST_H */
