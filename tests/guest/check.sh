@@ -67,6 +67,10 @@ expect_eq "no provider keeps a KUnit fake device in its path cache" "$fake" ""
 
 sh /tests/demo.sh || FAILED=$((FAILED + 1))
 sh /tests/providers.sh || FAILED=$((FAILED + 1))
+case $(uname -r) in
+6.12*) ;;
+*) sh /tests/dmabuf.sh || FAILED=$((FAILED + 1)) ;;
+esac
 sh /tests/compat.sh || FAILED=$((FAILED + 1))
 sh /tests/faults.sh || FAILED=$((FAILED + 1))
 sh /tests/nvmetio.sh || FAILED=$((FAILED + 1))

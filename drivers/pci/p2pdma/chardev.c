@@ -3,7 +3,9 @@
  * PCI P2PDMA character devices: /dev/p2pmemN, one per published provider,
  * of class "p2pmem".  Tools written before p2pmem/allocate existed take a
  * "p2pmem device" to map; mmap() of a node is mmap() of p2pmem/allocate
- * (mmap.c): the same allocation, clearing and revocation.
+ * (mmap.c): the same allocation, clearing and revocation.  Its one ioctl,
+ * P2PMEM_IOC_EXPORT_DMABUF (<uapi/linux/p2pmem.h>), exports p2pmem as a
+ * dma-buf instead (dmabuf.c).
  *
  * A node exists while its provider is published (face.c adds and removes
  * it, under the provider's publish_lock).  A file opened on it may outlive
@@ -25,6 +27,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/p2pmem.h>
 
 #include "userspace.h"
 
@@ -61,10 +64,32 @@ static int p2pmem_mmap(struct file *filp, struct vm_area_struct *vma)
 	return ret;
 }
 
+/*
+ * The node's provider is referenced, and the export checks that it is
+ * still published: no lock against the node's removal is needed.
+ */
+static long p2pmem_ioctl(struct file *filp, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct p2pmem_chardev *cd = filp->private_data;
+
+	switch (cmd) {
+	case P2PMEM_IOC_EXPORT_DMABUF:
+		/* What a dma-buf holds is the node's memory: as mmap() wants. */
+		if (!(filp->f_mode & FMODE_WRITE))
+			return -EBADF;
+		return p2pdma_dmabuf_export_fd(cd->pdev, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static const struct file_operations p2pmem_fops = {
 	.owner = THIS_MODULE,
 	.open = p2pmem_open,
 	.mmap = p2pmem_mmap,
+	.unlocked_ioctl = p2pmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	/* No .llseek: with nonseekable_open(), lseek() fails with ESPIPE. */
 };
 

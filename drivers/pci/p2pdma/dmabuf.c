@@ -34,9 +34,12 @@
 
 #include <linux/dma-buf-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/file.h>
 #include <linux/mm.h>
+#include <linux/p2pmem.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 
 #include "userspace.h"
@@ -469,6 +472,44 @@ free:
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(pci_p2pmem_export_dmabuf);
+
+/**
+ * p2pdma_dmabuf_export_fd - P2PMEM_IOC_EXPORT_DMABUF of /dev/p2pmemN
+ * @pdev: the node's provider
+ * @uarg: the caller's struct p2pmem_export_dmabuf
+ *
+ * Return: 0, with the new descriptor in @uarg->fd; -EFAULT, -EINVAL for
+ * flags other than O_CLOEXEC and O_ACCMODE, or a size of 0, -EMFILE, or
+ * an error of pci_p2pmem_export_dmabuf().
+ */
+int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
+			    struct p2pmem_export_dmabuf __user *uarg)
+{
+	struct p2pmem_export_dmabuf arg;
+	struct dma_buf *dmabuf;
+	int fd;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags & ~(O_CLOEXEC | O_ACCMODE) || !arg.size)
+		return -EINVAL;
+	fd = get_unused_fd_flags(arg.flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	dmabuf = pci_p2pmem_export_dmabuf(pdev, arg.size, arg.flags);
+	if (IS_ERR(dmabuf)) {
+		put_unused_fd(fd);
+		return PTR_ERR(dmabuf);
+	}
+	/* Installed last: userspace sees no descriptor of a failed call. */
+	if (put_user(fd, &uarg->fd)) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		return -EFAULT;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+}
 
 /*
  * Revocation waits for importers to unmap, and nothing bounds how long one

@@ -28,11 +28,20 @@ void p2pdma_user_open(struct pci_p2pdma *p2p);
 void p2pdma_user_revoke(struct pci_p2pdma *p2p);
 
 /* dmabuf.c */
+struct p2pmem_export_dmabuf;
 #ifdef CONFIG_PCI_P2PDMA_DMABUF
 void p2pdma_dmabuf_revoke(struct pci_p2pdma *p2p);
+int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
+			    struct p2pmem_export_dmabuf __user *uarg);
 #else
 static inline void p2pdma_dmabuf_revoke(struct pci_p2pdma *p2p)
 {
+}
+
+static inline int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
+					  struct p2pmem_export_dmabuf __user *uarg)
+{
+	return -ENOTTY;
 }
 #endif
 
