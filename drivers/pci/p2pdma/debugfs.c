@@ -15,6 +15,9 @@
  *   cleared_bytes, clear_ns     bytes cleared ahead of mappings, and the
  *                               time that took (clear.c)
  *   map_cleared_bytes           bytes mmap() had to clear itself
+ *   dmabuf_exports, dmabuf_bytes
+ *                               dma-buf exports so far, and bytes they
+ *                               hold now (dmabuf.c)
  *
  * followed by one line per client the provider was asked about:
  *
@@ -115,6 +118,9 @@ void p2pdma_stats_sum(struct pci_p2pdma *p2p, struct p2pdma_stats *sum)
 		sum->user_maps += READ_ONCE(s->user_maps);
 		sum->user_pages_mapped += READ_ONCE(s->user_pages_mapped);
 		sum->user_pages_unmapped += READ_ONCE(s->user_pages_unmapped);
+		sum->dmabuf_exports += READ_ONCE(s->dmabuf_exports);
+		sum->dmabuf_bytes_taken += READ_ONCE(s->dmabuf_bytes_taken);
+		sum->dmabuf_bytes_returned += READ_ONCE(s->dmabuf_bytes_returned);
 	}
 	sum->dma_mapped_bytes = p2pdma_account_mapped_bytes(p2p->account);
 }
@@ -146,6 +152,9 @@ static int p2pdma_stats_show(struct seq_file *m, void *data)
 		   p2pdma_pool_clearing(p2p->pool));
 	seq_printf(m, "cleared_bytes %llu\nclear_ns %llu\nmap_cleared_bytes %llu\n",
 		   st.cleared_bytes, st.clear_ns, st.map_cleared_bytes);
+	seq_printf(m, "dmabuf_exports %llu\ndmabuf_bytes %lld\n",
+		   st.dmabuf_exports,
+		   (s64)(st.dmabuf_bytes_taken - st.dmabuf_bytes_returned));
 	p2pdma_for_each_cached_path(p2p, p2pdma_show_client, m);
 	return 0;
 }

@@ -123,6 +123,22 @@ static struct dmabuf_ctx *dmabuf_ctx(struct kunit *test)
 	return ctx;
 }
 
+static struct p2pdma_stats dmabuf_stats(struct dmabuf_ctx *ctx)
+{
+	struct p2pdma_stats sum;
+
+	/* Pinned: the case registered the memory, as its driver would. */
+	p2pdma_stats_sum(p2pdma_of_pinned(ctx->pdev), &sum);
+	return sum;
+}
+
+static s64 dmabuf_held(struct dmabuf_ctx *ctx)
+{
+	struct p2pdma_stats st = dmabuf_stats(ctx);
+
+	return st.dmabuf_bytes_taken - st.dmabuf_bytes_returned;
+}
+
 static size_t dmabuf_avail(struct dmabuf_ctx *ctx)
 {
 	/* Pinned: the case registered the memory, as its driver would. */
@@ -234,6 +250,7 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	struct dmabuf_importer imp = {};
 	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
 	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
+	struct p2pdma_stats before;
 	struct p2pdma_dmabuf *buf;
 	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
@@ -248,8 +265,12 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	memset_io((void __iomem __force *)dirty, 0xa5, SZ_16M);
 	pci_p2pmem_free(ctx->pdev, dirty, SZ_16M);
 
+	before = dmabuf_stats(ctx);
 	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_2M, O_RDWR);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dmabuf_exports,
+			before.dmabuf_exports + 1);
+	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), (s64)SZ_2M);
 	buf = dmabuf->priv;
 	for (i = 0; i < buf->nr_pieces; i++) {
 		piece = phys_to_virt(buf->pieces[i].paddr);
@@ -274,11 +295,16 @@ static void dmabuf_test_map_bus(struct kunit *test)
 			mapped += sg_dma_len(sg);
 		}
 		KUNIT_EXPECT_EQ(test, mapped, (size_t)SZ_2M);
+		/* Counted on the importer's path, as a kernel mapping is. */
+		if (p2pdma_accounting_on())
+			KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dma_mapped_bytes,
+					before.dma_mapped_bytes + SZ_2M);
 		dmabuf_unmap(&imp);
 	}
 	dma_buf_detach(dmabuf, imp.attach);
 	dmabuf_put_now(dmabuf);
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 }
 
 struct dmabuf_withdraw {
@@ -335,6 +361,7 @@ static void dmabuf_test_revoke_mapped(struct kunit *test)
 	dmabuf_unmap(&imp);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&w.done, 30 * HZ), 0);
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 
 	/* Revoked: no new mapping, no new importer. */
 	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_map(&imp)), -ENODEV);

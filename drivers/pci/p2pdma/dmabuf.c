@@ -82,13 +82,22 @@ static struct page *p2pdma_dmabuf_page(struct p2pdma_dmabuf *buf,
 	return NULL;
 }
 
-/* Give the pages back: the last of their references returns them. */
+/*
+ * Give the pages back: the last of their references returns them.  The
+ * provider is still pinned by them, so counted first.
+ */
 static void p2pdma_dmabuf_put_pages(struct p2pdma_dmabuf *buf)
 {
 	struct page *page;
+	size_t off, bytes = 0;
 	u32 i;
-	size_t off;
 
+	/* An export that failed before its first run has no provider. */
+	if (!buf->nr_pieces)
+		return;
+	for (i = 0; i < buf->nr_pieces; i++)
+		bytes += buf->pieces[i].len;
+	this_cpu_add(buf->p2p->stats->dmabuf_bytes_returned, bytes);
 	for (i = 0; i < buf->nr_pieces; i++) {
 		page = pfn_to_page(PHYS_PFN(buf->pieces[i].paddr));
 		for (off = 0; off < buf->pieces[i].len; off += PAGE_SIZE)
@@ -127,8 +136,13 @@ static struct sg_table *p2pdma_dmabuf_map(struct dma_buf_attachment *attach,
 	sgt = dma_buf_phys_vec_to_sgt(attach, buf->mem, buf->pieces,
 				      buf->nr_pieces, attach->dmabuf->size,
 				      dir);
-	if (!IS_ERR(sgt))
-		buf->nr_mapped++;
+	if (IS_ERR(sgt))
+		return sgt;
+	buf->nr_mapped++;
+	/* On the importer's path, with the kernel's own mappings. */
+	p2pdma_account_map(buf->p2p->account, attach->dev,
+			   pci_p2pdma_map_type(buf->mem, attach->dev),
+			   attach->dmabuf->size);
 	return sgt;
 }
 
@@ -294,6 +308,7 @@ static int p2pdma_dmabuf_take(struct p2pdma_dmabuf *buf, unsigned long addr,
 		     p2pdma_clear_dirty(addr, clean, 0, nr));
 	p2pdma_dmabuf_own(addr, nr);
 	this_cpu_add(p2p->stats->user_pages_mapped, nr);
+	this_cpu_add(p2p->stats->dmabuf_bytes_taken, (u64)nr << PAGE_SHIFT);
 	p2pdma_dmabuf_add_piece(buf, paddr, nr);
 	return 0;
 }
@@ -462,6 +477,7 @@ struct dma_buf *pci_p2pmem_export_dmabuf(struct pci_dev *pdev, size_t size,
 	mutex_lock(&p2p->dmabufs_lock);
 	list_add_tail(&buf->node, &p2p->dmabufs);
 	mutex_unlock(&p2p->dmabufs_lock);
+	this_cpu_inc(p2p->stats->dmabuf_exports);
 	up_read(&p2p->user_sem);
 	return dmabuf;
 

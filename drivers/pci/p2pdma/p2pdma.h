@@ -85,6 +85,10 @@ struct p2pdma_stats {
 	u64 user_maps;
 	u64 user_pages_mapped;
 	u64 user_pages_unmapped;
+	/* dmabuf.c: exports so far, and bytes they took and gave back. */
+	u64 dmabuf_exports;
+	u64 dmabuf_bytes_taken;
+	u64 dmabuf_bytes_returned;
 };
 
 /*
