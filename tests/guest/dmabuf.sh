@@ -11,7 +11,7 @@ NODE_IV=$(p2pmem_node "$IV")
 
 echo "== dma-buf export of the ivshmem provider's p2pmem ($NODE_IV) =="
 check "the ivshmem provider has a node" test -c "$NODE_IV"
-tap 27 "dma-buf export" p2pmem_dmabuf "$NODE_IV" "$IV" p2pmem_pci "$BLK_B"
+tap 29 "dma-buf export" p2pmem_dmabuf "$NODE_IV" "$IV" p2pmem_pci "$BLK_B"
 check "bound again, the ivshmem provider has a node" \
 	test -c "$(p2pmem_node "$IV")"
 finish

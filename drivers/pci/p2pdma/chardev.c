@@ -65,23 +65,26 @@ static int p2pmem_mmap(struct file *filp, struct vm_area_struct *vma)
 }
 
 /*
- * The node's provider is referenced, and the export checks that it is
- * still published: no lock against the node's removal is needed.
+ * As ->mmap(): a file opened on a node that went fails with ENODEV, even
+ * once the provider is published again under another node.  A look
+ * without @lock, which the export could not hold: it copies from and to
+ * userspace, which may fault and take the mmap_lock that ->mmap() holds
+ * around @lock.  A node removed just after the look exports from the
+ * provider, published or not: the export checks that itself.
  */
 static long p2pmem_ioctl(struct file *filp, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct p2pmem_chardev *cd = filp->private_data;
 
-	switch (cmd) {
-	case P2PMEM_IOC_EXPORT_DMABUF:
-		/* What a dma-buf holds is the node's memory: as mmap() wants. */
-		if (!(filp->f_mode & FMODE_WRITE))
-			return -EBADF;
-		return p2pdma_dmabuf_export_fd(cd->pdev, (void __user *)arg);
-	default:
+	if (cmd != P2PMEM_IOC_EXPORT_DMABUF)
 		return -ENOTTY;
-	}
+	/* What a dma-buf holds is the node's memory: as mmap() wants. */
+	if (!(filp->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (!READ_ONCE(cd->p2p))
+		return -ENODEV;
+	return p2pdma_dmabuf_export_fd(cd->pdev, (void __user *)arg);
 }
 
 static const struct file_operations p2pmem_fops = {
@@ -189,7 +192,7 @@ void p2pdma_chardev_remove(struct p2pmem_chardev *cd)
 	 */
 	ida_free(&p2pmem_ida, MINOR(cd->dev.devt));
 	down_write(&cd->lock);
-	cd->p2p = NULL;
+	WRITE_ONCE(cd->p2p, NULL);
 	up_write(&cd->lock);
 	put_device(&cd->dev);
 }

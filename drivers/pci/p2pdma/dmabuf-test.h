@@ -16,6 +16,7 @@
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
+#include <linux/refcount.h>
 #include <linux/sizes.h>
 
 #define DMABUF_TEST_VENDOR	0x1af4	/* ivshmem-plain */
@@ -63,6 +64,11 @@ static const struct dma_buf_attach_ops dmabuf_importer_ops = {
 /* An importer that takes only struct pages: refused. */
 static const struct dma_buf_attach_ops dmabuf_pages_importer_ops = {
 	.invalidate_mappings = dmabuf_importer_invalidate,
+};
+
+/* One that cannot be told to let go: refused too. */
+static const struct dma_buf_attach_ops dmabuf_pinned_importer_ops = {
+	.allow_peer2peer = true,
 };
 
 /* The first NVMe function whose path from @mem is, or is not, @map. */
@@ -220,7 +226,11 @@ static void dmabuf_test_refusals(struct kunit *test)
 						    &dmabuf_pages_importer_ops,
 						    &imp)),
 			-EOPNOTSUPP);
-	/* Not revocable: a static attachment. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_attach(dmabuf, ctx->near,
+						    &dmabuf_pinned_importer_ops,
+						    &imp)),
+			-EOPNOTSUPP);
+	/* A static attachment: neither peer memory nor revocable. */
 	KUNIT_EXPECT_EQ(test, PTR_ERR(dma_buf_attach(dmabuf, &ctx->near->dev)),
 			-EOPNOTSUPP);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
@@ -307,10 +317,18 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 }
 
+/* Freed by whichever of the case and the thread is done last. */
 struct dmabuf_withdraw {
 	struct pci_dev *pdev;
 	struct completion done;
+	refcount_t users;
 };
+
+static void dmabuf_withdraw_put(struct dmabuf_withdraw *w)
+{
+	if (refcount_dec_and_test(&w->users))
+		kfree(w);
+}
 
 static int dmabuf_withdraw_fn(void *data)
 {
@@ -318,6 +336,7 @@ static int dmabuf_withdraw_fn(void *data)
 
 	pci_p2pmem_publish(w->pdev, false);
 	complete(&w->done);
+	dmabuf_withdraw_put(w);
 	return 0;
 }
 
@@ -330,7 +349,7 @@ static void dmabuf_test_revoke_mapped(struct kunit *test)
 {
 	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
 	struct dmabuf_importer imp = {};
-	struct dmabuf_withdraw w = { .pdev = ctx->pdev };
+	struct dmabuf_withdraw *w;
 	struct dma_buf_attachment *late;
 	struct task_struct *task;
 	struct dma_buf *dmabuf;
@@ -346,20 +365,31 @@ static void dmabuf_test_revoke_mapped(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_1M);
 
-	init_completion(&w.done);
-	task = kthread_run(dmabuf_withdraw_fn, &w, "p2pdma-kunit-withdraw");
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	/* The importer unmaps whatever happens: the thread may then end. */
+	w = kzalloc_obj(*w);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->pdev = ctx->pdev;
+	init_completion(&w->done);
+	refcount_set(&w->users, 2);
+	task = kthread_run(dmabuf_withdraw_fn, w, "p2pdma-kunit-withdraw");
+	if (IS_ERR(task)) {
+		kfree(w);
+		dmabuf_unmap(&imp);
+		KUNIT_FAIL(test, "no thread: %ld", PTR_ERR(task));
+		return;
+	}
 	/* The race reached: the importer was told while it is mapped. */
 	for (ms = 0; ms < 10000 && !atomic_read(&imp.invalidated); ms += 20)
 		msleep(20);
 	KUNIT_EXPECT_EQ(test, atomic_read(&imp.invalidated), 1);
 	msleep(200);
-	KUNIT_EXPECT_FALSE(test, completion_done(&w.done));
+	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_1M);
 
 	/* Letting go lets the withdrawal finish, and gives the memory back. */
 	dmabuf_unmap(&imp);
-	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&w.done, 30 * HZ), 0);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&w->done, 30 * HZ), 0);
+	dmabuf_withdraw_put(w);
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
 	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 

@@ -32,6 +32,7 @@
 #define pr_fmt(fmt) "p2pdma: " fmt
 #define dev_fmt(fmt) "p2pdma: " fmt
 
+#include <linux/completion.h>
 #include <linux/dma-buf-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
@@ -57,6 +58,14 @@ struct p2pdma_dmabuf {
 	struct list_head node;		/* p2p->dmabufs, p2p->dmabufs_lock */
 	struct phys_vec *pieces;	/* CPU physical, page aligned */
 	u32 nr_pieces;
+	/*
+	 * 1 while the pages are the export's: whoever takes it to 0, the
+	 * revocation or the release, puts them, and first unlinks @node.
+	 * A revocation that did completes @pages_gone once done with the
+	 * export, which the release waits for before freeing it.
+	 */
+	atomic_t pages_held;
+	struct completion pages_gone;
 	/*
 	 * @revoked is set under both the reservation lock (against
 	 * importers mapping) and @fault_lock held for writing (against CPU
@@ -84,7 +93,8 @@ static struct page *p2pdma_dmabuf_page(struct p2pdma_dmabuf *buf,
 
 /*
  * Give the pages back: the last of their references returns them.  The
- * provider is still pinned by them, so counted first.
+ * provider is still pinned by them, so counted first.  The caller owns
+ * them: it took @pages_held to 0, or never exported them.
  */
 static void p2pdma_dmabuf_put_pages(struct p2pdma_dmabuf *buf)
 {
@@ -109,19 +119,26 @@ static int p2pdma_dmabuf_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach)
 {
 	struct p2pdma_dmabuf *buf = dmabuf->priv;
+	int ret = 0;
 
 	/* The addresses are of a BAR: no struct page for the importer. */
 	if (!attach->peer2peer || !dma_buf_attach_revocable(attach)) {
 		dev_info_ratelimited(attach->dev, "dma-buf import refused: the importer takes no peer memory or cannot be revoked\n");
 		return -EOPNOTSUPP;
 	}
-	if (READ_ONCE(buf->revoked))
-		return -ENODEV;
+	/*
+	 * Not revoked, under the lock that revocation sets it under: the
+	 * provider, whose @mem this is, stays until the lock is dropped.
+	 */
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (buf->revoked)
+		ret = -ENODEV;
 	/* pci_p2pdma_map_type() logs the reason of a refusal. */
-	if (pci_p2pdma_map_type(buf->mem, attach->dev) ==
-	    PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		return -EREMOTEIO;
-	return 0;
+	else if (pci_p2pdma_map_type(buf->mem, attach->dev) ==
+		 PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		ret = -EREMOTEIO;
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
 }
 
 static struct sg_table *p2pdma_dmabuf_map(struct dma_buf_attachment *attach,
@@ -138,7 +155,7 @@ static struct sg_table *p2pdma_dmabuf_map(struct dma_buf_attachment *attach,
 				      dir);
 	if (IS_ERR(sgt))
 		return sgt;
-	buf->nr_mapped++;
+	WRITE_ONCE(buf->nr_mapped, buf->nr_mapped + 1);
 	/* On the importer's path, with the kernel's own mappings. */
 	p2pdma_account_map(buf->p2p->account, attach->dev,
 			   pci_p2pdma_map_type(buf->mem, attach->dev),
@@ -154,7 +171,8 @@ static void p2pdma_dmabuf_unmap(struct dma_buf_attachment *attach,
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	dma_buf_free_sgt(attach, sgt, dir);
-	if (!--buf->nr_mapped)
+	WRITE_ONCE(buf->nr_mapped, buf->nr_mapped - 1);
+	if (!buf->nr_mapped)
 		wake_up_all(&buf->unmapped);
 }
 
@@ -191,6 +209,7 @@ static int p2pdma_dmabuf_mmap(struct dma_buf *dmabuf,
 
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/* A hint only: the fault handler checks under its lock. */
 	if (READ_ONCE(buf->revoked))
 		return -ENODEV;
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
@@ -206,15 +225,17 @@ static void p2pdma_dmabuf_release(struct dma_buf *dmabuf)
 	struct p2pdma_dmabuf *buf = dmabuf->priv;
 
 	/*
-	 * The last reference is gone, so no revocation holds one: either
-	 * this export was revoked, and holds nothing, or it is still on its
-	 * provider's list, which its pages keep alive.
+	 * The last reference is gone, so no revocation holds one.  Unless a
+	 * revocation took the pages already (and may have let the provider
+	 * go since), they are ours, and keep the provider and its list.
 	 */
-	if (!buf->revoked) {
+	if (atomic_xchg(&buf->pages_held, 0)) {
 		mutex_lock(&buf->p2p->dmabufs_lock);
-		list_del(&buf->node);
+		list_del_init(&buf->node);
 		mutex_unlock(&buf->p2p->dmabufs_lock);
 		p2pdma_dmabuf_put_pages(buf);
+	} else {
+		wait_for_completion(&buf->pages_gone);
 	}
 	kfree(buf->pieces);
 	kfree(buf);
@@ -270,9 +291,10 @@ static bool p2pdma_dmabuf_fits(struct p2pdma_dmabuf *buf, phys_addr_t paddr)
 static void p2pdma_dmabuf_add_piece(struct p2pdma_dmabuf *buf,
 				    phys_addr_t paddr, u32 nr)
 {
-	struct phys_vec *last = &buf->pieces[buf->nr_pieces - 1];
+	struct phys_vec *last = buf->nr_pieces ?
+				&buf->pieces[buf->nr_pieces - 1] : NULL;
 
-	if (buf->nr_pieces && last->paddr + last->len == paddr) {
+	if (last && last->paddr + last->len == paddr) {
 		last->len += (size_t)nr << PAGE_SHIFT;
 		return;
 	}
@@ -313,38 +335,62 @@ static int p2pdma_dmabuf_take(struct p2pdma_dmabuf *buf, unsigned long addr,
 	return 0;
 }
 
+/*
+ * Why an export under way has to stop now: 0 to go on.  Clearing is slow,
+ * so a large export yields between runs, and gives up when its caller is
+ * killed or the provider withdrawn, which waits for it (user_sem).
+ */
+static int p2pdma_dmabuf_stop(struct pci_p2pdma *p2p)
+{
+	cond_resched();
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	return READ_ONCE(p2p->user_revoked) ? -ENODEV : 0;
+}
+
 /* The rest of the export's @nr pages, in as few pieces as the pool has. */
 static int p2pdma_dmabuf_fill(struct p2pdma_dmabuf *buf, unsigned long nr)
 {
 	DECLARE_BITMAP(clean, P2PDMA_POOL_BLOCK_PAGES);
+	struct pci_p2pdma *p2p = buf->p2p;
 	unsigned long addr;
-	int err;
+	bool held = false;
+	int err = 0;
 	u32 n;
 
-	while (nr) {
-		cond_resched();
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		n = min(nr, P2PDMA_POOL_BLOCK_PAGES);
-		addr = p2pdma_alloc_upto(buf->p2p, &n, clean);
-		if (!addr)
-			return p2pdma_pool_dying(buf->p2p->pool) ? -ENODEV :
-								    -ENOMEM;
-		err = p2pdma_dmabuf_take(buf, addr, n, clean);
+	while (nr && !err) {
+		err = p2pdma_dmabuf_stop(p2p);
 		if (err)
-			return err;
+			break;
+		n = min(nr, P2PDMA_POOL_BLOCK_PAGES);
+		addr = p2pdma_alloc_upto(p2p, &n, clean);
+		if (!addr && !held) {
+			/* Take back what the clearer borrowed: see p2pdma_mmap(). */
+			p2pdma_clear_hold(p2p);
+			held = true;
+			continue;
+		}
+		if (!addr) {
+			err = p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
+			break;
+		}
+		err = p2pdma_dmabuf_take(buf, addr, n, clean);
 		nr -= n;
 	}
-	return 0;
+	if (held)
+		p2pdma_clear_release(p2p);
+	return err;
 }
 
 /*
- * The first run of an export, from @pdev if it is published.  Nothing pins
- * the provider before: the run's pages do after, as the teardown waits for
- * every page.  Return: its address, or 0; @nr in and out as for
- * p2pdma_alloc_upto().
+ * The first run of an export of @total pages, from @pdev if it is
+ * published and has that many free: an export it cannot serve clears
+ * nothing.  Nothing pins the provider before: the run's pages do after,
+ * as the teardown waits for every page.  Return: its address, or 0; @nr
+ * in and out as for p2pdma_alloc_upto().
  */
 static unsigned long p2pdma_dmabuf_first(struct pci_dev *pdev,
+					 unsigned long total,
 					 struct pci_p2pdma **p2pp, u32 *nr,
 					 unsigned long *clean)
 {
@@ -353,7 +399,8 @@ static unsigned long p2pdma_dmabuf_first(struct pci_dev *pdev,
 
 	rcu_read_lock();
 	p2p = p2pdma_of_rcu(pdev);
-	if (p2p && READ_ONCE(p2p->published))
+	if (p2p && READ_ONCE(p2p->published) &&
+	    p2pdma_pool_has_room(p2p->pool, total))
 		addr = p2pdma_alloc_upto(p2p, nr, clean);
 	rcu_read_unlock();
 	*p2pp = addr ? p2p : NULL;
@@ -376,6 +423,8 @@ static struct p2pdma_dmabuf *p2pdma_dmabuf_alloc(unsigned long nr)
 	init_rwsem(&buf->fault_lock);
 	init_waitqueue_head(&buf->unmapped);
 	INIT_LIST_HEAD(&buf->node);
+	atomic_set(&buf->pages_held, 1);
+	init_completion(&buf->pages_gone);
 	return buf;
 }
 
@@ -392,6 +441,7 @@ static struct dma_buf *p2pdma_dmabuf_export(struct p2pdma_dmabuf *buf,
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct dma_buf *dmabuf;
+	char *name;
 
 	exp_info.ops = &p2pdma_dmabuf_ops;
 	exp_info.size = size;
@@ -402,7 +452,10 @@ static struct dma_buf *p2pdma_dmabuf_export(struct p2pdma_dmabuf *buf,
 		return dmabuf;
 	buf->dmabuf = dmabuf;
 	/* fdinfo's name: the provider.  The dma-buf core frees it. */
-	dmabuf->name = kstrdup(pci_name(buf->p2p->pdev), GFP_KERNEL);
+	name = kstrdup(pci_name(buf->p2p->pdev), GFP_KERNEL);
+	spin_lock(&dmabuf->name_lock);
+	dmabuf->name = name;
+	spin_unlock(&dmabuf->name_lock);
 	return dmabuf;
 }
 
@@ -451,10 +504,10 @@ struct dma_buf *pci_p2pmem_export_dmabuf(struct pci_dev *pdev, size_t size,
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 	n = min(nr, P2PDMA_POOL_BLOCK_PAGES);
-	addr = p2pdma_dmabuf_first(pdev, &p2p, &n, clean);
+	addr = p2pdma_dmabuf_first(pdev, nr, &p2p, &n, clean);
 	if (!addr) {
 		p2pdma_dmabuf_free(buf);
-		/* A provider that has memory but not this much: no room. */
+		/* Published but short of memory, or withdrawn (or dying). */
 		return ERR_PTR(pci_has_p2pmem(pdev) ? -ENOMEM : -ENODEV);
 	}
 	buf->p2p = p2p;
@@ -494,9 +547,10 @@ EXPORT_SYMBOL_GPL(pci_p2pmem_export_dmabuf);
  * @pdev: the node's provider
  * @uarg: the caller's struct p2pmem_export_dmabuf
  *
- * Return: 0, with the new descriptor in @uarg->fd; -EFAULT, -EINVAL for
- * flags other than O_CLOEXEC and O_ACCMODE, or a size of 0, -EMFILE, or
- * an error of pci_p2pmem_export_dmabuf().
+ * Return: 0, with the new descriptor in @uarg->fd; -EFAULT; -EINVAL for
+ * a size of 0 or beyond size_t, flags other than O_CLOEXEC with O_RDWR
+ * or O_RDONLY, or a reserved field that is not 0; -EMFILE; or an error
+ * of pci_p2pmem_export_dmabuf().
  */
 int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
 			    struct p2pmem_export_dmabuf __user *uarg)
@@ -507,7 +561,11 @@ int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags & ~(O_CLOEXEC | O_ACCMODE) || !arg.size)
+	if (arg.flags & ~(O_CLOEXEC | O_ACCMODE) ||
+	    ((arg.flags & O_ACCMODE) != O_RDWR &&
+	     (arg.flags & O_ACCMODE) != O_RDONLY) ||
+	    !arg.size || arg.size > SIZE_MAX ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
 	fd = get_unused_fd_flags(arg.flags & O_CLOEXEC);
 	if (fd < 0)
@@ -523,7 +581,7 @@ int p2pdma_dmabuf_export_fd(struct pci_dev *pdev,
 		dma_buf_put(dmabuf);
 		return -EFAULT;
 	}
-	fd_install(fd, dmabuf->file);
+	dma_buf_fd_install(dmabuf, fd);
 	return 0;
 }
 
@@ -550,7 +608,7 @@ static void p2pdma_dmabuf_revoke_one(struct p2pdma_dmabuf *buf)
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	down_write(&buf->fault_lock);
-	buf->revoked = true;
+	WRITE_ONCE(buf->revoked, true);
 	up_write(&buf->fault_lock);
 	dma_buf_invalidate_mappings(dmabuf);
 	dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP, false,
@@ -559,7 +617,10 @@ static void p2pdma_dmabuf_revoke_one(struct p2pdma_dmabuf *buf)
 	p2pdma_dmabuf_wait_unmapped(buf);
 	/* No fault maps a page any more: zap those mapped before. */
 	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
-	p2pdma_dmabuf_put_pages(buf);
+	/* Unlinked already: the release finds nothing to do. */
+	if (atomic_xchg(&buf->pages_held, 0))
+		p2pdma_dmabuf_put_pages(buf);
+	complete_all(&buf->pages_gone);
 }
 
 /**
@@ -573,19 +634,35 @@ void p2pdma_dmabuf_revoke(struct pci_p2pdma *p2p)
 {
 	struct p2pdma_dmabuf *buf, *tmp;
 	LIST_HEAD(revoking);
+	LIST_HEAD(dropping);
 
 	mutex_lock(&p2p->dmabufs_lock);
 	list_for_each_entry_safe(buf, tmp, &p2p->dmabufs, node) {
-		/* One whose last reference went frees its pages itself. */
-		if (get_file_active(&buf->dmabuf->file))
+		if (get_file_active(&buf->dmabuf->file)) {
 			list_move_tail(&buf->node, &revoking);
+			continue;
+		}
+		/*
+		 * Its last reference went, and its release may wait long: a
+		 * deferred fput of the task unbinding the provider runs only
+		 * after the unbind, which waits for these pages.  Nothing maps
+		 * them any more (no file, no vma, no attachment): take them.
+		 */
+		if (atomic_xchg(&buf->pages_held, 0))
+			list_move_tail(&buf->node, &dropping);
 	}
 	mutex_unlock(&p2p->dmabufs_lock);
 
+	list_for_each_entry_safe(buf, tmp, &dropping, node) {
+		list_del_init(&buf->node);
+		p2pdma_dmabuf_put_pages(buf);
+		/* Its release may free it from here on. */
+		complete_all(&buf->pages_gone);
+	}
 	list_for_each_entry_safe(buf, tmp, &revoking, node) {
 		list_del_init(&buf->node);
 		p2pdma_dmabuf_revoke_one(buf);
-		/* Maybe the last reference: the release sees it revoked. */
+		/* Maybe the last reference: the release finds no pages. */
 		fput(buf->dmabuf->file);
 	}
 }

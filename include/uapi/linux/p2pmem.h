@@ -15,6 +15,7 @@
  * @flags: in: flags of the new file descriptor: O_CLOEXEC, and O_RDWR or
  *	O_RDONLY; nothing else
  * @fd: out: the dma-buf
+ * @reserved: 0, for what later versions may add
  *
  * The memory holds zeros.  It is the provider's until the dma-buf's last
  * user puts it, or until the provider is withdrawn (unpublished, unbound,
@@ -25,6 +26,7 @@ struct p2pmem_export_dmabuf {
 	__u64 size;
 	__u32 flags;
 	__s32 fd;
+	__u64 reserved[2];
 };
 
 #define P2PMEM_IOC_MAGIC		0xB9

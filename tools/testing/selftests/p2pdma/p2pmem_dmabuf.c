@@ -8,9 +8,9 @@
  * block device that can reach BDF by P2P.  Exports p2pmem of BDF through
  * P2PMEM_IOC_EXPORT_DMABUF and checks:
  *
- *  - bad arguments (size 0, unknown flags, more than "available", a node
- *    opened read-only) are refused with the right errno, and change no
- *    "available";
+ *  - bad arguments (size 0, unknown flags, write-only, a reserved field
+ *    not 0, more than "available", a node opened read-only) are refused
+ *    with the right errno, and change no "available";
  *  - a 2 MiB export takes 2 MiB of "available", shows in fdinfo as a
  *    dma-buf of that size named after BDF, and reads zeros through its
  *    mmap() although the memory held data before;
@@ -100,6 +100,15 @@ static int export(int nfd, unsigned long long size, unsigned int flags,
 	return 0;
 }
 
+/* The ioctl's errno for an otherwise good request with reserved[1] set. */
+static int export_reserved(int nfd)
+{
+	struct p2pmem_export_dmabuf arg = { .size = 4096, .flags = O_RDWR,
+					    .fd = -1, .reserved = { 0, 1 } };
+
+	return ioctl(nfd, P2PMEM_IOC_EXPORT_DMABUF, &arg) ? errno : 0;
+}
+
 static void check_refusals(void)
 {
 	long long avail = p2pmem_attr("available");
@@ -114,6 +123,10 @@ static void check_refusals(void)
 		  EINVAL);
 	expect_ll("unknown flags are refused with EINVAL",
 		  export(nfd, 4096, O_RDWR | O_NONBLOCK, &fd), EINVAL);
+	expect_ll("a write-only dma-buf is refused with EINVAL",
+		  export(nfd, 4096, O_WRONLY, &fd), EINVAL);
+	expect_ll("a reserved field not 0 is refused with EINVAL",
+		  export_reserved(nfd), EINVAL);
 	expect_ll("more than available is refused with ENOMEM",
 		  export(nfd, avail + SZ_2M, O_RDWR, &fd), ENOMEM);
 	expect_ll("no other ioctl: ENOTTY",
