@@ -336,19 +336,11 @@ static int p2pdma_dmabuf_take(struct p2pdma_dmabuf *buf, unsigned long addr,
 }
 
 /*
- * Why an export under way has to stop now: 0 to go on.  Clearing is slow,
- * so a large export yields between runs, and gives up when its caller is
- * killed or the provider withdrawn, which waits for it (user_sem).
+ * The rest of the export's @nr pages, in as few pieces as the pool has.
+ * Clearing is slow, so a large export yields between runs, and gives up
+ * when its caller is killed or the provider withdrawn, which waits for it
+ * (user_sem), as a mapping does.
  */
-static int p2pdma_dmabuf_stop(struct pci_p2pdma *p2p)
-{
-	cond_resched();
-	if (fatal_signal_pending(current))
-		return -EINTR;
-	return READ_ONCE(p2p->user_revoked) ? -ENODEV : 0;
-}
-
-/* The rest of the export's @nr pages, in as few pieces as the pool has. */
 static int p2pdma_dmabuf_fill(struct p2pdma_dmabuf *buf, unsigned long nr)
 {
 	DECLARE_BITMAP(clean, P2PDMA_POOL_BLOCK_PAGES);
@@ -359,21 +351,13 @@ static int p2pdma_dmabuf_fill(struct p2pdma_dmabuf *buf, unsigned long nr)
 	u32 n;
 
 	while (nr && !err) {
-		err = p2pdma_dmabuf_stop(p2p);
+		err = p2pdma_user_stop(p2p);
 		if (err)
 			break;
 		n = min(nr, P2PDMA_POOL_BLOCK_PAGES);
-		addr = p2pdma_alloc_upto(p2p, &n, clean);
-		if (!addr && !held) {
-			/* Take back what the clearer borrowed: see p2pdma_mmap(). */
-			p2pdma_clear_hold(p2p);
-			held = true;
-			continue;
-		}
-		if (!addr) {
-			err = p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
+		err = p2pdma_user_alloc(p2p, &n, clean, &held, &addr);
+		if (err)
 			break;
-		}
 		err = p2pdma_dmabuf_take(buf, addr, n, clean);
 		nr -= n;
 	}

@@ -86,8 +86,16 @@ static const struct vm_operations_struct p2pdma_vm_ops = {
  */
 #define P2PDMA_MMAP_STEP_PAGES	16UL
 
-/* Why a mapping under way has to stop now: 0 to go on. */
-static int p2pdma_mmap_stop(struct pci_p2pdma *p2p)
+/**
+ * p2pdma_user_stop - why a mapping or an export under way has to stop now
+ * @p2p: the provider, whose user_sem the caller holds for reading
+ *
+ * Yields the CPU first: call it between two steps of clearing.
+ *
+ * Return: 0 to go on, -EINTR once the caller is killed, -ENODEV once the
+ * provider is being withdrawn.
+ */
+int p2pdma_user_stop(struct pci_p2pdma *p2p)
 {
 	cond_resched();
 	if (fatal_signal_pending(current))
@@ -114,7 +122,7 @@ static int p2pdma_insert_pages(struct pci_p2pdma *p2p,
 
 	for (i = 0; i < nr; i += n) {
 		n = min(nr - i, P2PDMA_MMAP_STEP_PAGES);
-		err = p2pdma_mmap_stop(p2p);
+		err = p2pdma_user_stop(p2p);
 		if (err)
 			break;
 		cleared = p2pdma_clear_dirty(addr, clean, i, i + n);
@@ -161,6 +169,41 @@ static int p2pdma_check_vma(struct pci_dev *pdev, struct vm_area_struct *vma)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/**
+ * p2pdma_user_alloc - allocate a run of pages for userspace
+ * @p2p: the provider, whose user_sem the caller holds for reading
+ * @nr: in, the most pages wanted; out, the pages allocated
+ * @clean: a bitmap of at least @nr bits: which pages are clean
+ * @held: whether the caller holds the clearer off already; the caller
+ *	calls p2pdma_clear_release() once it is done, if this comes back true
+ * @addr: out, the address of the first page
+ *
+ * Free pages may be lent to the clearer, or just back from it, which a
+ * look at what it has lent cannot tell apart from none: on a first
+ * failure, this takes them back, keeps the clearer off, and tries once
+ * more.
+ *
+ * Return: 0, -ENOMEM, or -ENODEV when the provider is going away (a
+ * removal stops the allocator before it revokes the mappings: that is no
+ * shortage of memory).
+ */
+int p2pdma_user_alloc(struct pci_p2pdma *p2p, u32 *nr, unsigned long *clean,
+		      bool *held, unsigned long *addr)
+{
+	u32 want = *nr;
+
+	*addr = p2pdma_alloc_upto(p2p, nr, clean);
+	if (!*addr && !*held) {
+		p2pdma_clear_hold(p2p);
+		*held = true;
+		*nr = want;
+		*addr = p2pdma_alloc_upto(p2p, nr, clean);
+	}
+	if (*addr)
+		return 0;
+	return p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
 }
 
 /* A process that mapped a provider's memory since the last revocation. */
@@ -348,26 +391,9 @@ int p2pdma_mmap(struct pci_p2pdma *p2p, struct vm_area_struct *vma)
 		u32 nr = min((vma->vm_end - uaddr) >> PAGE_SHIFT,
 			     P2PDMA_POOL_BLOCK_PAGES);
 
-		addr = p2pdma_alloc_upto(p2p, &nr, clean);
-		if (!addr && !held) {
-			/*
-			 * Free pages may be lent to the clearer, or just back
-			 * from it, which a look at what it has lent cannot
-			 * tell apart from none: take them back, keep it off
-			 * until this mapping is made, and try once more.
-			 */
-			p2pdma_clear_hold(p2p);
-			held = true;
-			continue;
-		}
-		if (!addr) {
-			/*
-			 * A removal stops the allocator before it revokes
-			 * the mappings: that is no shortage of memory.
-			 */
-			err = p2pdma_pool_dying(p2p->pool) ? -ENODEV : -ENOMEM;
+		err = p2pdma_user_alloc(p2p, &nr, clean, &held, &addr);
+		if (err)
 			goto out;
-		}
 		err = p2pdma_insert_pages(p2p, vma, uaddr, addr, nr, clean);
 		if (err)
 			goto out;

@@ -26,6 +26,9 @@ int p2pdma_user_init(struct pci_p2pdma *p2p);
 void p2pdma_user_free(struct pci_p2pdma *p2p);
 void p2pdma_user_open(struct pci_p2pdma *p2p);
 void p2pdma_user_revoke(struct pci_p2pdma *p2p);
+int p2pdma_user_stop(struct pci_p2pdma *p2p);
+int p2pdma_user_alloc(struct pci_p2pdma *p2p, u32 *nr, unsigned long *clean,
+		      bool *held, unsigned long *addr);
 
 /* dmabuf.c */
 struct p2pmem_export_dmabuf;
