@@ -11,13 +11,17 @@
 #ifndef _DRIVERS_PCI_P2PDMA_DMABUF_TEST_H
 #define _DRIVERS_PCI_P2PDMA_DMABUF_TEST_H
 
+#include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
 #include <linux/refcount.h>
 #include <linux/sizes.h>
+#include <rdma/ib_umem.h>
+#include <rdma/ib_verbs.h>
 
 #define DMABUF_TEST_VENDOR	0x1af4	/* ivshmem-plain */
 #define DMABUF_TEST_DEVICE	0x1110
@@ -317,6 +321,167 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 }
 
+/*
+ * An importer that maps the memory into an IOMMU itself (iommufd) is no
+ * PCI function: it attaches, maps no scatterlist, and asks for physical
+ * ranges, which only a root complex that routes P2P carries.  The QEMU
+ * guest's q35 is not vouched for at boot, when this suite runs: refused,
+ * with the host bridge named, until the export is revoked.
+ */
+static void dmabuf_test_phys_ranges(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_importer imp = {};
+	struct phys_vec ranges[2] = {};
+	struct p2pdma_stats before;
+	struct p2pdma_path path;
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct pci_dev *hb;
+	struct device *dev;
+	int ret;
+
+	dev = kunit_device_register(test, "p2pdma-iommu-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	hb = pci_get_domain_bus_and_slot(pci_domain_nr(ctx->pdev->bus), 0,
+					 PCI_DEVFN(0, 0));
+	KUNIT_ASSERT_NOT_NULL(test, hb);
+	p2pdma_path_via_iommu(ctx->pdev, &path);
+	KUNIT_EXPECT_EQ(test, path.map, PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	KUNIT_EXPECT_PTR_EQ(test, path.where, hb);
+	pci_dev_put(hb);
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_64K, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	attach = dma_buf_dynamic_attach(dmabuf, dev, &dmabuf_importer_ops,
+					&imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	imp.attach = attach;
+	/* No device to map a scatterlist for. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf_map(&imp)), -EREMOTEIO);
+
+	before = dmabuf_stats(ctx);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_phys_ranges(attach, ranges, ARRAY_SIZE(ranges));
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, ret, -EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, ranges[0].len, 0);
+	KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dma_mapped_bytes,
+			before.dma_mapped_bytes);
+
+	pci_p2pmem_publish(ctx->pdev, false);
+	KUNIT_EXPECT_EQ(test, atomic_read(&imp.invalidated), 1);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_phys_ranges(attach, ranges, ARRAY_SIZE(ranges));
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	dma_buf_detach(dmabuf, attach);
+	dmabuf_put_now(dmabuf);
+}
+
+#if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_MEM)
+/* A dynamic RDMA importer (mlx5's kind): unmaps when told. */
+static void dmabuf_rdma_invalidate(struct dma_buf_attachment *attach)
+{
+	ib_umem_dmabuf_unmap_pages(attach->importer_priv);
+}
+
+static const struct dma_buf_attach_ops dmabuf_rdma_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = dmabuf_rdma_invalidate,
+};
+
+/*
+ * What ibv_reg_dmabuf_mr() does with a p2pmem dma-buf, through RDMA's own
+ * umem code, for an RDMA device at NVMe B's place (no RDMA device here
+ * imports dma-bufs: rxe has no dma-buf MRs).  Dynamic importers and
+ * pinned ones that can be revoked are taken, with the bus addresses of
+ * the MR's span; pinned ones that cannot are refused.  A withdrawal
+ * revokes the MR and gives the memory back while the MR still exists.
+ */
+static void dmabuf_test_rdma_contract(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
+	resource_size_t bar_phys = pci_resource_start(ctx->pdev,
+						      DMABUF_TEST_BAR);
+	int access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE;
+	struct ib_umem_dmabuf *dyn, *pinned;
+	struct p2pdma_dmabuf *buf;
+	struct dma_buf *dmabuf;
+	struct ib_device *ibdev;
+	struct scatterlist *sg;
+	size_t len = 0;
+	int fd, i, ret;
+
+	ibdev = kunit_kzalloc(test, sizeof(*ibdev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ibdev);
+	ibdev->dma_device = &ctx->near->dev;
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_64K, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	buf = dmabuf->priv;
+	/* The fd takes the reference; each umem takes its own. */
+	fd = dma_buf_fd(dmabuf, O_CLOEXEC);
+	if (fd < 0) {
+		dmabuf_put_now(dmabuf);
+		KUNIT_FAIL(test, "no fd: %d", fd);
+		return;
+	}
+
+	pinned = ib_umem_dmabuf_get_pinned(ibdev, 0, SZ_64K, fd, access);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pinned), -EOPNOTSUPP);
+
+	dyn = ib_umem_dmabuf_get(ibdev, 0, SZ_64K, fd, access,
+				 &dmabuf_rdma_ops);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dyn);
+	if (!IS_ERR_OR_NULL(dyn)) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		KUNIT_EXPECT_EQ(test, ib_umem_dmabuf_map_pages(dyn), 0);
+		dma_resv_unlock(dmabuf->resv);
+	}
+
+	/* An MR of 8 KiB from offset 4 KiB: its span, at bus addresses. */
+	pinned = ib_umem_dmabuf_get_pinned_revocable_and_lock(ibdev, SZ_4K,
+							      SZ_8K, fd,
+							      access);
+	close_fd(fd);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pinned);
+	for_each_sgtable_dma_sg(&pinned->umem.sgt_append.sgt, sg, i) {
+		if (!i)
+			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
+					bar_bus + buf->pieces[0].paddr -
+					bar_phys + SZ_4K);
+		len += sg_dma_len(sg);
+	}
+	KUNIT_EXPECT_EQ(test, len, (size_t)SZ_8K);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M - SZ_64K);
+
+	/* Withdrawn: both MRs let go, and the memory is back at once. */
+	pci_p2pmem_publish(ctx->pdev, false);
+	KUNIT_EXPECT_TRUE(test, pinned->revoked);
+	KUNIT_EXPECT_NULL(test, pinned->sgt);
+	if (!IS_ERR_OR_NULL(dyn))
+		KUNIT_EXPECT_NULL(test, dyn->sgt);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = IS_ERR_OR_NULL(dyn) ? -ENODEV : ib_umem_dmabuf_map_pages(dyn);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, ret, -ENODEV);
+
+	ib_umem_dmabuf_release(pinned);
+	if (!IS_ERR_OR_NULL(dyn))
+		ib_umem_release(&dyn->umem);
+	flush_delayed_fput();
+}
+#else
+static void dmabuf_test_rdma_contract(struct kunit *test)
+{
+	kunit_skip(test, "needs RDMA's umem built in");
+}
+#endif
+
 /* Freed by whichever of the case and the thread is done last. */
 struct dmabuf_withdraw {
 	struct pci_dev *pdev;
@@ -431,6 +596,8 @@ static struct kunit_case dmabuf_test_cases[] = {
 	KUNIT_CASE(dmabuf_test_map_bus),
 	KUNIT_CASE(dmabuf_test_revoke_mapped),
 	KUNIT_CASE(dmabuf_test_revoke_cooperative),
+	KUNIT_CASE(dmabuf_test_phys_ranges),
+	KUNIT_CASE(dmabuf_test_rdma_contract),
 	{}
 };
 

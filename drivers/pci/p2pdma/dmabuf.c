@@ -129,12 +129,16 @@ static int p2pdma_dmabuf_attach(struct dma_buf *dmabuf,
 	/*
 	 * Not revoked, under the lock that revocation sets it under: the
 	 * provider, whose @mem this is, stays until the lock is dropped.
+	 * An importer that is no PCI function (iommufd's) names no device
+	 * that will DMA: its reach is decided when it maps, by the map or
+	 * by p2pdma_dmabuf_phys_ranges().
 	 */
 	dma_resv_lock(dmabuf->resv, NULL);
 	if (buf->revoked)
 		ret = -ENODEV;
 	/* pci_p2pdma_map_type() logs the reason of a refusal. */
-	else if (pci_p2pdma_map_type(buf->mem, attach->dev) ==
+	else if (dev_is_pci(attach->dev) &&
+		 pci_p2pdma_map_type(buf->mem, attach->dev) ==
 		 PCI_P2PDMA_MAP_NOT_SUPPORTED)
 		ret = -EREMOTEIO;
 	dma_resv_unlock(dmabuf->resv);
@@ -145,11 +149,16 @@ static struct sg_table *p2pdma_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
 {
 	struct p2pdma_dmabuf *buf = attach->dmabuf->priv;
+	enum pci_p2pdma_map_type map;
 	struct sg_table *sgt;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (buf->revoked)
 		return ERR_PTR(-ENODEV);
+	/* An importer that is no PCI function, as at attach for the others. */
+	map = pci_p2pdma_map_type(buf->mem, attach->dev);
+	if (map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		return ERR_PTR(-EREMOTEIO);
 	sgt = dma_buf_phys_vec_to_sgt(attach, buf->mem, buf->pieces,
 				      buf->nr_pieces, attach->dmabuf->size,
 				      dir);
@@ -157,8 +166,7 @@ static struct sg_table *p2pdma_dmabuf_map(struct dma_buf_attachment *attach,
 		return sgt;
 	WRITE_ONCE(buf->nr_mapped, buf->nr_mapped + 1);
 	/* On the importer's path, with the kernel's own mappings. */
-	p2pdma_account_map(buf->p2p->account, attach->dev,
-			   pci_p2pdma_map_type(buf->mem, attach->dev),
+	p2pdma_account_map(buf->p2p->account, attach->dev, map,
 			   attach->dmabuf->size);
 	return sgt;
 }
@@ -174,6 +182,44 @@ static void p2pdma_dmabuf_unmap(struct dma_buf_attachment *attach,
 	WRITE_ONCE(buf->nr_mapped, buf->nr_mapped - 1);
 	if (!buf->nr_mapped)
 		wake_up_all(&buf->unmapped);
+}
+
+/*
+ * For an importer that maps the memory into an IOMMU itself (iommufd), for
+ * devices it does not name: their requests turn around in the provider's
+ * root complex, which must route P2P.  Counted as a mapping on that path.
+ */
+static int p2pdma_dmabuf_phys_ranges(struct dma_buf_attachment *attach,
+				     struct phys_vec *ranges, unsigned int max)
+{
+	struct p2pdma_dmabuf *buf = attach->dmabuf->priv;
+	struct p2pdma_path path;
+	struct pci_dev *pdev;
+	char text[200];
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	if (buf->revoked)
+		return -ENODEV;
+	pdev = buf->p2p->pdev;
+	p2pdma_path_via_iommu(pdev, &path);
+	if (path.map == PCI_P2PDMA_MAP_NOT_SUPPORTED) {
+		p2pdma_account_refusal(buf->p2p->account, attach->dev,
+				       path.reason);
+		p2pdma_refusal_text(text, sizeof(text), attach->dev, &path);
+		/* The root complex's function, if found, is what to vouch for. */
+		if (path.where)
+			dev_warn_ratelimited(&pdev->dev, "dma-buf import through an IOMMU %s; if it routes P2P, add pci_p2pdma.host_bridges=%04x:%04x\n",
+					     text, path.where->vendor,
+					     path.where->device);
+		else
+			dev_warn_ratelimited(&pdev->dev, "dma-buf import through an IOMMU %s\n",
+					     text);
+		return -EREMOTEIO;
+	}
+	memcpy(ranges, buf->pieces, min(max, buf->nr_pieces) * sizeof(*ranges));
+	p2pdma_account_map(buf->p2p->account, attach->dev, path.map,
+			   attach->dmabuf->size);
+	return buf->nr_pieces;
 }
 
 static vm_fault_t p2pdma_dmabuf_fault(struct vm_fault *vmf)
@@ -245,6 +291,7 @@ static const struct dma_buf_ops p2pdma_dmabuf_ops = {
 	.attach = p2pdma_dmabuf_attach,
 	.map_dma_buf = p2pdma_dmabuf_map,
 	.unmap_dma_buf = p2pdma_dmabuf_unmap,
+	.phys_ranges = p2pdma_dmabuf_phys_ranges,
 	.mmap = p2pdma_dmabuf_mmap,
 	.release = p2pdma_dmabuf_release,
 };

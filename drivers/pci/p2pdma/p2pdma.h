@@ -330,6 +330,7 @@ const char *p2pdma_policy_name(enum p2pdma_policy policy);
 struct pci_dev *p2pdma_pci_dev_of(struct device *dev);
 void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
+void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path);
 enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);

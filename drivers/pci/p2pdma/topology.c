@@ -547,6 +547,34 @@ static void p2pdma_path_decide(struct pci_dev *provider,
 	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, dist);
 }
 
+/**
+ * p2pdma_path_via_iommu - the path of devices an IOMMU maps a BAR for
+ * @provider: device whose BAR holds the memory
+ * @path: filled in as by p2pdma_path_calc()
+ *
+ * For an importer that maps the BAR's CPU physical addresses into an IOMMU
+ * domain, for devices it does not name (iommufd).  Their requests, being
+ * translated, go up to the root complex whatever lies between, and back
+ * down to the BAR: the provider's root complex must route P2P.  Devices
+ * under other host bridges are unknown here, so only that one is asked.
+ * Does not sleep.
+ */
+void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path)
+{
+	struct pci_host_bridge *host = pci_find_host_bridge(provider->bus);
+	struct pci_dev *hb;
+
+	path->nr_acs = 0;
+	path->unreadable = NULL;
+	if (p2pdma_host_bridge_routes(host, false, &hb) ||
+	    p2pdma_cpu_routes_p2p())
+		p2pdma_allow(path, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
+			     p2pdma_hops_to_root(provider) +
+			     P2PDMA_ROOT_COMPLEX_HOPS);
+	else
+		p2pdma_refuse(path, P2PDMA_RC_REFUSED, hb);
+}
+
 /*
  * A path the rules allow, against what probes found on it (verdict.c): a
  * direction that failed refuses it, and under the strict policy a path
