@@ -141,6 +141,19 @@ tap() {
 		"$rc $(grep -c '^ok - ' /tmp/tap.out)" "0 $count"
 }
 
+# driver_of BDF - the driver a function is bound to, or "none".
+driver_of() {
+	d=$(readlink "/sys/bus/pci/devices/$1/driver") && basename "$d" || echo none
+}
+
+# rebind BDF DRIVER - move a function to DRIVER.
+rebind() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
+		echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
+	echo "$2" > "/sys/bus/pci/devices/$1/driver_override"
+	echo "$1" > /sys/bus/pci/drivers_probe
+}
+
 # p2p_stat PROVIDER KEY - one value from the provider's debugfs statistics,
 # or "missing", which never equals a number and is 0 in $((...)), so that a
 # check fails instead of the shell dying on an empty expression.

@@ -18,19 +18,6 @@ P2PMEM=/sys/bus/pci/devices/$A/p2pmem
 IOVA_DMABUF=0x4000000
 dmesg_mark vfio-nvme
 
-# driver_of BDF - the driver a function is bound to, or "none".
-driver_of() {
-	d=$(readlink "/sys/bus/pci/devices/$1/driver") && basename "$d" || echo none
-}
-
-# rebind BDF DRIVER - move a function to DRIVER.
-rebind() {
-	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
-		echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
-	echo "$2" > "/sys/bus/pci/devices/$1/driver_override"
-	echo "$1" > /sys/bus/pci/drivers_probe
-}
-
 # wait_for SECONDS CMD... - until CMD succeeds, SECONDS at most.
 wait_for() {
 	i=0 n=$(($1 * 10))

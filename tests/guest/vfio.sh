@@ -14,19 +14,6 @@ EDU=$(for d in /sys/bus/pci/devices/*; do
 done)
 SIZE=$((16 << 20))
 
-# driver_of BDF - the driver a function is bound to, or "none".
-driver_of() {
-	d=$(readlink "/sys/bus/pci/devices/$1/driver") && basename "$d" || echo none
-}
-
-# rebind BDF DRIVER - move a function to DRIVER.
-rebind() {
-	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
-		echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
-	echo "$2" > "/sys/bus/pci/devices/$1/driver_override"
-	echo "$1" > /sys/bus/pci/drivers_probe
-}
-
 echo "== the functions and the IOMMU =="
 check "the IOMMU is on (a DMAR unit in /sys/class/iommu)" \
 	sh -c "ls /sys/class/iommu | grep -q dmar"
