@@ -254,7 +254,9 @@ static int p2pdma_verdict_parse(struct pci_p2pdma *p2p, char *line)
 	else
 		ret = -EINVAL;
 	if (!ret)
-		ret = p2pdma_verdict_record(p2p, client, dir, state, line);
+		ret = p2pdma_verdict_record(p2p, client, dir, state, line,
+					    p2pdma_path_turns_in_rc(p2p->pdev,
+								    client));
 	if (ret)
 		goto out;
 	if (state == P2PDMA_FAILED)

@@ -203,6 +203,8 @@ static inline struct p2pdma_range *p2pdma_range_of_page(struct page *page)
  * @nr_acs: how many devices do, even beyond the size of @acs
  * @unreadable: a device whose config space read all ones, or NULL; the
  *              path is then refused, and not cached
+ * @via_rc: requests turn around in the root complex, by the topology
+ *          rules, whether it routes them or not
  */
 struct p2pdma_path {
 	enum pci_p2pdma_map_type map;
@@ -212,6 +214,7 @@ struct p2pdma_path {
 	struct pci_dev *acs[4];
 	unsigned int nr_acs;
 	struct pci_dev *unreadable;
+	bool via_rc;
 };
 
 /*
@@ -292,6 +295,7 @@ enum p2pdma_probe_dir {
 	P2PDMA_PROBE_DIRS,
 };
 
+/* Ordered: a worse finding outranks a better one (p2pdma_verdict_of_rc()). */
 enum p2pdma_verdict_state {
 	P2PDMA_UNTESTED,
 	P2PDMA_VERIFIED,
@@ -315,10 +319,12 @@ void p2pdma_verdicts_outdated(void);
 void p2pdma_verdicts_free(struct pci_p2pdma *p2p);
 int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 			  enum p2pdma_probe_dir dir,
-			  enum p2pdma_verdict_state state, const char *what);
+			  enum p2pdma_verdict_state state, const char *what,
+			  bool via_rc);
 void p2pdma_verdict_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
 void p2pdma_verdict_of(struct pci_p2pdma *p2p, struct pci_dev *client,
 		       u8 state[P2PDMA_PROBE_DIRS]);
+void p2pdma_verdict_of_rc(struct pci_p2pdma *p2p, u8 state[P2PDMA_PROBE_DIRS]);
 enum p2pdma_policy p2pdma_verdict_policy(struct pci_p2pdma *p2p);
 int p2pdma_verdict_set_policy(struct pci_p2pdma *p2p,
 			      enum p2pdma_policy policy);
@@ -331,6 +337,7 @@ struct pci_dev *p2pdma_pci_dev_of(struct device *dev);
 void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
 void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path);
+bool p2pdma_path_turns_in_rc(struct pci_dev *provider, struct pci_dev *client);
 enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);

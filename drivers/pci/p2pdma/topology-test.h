@@ -1328,6 +1328,16 @@ static void verdicts_show(struct pci_p2pdma *p2p, char *buf, size_t size)
 	buf[min(m.count, size - 1)] = '\0';
 }
 
+/* What debugfs does with a probe's finding. */
+static int probe_record(struct pci_p2pdma *p2p, struct pci_dev *client,
+			enum p2pdma_probe_dir dir,
+			enum p2pdma_verdict_state state, const char *what)
+{
+	return p2pdma_verdict_record(p2p, client, dir, state, what,
+				     p2pdma_path_turns_in_rc(p2p->pdev,
+							     client));
+}
+
 /* A direction a probe failed refuses a path the rules allow, until reset. */
 static void p2pdma_test_probe_verdicts(struct kunit *test)
 {
@@ -1344,11 +1354,11 @@ static void p2pdma_test_probe_verdicts(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), BUS);
-	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_READS,
-						    P2PDMA_VERIFIED, NULL), 0);
-	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_WRITES,
-						    P2PDMA_FAILED,
-						    "stale data, 8 KiB at 3584"),
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, P2PDMA_PROBE_READS,
+					   P2PDMA_VERIFIED, NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, P2PDMA_PROBE_WRITES,
+					   P2PDMA_FAILED,
+					   "stale data, 8 KiB at 3584"),
 			0);
 	p2pdma_paths_outdated();
 	p2pdma_path_calc(a, b, &path);
@@ -1379,8 +1389,8 @@ static void p2pdma_test_probe_verdicts(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, buf, "");
 
 	/* Nor once root resets it. */
-	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, b, P2PDMA_PROBE_READS,
-						    P2PDMA_FAILED, "all ones"),
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, P2PDMA_PROBE_READS,
+					   P2PDMA_FAILED, "all ones"),
 			0);
 	p2pdma_paths_outdated();
 	p2pdma_path_calc(a, b, &path);
@@ -1413,12 +1423,12 @@ static void p2pdma_test_strict_policy(struct kunit *test)
 	p2pdma_path_calc(a, b, &path);
 	KUNIT_EXPECT_EQ(test, path.map, BUS);
 
-	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, c, P2PDMA_PROBE_WRITES,
-						    P2PDMA_VERIFIED, NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, P2PDMA_PROBE_WRITES,
+					   P2PDMA_VERIFIED, NULL), 0);
 	p2pdma_path_calc(a, c, &path);
 	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
-	KUNIT_EXPECT_EQ(test, p2pdma_verdict_record(p2p, c, P2PDMA_PROBE_READS,
-						    P2PDMA_VERIFIED, NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, P2PDMA_PROBE_READS,
+					   P2PDMA_VERIFIED, NULL), 0);
 	p2pdma_path_calc(a, c, &path);
 	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
 
@@ -1443,11 +1453,83 @@ static void p2pdma_test_strict_policy(struct kunit *test)
 #define WRITES	P2PDMA_PROBE_WRITES
 #define READS	P2PDMA_PROBE_READS
 
+/*
+ * Devices an IOMMU maps the BAR for are unknown: their requests turn in the
+ * provider's root complex, so its rule, the probes that went through it
+ * and the strict policy decide.  A probe below the switch tried no root
+ * complex, unless ACS sent it there.
+ */
+static void p2pdma_test_via_iommu(struct kunit *test)
+{
+	struct fake_topo *t = fake_build(test, topo_q35);
+	struct fake_topo *acs = fake_build(test, topo_acs_dp);
+	struct pci_dev *a = fake_pdev(t, "nvme_a");
+	struct pci_dev *b = fake_pdev(t, "nvme_b");
+	struct pci_dev *c = fake_pdev(t, "nvme_c");
+	struct pci_p2pdma *p2p = fake_register(test, a);
+	struct p2pdma_path path;
+
+	KUNIT_EXPECT_FALSE(test, p2pdma_path_turns_in_rc(a, b));
+	KUNIT_EXPECT_TRUE(test, p2pdma_path_turns_in_rc(a, c));
+	KUNIT_EXPECT_TRUE(test, p2pdma_path_turns_in_rc(fake_pdev(acs, "nvme_a"),
+							fake_pdev(acs, "nvme_b")));
+	if (!p2pdma_cpu_routes_p2p()) {
+		p2pdma_path_via_iommu(a, &path);
+		KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+		KUNIT_EXPECT_PTR_EQ(test, path.where, fake_pdev(t, "hb"));
+		KUNIT_ASSERT_NOT_NULL(test, path.reason);
+		KUNIT_EXPECT_STREQ(test, path.reason, RC_REFUSED);
+	}
+
+	KUNIT_EXPECT_EQ(test, p2pdma_host_bridges_set("8086:29c0", NULL), 0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+	/* nvme_a, dp0, up, rp0, and the turn in the root complex. */
+	KUNIT_EXPECT_EQ(test, path.distance, 6);
+
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, WRITES, P2PDMA_FAILED,
+					   "stale data"), 0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, READS, P2PDMA_VERIFIED,
+					   NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, WRITES, P2PDMA_FAILED,
+					   "stale data"), 0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_PROBE_FAILED_WRITES);
+
+	/* Strict: allowed once both directions are verified through it. */
+	p2pdma_verdict_forget(p2p, NULL);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_set_policy(p2p,
+							P2PDMA_POLICY_STRICT),
+			0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_ASSERT_NOT_NULL(test, path.reason);
+	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_STRICT_UNVERIFIED);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, WRITES, P2PDMA_VERIFIED,
+					   NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, b, READS, P2PDMA_VERIFIED,
+					   NULL), 0);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, WRITES, P2PDMA_VERIFIED,
+					   NULL), 0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_EXPECT_EQ(test, path.map, REFUSED);
+	KUNIT_EXPECT_EQ(test, probe_record(p2p, c, READS, P2PDMA_VERIFIED,
+					   NULL), 0);
+	p2pdma_path_via_iommu(a, &path);
+	KUNIT_EXPECT_EQ(test, path.map, HOSTBR);
+	KUNIT_EXPECT_EQ(test, p2pdma_verdict_set_policy(p2p,
+							P2PDMA_POLICY_INHERIT),
+			0);
+}
+
 static int verdict_table_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 				enum p2pdma_probe_dir dir,
 				enum p2pdma_verdict_state state)
 {
-	return p2pdma_verdict_record(p2p, client, dir, state, "all ones");
+	return probe_record(p2p, client, dir, state, "all ones");
 }
 
 /*
@@ -1525,6 +1607,7 @@ static struct kunit_case p2pdma_topology_cases[] = {
 	KUNIT_CASE(p2pdma_test_qemu_topology),
 	KUNIT_CASE(p2pdma_test_probe_verdicts),
 	KUNIT_CASE(p2pdma_test_strict_policy),
+	KUNIT_CASE(p2pdma_test_via_iommu),
 	KUNIT_CASE(p2pdma_test_verdict_table),
 	{ }
 };

@@ -489,6 +489,7 @@ static void p2pdma_path_root_complex(struct pci_dev *a, struct pci_dev *b,
 	bool ok_a, ok_b = true;
 	unsigned int flags;
 
+	path->via_rc = true;
 	ok_a = p2pdma_host_bridge_routes(host_a, across, &hb_a);
 	if (across)
 		ok_b = p2pdma_host_bridge_routes(host_b, true, &hb_b);
@@ -547,38 +548,12 @@ static void p2pdma_path_decide(struct pci_dev *provider,
 	p2pdma_allow(path, PCI_P2PDMA_MAP_BUS_ADDR, dist);
 }
 
-/**
- * p2pdma_path_via_iommu - the path of devices an IOMMU maps a BAR for
- * @provider: device whose BAR holds the memory
- * @path: filled in as by p2pdma_path_calc()
- *
- * For an importer that maps the BAR's CPU physical addresses into an IOMMU
- * domain, for devices it does not name (iommufd).  Their requests, being
- * translated, go up to the root complex whatever lies between, and back
- * down to the BAR: the provider's root complex must route P2P.  Devices
- * under other host bridges are unknown here, so only that one is asked.
- * Does not sleep.
- */
-void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path)
-{
-	struct pci_host_bridge *host = pci_find_host_bridge(provider->bus);
-	struct pci_dev *hb;
-
-	path->nr_acs = 0;
-	path->unreadable = NULL;
-	if (p2pdma_host_bridge_routes(host, false, &hb) ||
-	    p2pdma_cpu_routes_p2p())
-		p2pdma_allow(path, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
-			     p2pdma_hops_to_root(provider) +
-			     P2PDMA_ROOT_COMPLEX_HOPS);
-	else
-		p2pdma_refuse(path, P2PDMA_RC_REFUSED, hb);
-}
-
 /*
  * A path the rules allow, against what probes found on it (verdict.c): a
  * direction that failed refuses it, and under the strict policy a path
- * through a root complex needs both directions verified.
+ * through a root complex needs both directions verified.  A NULL @client
+ * stands for devices behind an IOMMU: the probes of the root complex
+ * count.
  */
 static void p2pdma_path_probed(struct pci_dev *provider,
 			       struct pci_dev *client, struct p2pdma_path *path)
@@ -590,7 +565,10 @@ static void p2pdma_path_probed(struct pci_dev *provider,
 	rcu_read_lock();
 	p2p = p2pdma_of_rcu(provider);
 	if (p2p) {
-		p2pdma_verdict_of(p2p, client, state);
+		if (client)
+			p2pdma_verdict_of(p2p, client, state);
+		else
+			p2pdma_verdict_of_rc(p2p, state);
 		policy = p2pdma_verdict_policy(p2p);
 	}
 	rcu_read_unlock();
@@ -609,6 +587,55 @@ static void p2pdma_path_probed(struct pci_dev *provider,
 }
 
 /**
+ * p2pdma_path_via_iommu - the path of devices an IOMMU maps a BAR for
+ * @provider: device whose BAR holds the memory
+ * @path: filled in as by p2pdma_path_calc()
+ *
+ * For an importer that maps the BAR's CPU physical addresses into an IOMMU
+ * domain, for devices it does not name (iommufd).  Their requests, being
+ * translated, go up to the root complex whatever lies between, and back
+ * down to the BAR: the provider's root complex must route P2P.  Devices
+ * under other host bridges are unknown here, so only that one is asked.
+ * What probes found on that root complex counts as for any client, and so
+ * does the strict policy.  Does not sleep.
+ */
+void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path)
+{
+	struct pci_host_bridge *host = pci_find_host_bridge(provider->bus);
+	struct pci_dev *hb;
+
+	path->nr_acs = 0;
+	path->unreadable = NULL;
+	path->via_rc = true;
+	if (!p2pdma_host_bridge_routes(host, false, &hb) &&
+	    !p2pdma_cpu_routes_p2p())
+		return p2pdma_refuse(path, P2PDMA_RC_REFUSED, hb);
+	p2pdma_allow(path, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE,
+		     p2pdma_hops_to_root(provider) + P2PDMA_ROOT_COMPLEX_HOPS);
+	p2pdma_path_probed(provider, NULL, path);
+}
+
+/**
+ * p2pdma_path_turns_in_rc - whether two functions' path goes through the
+ *                           root complex
+ * @provider: device whose BAR holds the memory
+ * @client: device that DMAs to or from it
+ *
+ * By the topology rules alone, whether or not the root complex is known
+ * to route P2P: a probe of such a path tries the root complex too.
+ * Does not sleep.  The caller holds references to both devices.
+ *
+ * Return: true if requests between them turn around in the root complex.
+ */
+bool p2pdma_path_turns_in_rc(struct pci_dev *provider, struct pci_dev *client)
+{
+	struct p2pdma_path path = {};
+
+	p2pdma_path_decide(provider, client, &path);
+	return path.via_rc;
+}
+
+/**
  * p2pdma_path_calc - decide the path between two PCI functions
  * @provider: device whose BAR holds the memory
  * @client: device that DMAs to or from it
@@ -624,6 +651,7 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 {
 	path->nr_acs = 0;
 	path->unreadable = NULL;
+	path->via_rc = false;
 	p2pdma_path_decide(provider, client, path);
 	if (path->unreadable)
 		p2pdma_refuse(path, P2PDMA_UNREADABLE, path->unreadable);

@@ -11,6 +11,11 @@
  * a failed direction refuses the path, and under the strict policy a path
  * through a root complex needs both directions verified.
  *
+ * A probe of a client whose path turns around in the root complex also
+ * says how that root complex routes P2P into the provider's port: that is
+ * what the devices behind an IOMMU that an importer maps the provider's
+ * memory for rely on, whoever they are (p2pdma_verdict_of_rc()).
+ *
  * The store is written by root through debugfs (debugfs.c) and read on a
  * path cache miss, which may come from the DMA-mapping path in any
  * context: hence a spinlock taken with interrupts off.  It is made on
@@ -34,6 +39,7 @@
 struct p2pdma_verdict {
 	unsigned long client;	/* p2pdma_client_key() */
 	unsigned long epoch;	/* of the rules, when recorded */
+	bool via_rc;		/* the path turns around in the root complex */
 	u8 state[P2PDMA_PROBE_DIRS];
 	char what[P2PDMA_PROBE_DIRS][P2PDMA_VERDICT_WHAT];
 };
@@ -196,6 +202,8 @@ static struct p2pdma_verdict *p2pdma_verdict_new(struct p2pdma_verdicts *vs,
  * @dir: which way the data went
  * @state: P2PDMA_VERIFIED, P2PDMA_FAILED or P2PDMA_UNTESTED (forget it)
  * @what: what failed, for P2PDMA_FAILED; cut to P2PDMA_VERDICT_WHAT - 1
+ * @via_rc: the rules send the path through the root complex, so the probe
+ *          tried that root complex too (p2pdma_path_turns_in_rc())
  *
  * The caller makes the path cache stale afterwards.  Process context.
  *
@@ -204,7 +212,8 @@ static struct p2pdma_verdict *p2pdma_verdict_new(struct p2pdma_verdicts *vs,
  */
 int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 			  enum p2pdma_probe_dir dir,
-			  enum p2pdma_verdict_state state, const char *what)
+			  enum p2pdma_verdict_state state, const char *what,
+			  bool via_rc)
 {
 	struct p2pdma_verdicts *vs = p2pdma_verdicts_get(p2p);
 	unsigned long key = p2pdma_client_key(client);
@@ -233,6 +242,7 @@ int p2pdma_verdict_record(struct pci_p2pdma *p2p, struct pci_dev *client,
 		v->epoch = epoch;
 	}
 	v->state[dir] = state;
+	v->via_rc = via_rc;
 	strscpy(v->what[dir], state == P2PDMA_FAILED && what ? what : "");
 	/*
 	 * A client removed meanwhile: its removal notice may have forgotten
@@ -296,6 +306,38 @@ void p2pdma_verdict_of(struct pci_p2pdma *p2p, struct pci_dev *client,
 	v = p2pdma_verdict_find(vs, p2pdma_client_key(client));
 	if (v && v->epoch == epoch)
 		memcpy(state, v->state, P2PDMA_PROBE_DIRS);
+	spin_unlock_irqrestore(&vs->lock, flags);
+}
+
+/**
+ * p2pdma_verdict_of_rc - what probes found on the provider's root complex
+ * @p2p: the provider, under RCU or pinned
+ * @state: filled in, per direction
+ *
+ * Over the clients whose paths turn around in the root complex: a
+ * direction failed if it failed for any of them, as the root complex is
+ * the one part they share; verified if verified for one and failed for
+ * none.  Any context.
+ */
+void p2pdma_verdict_of_rc(struct pci_p2pdma *p2p, u8 state[P2PDMA_PROBE_DIRS])
+{
+	struct p2pdma_verdicts *vs = p2pdma_verdicts_of(p2p);
+	unsigned long epoch = atomic_long_read(&p2pdma_verdict_epoch);
+	unsigned long flags;
+	unsigned int i, dir;
+
+	memset(state, P2PDMA_UNTESTED, P2PDMA_PROBE_DIRS);
+	if (!vs)
+		return;
+	spin_lock_irqsave(&vs->lock, flags);
+	/* At most P2PDMA_VERDICT_CLIENTS entries. */
+	for (i = 0; i < vs->nr; i++) {
+		if (!vs->v[i].via_rc || vs->v[i].epoch != epoch)
+			continue;
+		/* The states are ordered: untested, verified, failed. */
+		for (dir = 0; dir < P2PDMA_PROBE_DIRS; dir++)
+			state[dir] = max(state[dir], vs->v[i].state[dir]);
+	}
 	spin_unlock_irqrestore(&vs->lock, flags);
 }
 
