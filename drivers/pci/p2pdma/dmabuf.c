@@ -216,7 +216,10 @@ static int p2pdma_dmabuf_phys_ranges(struct dma_buf_attachment *attach,
 					     text);
 		return -EREMOTEIO;
 	}
-	memcpy(ranges, buf->pieces, min(max, buf->nr_pieces) * sizeof(*ranges));
+	/* Too many pieces: the importer gives up, and has mapped nothing. */
+	if (buf->nr_pieces > max)
+		return buf->nr_pieces;
+	memcpy(ranges, buf->pieces, buf->nr_pieces * sizeof(*ranges));
 	p2pdma_account_map(buf->p2p->account, attach->dev, path.map,
 			   attach->dmabuf->size);
 	return buf->nr_pieces;
