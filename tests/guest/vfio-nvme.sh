@@ -67,7 +67,7 @@ OLD_PARAM=$(cat $PARAM)
 HB=$(sed 's/^0x//' $HOST_BRIDGE/vendor):$(sed 's/^0x//' $HOST_BRIDGE/device)
 check "the parameter takes q35's host bridge ($HB)" \
 	sh -c "echo $HB > $PARAM"
-tap 28 "vfio nvme" p2pmem_vfio_nvme "$NODE" "$C" "$A"
+tap 33 "vfio nvme" p2pmem_vfio_nvme "$NODE" "$C" "$A"
 echo "$OLD_PARAM" > $PARAM
 echo 0 > $UNSAFE
 expect_eq "NVMe A's unbind completed: it has no driver" "$(driver_of "$A")" none

@@ -24,6 +24,11 @@
  *    the IOAS with IOMMU_IOAS_MAP_FILE, the same 2 MiB read by the
  *    controller into it, and its CPU mapping then holds the pattern, with
  *    the MD5 of the system memory read (6 checks);
+ *  - the provider fragmented (2 MiB exports until it has no more, two of
+ *    them closed with one held between), a dma-buf of 4 MiB from it in
+ *    pieces (by the PFNs of /proc/self/pagemap) mapped into the IOAS as
+ *    one, the same 2 MiB read into each half, and both halves with the
+ *    system memory read's MD5 (5 checks);
  *  - with PROVIDER_BDF, the provider unbound from its driver while all of
  *    that is held: the unbind returns within 30 s and succeeds, the
  *    dma-buf's CPU mapping raises SIGBUS on reads and writes, a read by
@@ -35,7 +40,7 @@
  *
  * Each check prints "ok - WHAT" or "not ok - WHAT: ..." (tests/guest/lib.sh
  * counts them); "# " lines say what was seen.  A run with PROVIDER_BDF that
- * passes prints 28 "ok" lines, one without 20, and exits 0; any failure
+ * passes prints 33 "ok" lines, one without 25, and exits 0; any failure
  * makes the exit status 1, and one that leaves nothing to check ends the
  * run there.  Every wait is bounded: for the controller, CAP.TO and 10 s a
  * command; for the unbind, 30 s.
@@ -92,14 +97,18 @@ int main(void)
 
 /*
  * The IOAS, below 1 GiB: one page each for the admin and I/O queues, the
- * PRP list and Identify data, then the 2 MiB data buffer, the dma-buf, and
- * where the revoked dma-buf is offered again.
+ * PRP list and Identify data, then the 2 MiB data buffer, the dma-buf,
+ * where the revoked dma-buf is offered again, and the dma-buf in pieces.
  */
 enum { ASQ, ACQ, IOSQ, IOCQ, PRP_LIST, IDENTIFY, NR_SYS_PAGES };
 #define IOVA_SYS		(1 * MIB)
 #define IOVA_DATA		(16 * MIB)
 #define IOVA_DMABUF		(64 * MIB)
 #define IOVA_DMABUF_AGAIN	(128 * MIB)
+#define IOVA_PIECES		(256 * MIB)
+
+/* 2 MiB exports held to fragment the provider, at most. */
+#define MAX_HELD		64
 
 /* NVMe registers of BAR0, and what is used of them (NVMe base spec 2.0). */
 #define NVME_REG_CAP		0x00
@@ -395,7 +404,8 @@ static void *dma_alloc(int iommufd, uint32_t ioas, size_t len, uint64_t iova)
 	return p;
 }
 
-static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t iova)
+static int map_file_len(int iommufd, uint32_t ioas, int fd, uint64_t iova,
+			uint64_t len)
 {
 	struct iommu_ioas_map_file map = {
 		.size = sizeof(map),
@@ -404,11 +414,16 @@ static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t iova)
 		.ioas_id = ioas,
 		.fd = fd,
 		.start = 0,
-		.length = DATA_LEN,
+		.length = len,
 		.iova = iova,
 	};
 
 	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &map);
+}
+
+static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t iova)
+{
+	return map_file_len(iommufd, ioas, fd, iova, DATA_LEN);
 }
 
 static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t len)
@@ -757,6 +772,183 @@ static int nvme_rw(struct nvme *n, uint8_t opc, uint64_t iova)
 	return 0;
 }
 
+/* The PFN behind @p, which the caller touched (root sees PFNs), or 0. */
+static uint64_t pfn_of(int pagemap, const void *p)
+{
+	uint64_t entry;
+	off_t off = (uintptr_t)p / PAGE * sizeof(entry);
+
+	if (pread(pagemap, &entry, sizeof(entry), off) != sizeof(entry) ||
+	    !(entry >> 63))
+		return 0;
+	return entry & ((1ULL << 55) - 1);
+}
+
+/* A 2 MiB export held by fragment(), and where its first page is. */
+struct held {
+	int fd;
+	uint64_t pfn;
+};
+
+static int held_by_pfn(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+/* Export 2 MiB from @node, and learn its first PFN.  Return: its fd or -1. */
+static int export_2m(int node, int pagemap, uint64_t *pfn)
+{
+	struct p2pmem_export_dmabuf e = {
+		.size = DATA_LEN,
+		.flags = O_RDWR | O_CLOEXEC,
+		.fd = -1,
+	};
+	uint8_t *m;
+
+	if (ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &e))
+		return -1;
+	m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, e.fd, 0);
+	if (m == MAP_FAILED) {
+		close(e.fd);
+		return -1;
+	}
+	(void)__atomic_load_n(m, __ATOMIC_RELAXED);
+	*pfn = pfn_of(pagemap, m);
+	munmap(m, PAGE);
+	return e.fd;
+}
+
+/*
+ * fragment - leave the provider two 2 MiB holes apart from each other:
+ * export 2 MiB at a time until it has no more, then close the lowest
+ * export and the third lowest, keeping the one between.  Return: how many
+ * exports are still held in @held, or -1 if the provider gave fewer than
+ * three (one check).
+ */
+static int fragment(int node, int pagemap, struct held *held)
+{
+	const char *why = "the most this program holds";
+	int n = 0, i, kept;
+
+	while (n < MAX_HELD) {
+		held[n].fd = export_2m(node, pagemap, &held[n].pfn);
+		if (held[n].fd < 0) {
+			why = strerror(errno);
+			break;
+		}
+		if (!held[n].pfn) {
+			why = "its PFN is not in /proc/self/pagemap";
+			close(held[n].fd);
+			break;
+		}
+		n++;
+	}
+	report(n >= 3 && (n == MAX_HELD || !strcmp(why, strerror(ENOMEM))),
+	       "2 MiB exports until the provider has no more: %d, then %s",
+	       n, why);
+	if (n < 3) {
+		for (i = 0; i < n; i++)
+			close(held[i].fd);
+		return -1;
+	}
+	qsort(held, n, sizeof(*held), held_by_pfn);
+	printf("# holes at PFN 0x%llx and 0x%llx, 0x%llx held between\n",
+	       (unsigned long long)held[0].pfn,
+	       (unsigned long long)held[2].pfn,
+	       (unsigned long long)held[1].pfn);
+	close(held[0].fd);
+	close(held[2].fd);
+	for (i = 0, kept = 0; i < n; i++)
+		if (i != 0 && i != 2)
+			held[kept++] = held[i];
+	return kept;
+}
+
+/* The number of physically contiguous runs in @len bytes at @map. */
+static int runs_of(int pagemap, uint8_t *map, size_t len)
+{
+	uint64_t pfn, last = 0;
+	int runs = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE) {
+		(void)__atomic_load_n(map + off, __ATOMIC_RELAXED);
+		pfn = pfn_of(pagemap, map + off);
+		if (!pfn)
+			return -1;
+		if (pfn != last + 1)
+			runs++;
+		last = pfn;
+	}
+	return runs;
+}
+
+/*
+ * read_into_pieces - a dma-buf of 4 MiB from a fragmented provider, in pieces, into
+ * the IOAS: the controller reads the pattern into each half, and the CPU
+ * mapping holds it twice (5 checks with fragment()'s).
+ */
+static void read_into_pieces(struct nvme *n, int iommufd, uint32_t ioas,
+			     int node, const char *md5_sys)
+{
+	struct p2pmem_export_dmabuf e = {
+		.size = 2 * DATA_LEN,
+		.flags = O_RDWR | O_CLOEXEC,
+		.fd = -1,
+	};
+	struct held held[MAX_HELD];
+	uint8_t *map = MAP_FAILED;
+	int pagemap, nr_held, runs = -1, mapped = 0, st, i;
+	char md5[2][33] = { "", "" }, buf[64];
+
+	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pagemap < 0)
+		die("open /proc/self/pagemap");
+	nr_held = fragment(node, pagemap, held);
+	if (nr_held >= 0 && !ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &e))
+		map = mmap(NULL, 2 * DATA_LEN, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, e.fd, 0);
+	if (map != MAP_FAILED)
+		runs = runs_of(pagemap, map, 2 * DATA_LEN);
+	report(runs >= 2, "a 4 MiB export from the two holes is in pieces: %d",
+	       runs);
+	if (runs >= 2) {
+		mapped = !map_file_len(iommufd, ioas, e.fd, IOVA_PIECES,
+				       2 * DATA_LEN);
+		report(mapped, "IOMMU_IOAS_MAP_FILE of it at 0x%lx: %s",
+		       IOVA_PIECES, mapped ? "mapped" : strerror(errno));
+	} else {
+		report(0, "IOMMU_IOAS_MAP_FILE of it: not run, not in pieces");
+	}
+	st = -2;
+	if (mapped) {
+		st = nvme_rw(n, NVME_CMD_READ, IOVA_PIECES);
+		if (!st)
+			st = nvme_rw(n, NVME_CMD_READ, IOVA_PIECES + DATA_LEN);
+	}
+	report(!st, "NVMe Reads of 2 MiB into each half of it: %s",
+	       st == -2 ? "not run" : status_str(st, buf, sizeof(buf)));
+	if (!st) {
+		md5_hex(map, DATA_LEN, md5[0]);
+		md5_hex(map + DATA_LEN, DATA_LEN, md5[1]);
+	}
+	report(!st && !strcmp(md5[0], md5_sys) && !strcmp(md5[1], md5_sys),
+	       "both halves have the system memory read's MD5: %s %s",
+	       md5[0], md5[1]);
+
+	if (mapped)
+		unmap(iommufd, ioas, IOVA_PIECES, 2 * DATA_LEN);
+	if (map != MAP_FAILED)
+		munmap(map, 2 * DATA_LEN);
+	if (e.fd >= 0)
+		close(e.fd);
+	for (i = 0; i < nr_held; i++)
+		close(held[i].fd);
+	close(pagemap);
+}
+
 static sigjmp_buf access_env;
 
 static void on_signal(int sig)
@@ -968,7 +1160,14 @@ int main(int argc, char **argv)
 		       "the dma-buf holds the pattern");
 	}
 
-	/* 9. Revocation: the provider goes while all of that is held. */
+	/* 9. A dma-buf in pieces, from a fragmented provider. */
+	if (node >= 0)
+		read_into_pieces(&n, iommufd, ioas, node, md5_sys);
+	else
+		for (st = 0; st < 5; st++)
+			report(0, "a dma-buf in pieces: the node never opened");
+
+	/* 10. Revocation: the provider goes while all of that is held. */
 	if (provider) {
 		unbind_provider(provider);
 
@@ -1044,7 +1243,7 @@ int main(int argc, char **argv)
 		mapped = 0;
 	}
 
-	/* 10. The controller off, everything closed. */
+	/* 11. The controller off, everything closed. */
 	wr32(&n, NVME_REG_CC, rd32(&n, NVME_REG_CC) & ~NVME_CC_EN);
 	report(!wait_ready(&n, 0), "the controller disables at the end");
 	if (mapped)
