@@ -20,6 +20,7 @@
 #include <linux/kthread.h>
 #include <linux/refcount.h>
 #include <linux/sizes.h>
+#include <linux/sort.h>
 #include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
 
@@ -321,6 +322,101 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmabuf_held(ctx), 0);
 }
 
+static int dmabuf_cmp_addr(const void *a, const void *b)
+{
+	unsigned long x = (unsigned long)*(void * const *)a;
+	unsigned long y = (unsigned long)*(void * const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * An export a fragmented pool serves in pieces: the provider's memory all
+ * allocated in 64 KiB blocks, the lowest and the third lowest given back,
+ * a 128 KiB export takes both holes, and an importer maps each piece at
+ * its own bus address.  The clearer is held off, so that it has no page
+ * on loan to give back meanwhile.
+ */
+static void dmabuf_test_map_pieces(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
+	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(ctx->pdev);
+	enum { N = SZ_16M / SZ_64K };
+	struct dmabuf_importer imp = {};
+	phys_addr_t holes[2];
+	struct p2pdma_dmabuf *buf;
+	struct dma_buf *dmabuf;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	void **held;
+	int n, i;
+
+	held = kunit_kcalloc(test, N, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	p2pdma_clear_hold(p2p);
+	for (n = 0; n < N; n++) {
+		held[n] = pci_p2pmem_alloc(ctx->pdev, SZ_64K);
+		if (!held[n])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, n, N);
+	if (n < 3)
+		goto out;
+	sort(held, n, sizeof(*held), dmabuf_cmp_addr, NULL);
+	holes[0] = virt_to_phys(held[0]);
+	holes[1] = virt_to_phys(held[2]);
+	pci_p2pmem_free(ctx->pdev, held[0], SZ_64K);
+	pci_p2pmem_free(ctx->pdev, held[2], SZ_64K);
+	held[0] = NULL;
+	held[2] = NULL;
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_128K, O_RDWR);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf);
+	if (IS_ERR_OR_NULL(dmabuf))
+		goto out;
+	buf = dmabuf->priv;
+	KUNIT_EXPECT_EQ(test, buf->nr_pieces, 2);
+	/* The holes, in the order the pool gave them. */
+	for (i = 0; i < min(buf->nr_pieces, 2U); i++) {
+		phys_addr_t at = buf->pieces[i].paddr;
+
+		KUNIT_EXPECT_EQ(test, buf->pieces[i].len, (size_t)SZ_64K);
+		KUNIT_EXPECT_TRUE(test, at == holes[0] || at == holes[1]);
+	}
+	if (buf->nr_pieces == 2)
+		KUNIT_EXPECT_NE(test, buf->pieces[0].paddr,
+				buf->pieces[1].paddr);
+
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->near,
+							 &dmabuf_importer_ops,
+							 &imp));
+	sgt = imp.attach ? dmabuf_map(&imp) : NULL;
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
+	if (!IS_ERR_OR_NULL(sgt)) {
+		KUNIT_EXPECT_EQ(test, sgt->nents, buf->nr_pieces);
+		for_each_sgtable_dma_sg(sgt, sg, i) {
+			if (i >= buf->nr_pieces)
+				break;
+			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
+					bar_bus + (buf->pieces[i].paddr - bar_phys));
+			KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
+					buf->pieces[i].len);
+		}
+		dmabuf_unmap(&imp);
+	}
+	if (imp.attach)
+		dma_buf_detach(dmabuf, imp.attach);
+	dmabuf_put_now(dmabuf);
+out:
+	for (i = 0; i < n; i++)
+		if (held[i])
+			pci_p2pmem_free(ctx->pdev, held[i], SZ_64K);
+	p2pdma_clear_release(p2p);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+}
+
 /*
  * An importer that maps the memory into an IOMMU itself (iommufd) is no
  * PCI function: it attaches, maps no scatterlist, and asks for physical
@@ -604,6 +700,7 @@ static struct kunit_case dmabuf_test_cases[] = {
 	KUNIT_CASE(dmabuf_test_map_bus),
 	KUNIT_CASE(dmabuf_test_revoke_mapped),
 	KUNIT_CASE(dmabuf_test_revoke_cooperative),
+	KUNIT_CASE(dmabuf_test_map_pieces),
 	KUNIT_CASE(dmabuf_test_phys_ranges),
 	KUNIT_CASE(dmabuf_test_rdma_contract),
 	{}
