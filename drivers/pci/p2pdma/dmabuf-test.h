@@ -198,6 +198,34 @@ static void dmabuf_unmap(struct dmabuf_importer *imp)
 	dma_resv_unlock(imp->attach->dmabuf->resv);
 }
 
+/*
+ * Expect @sgt to map each piece of @buf, in order, at its bus address.
+ * Return: the bytes it maps.
+ */
+static size_t dmabuf_expect_bus_pieces(struct kunit *test,
+				       struct dmabuf_ctx *ctx,
+				       struct p2pdma_dmabuf *buf,
+				       struct sg_table *sgt)
+{
+	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
+	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
+	struct scatterlist *sg;
+	size_t mapped = 0;
+	int i;
+
+	KUNIT_EXPECT_EQ(test, sgt->nents, buf->nr_pieces);
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (i >= buf->nr_pieces)
+			break;
+		KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
+				bar_bus + (buf->pieces[i].paddr - bar_phys));
+		KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
+				buf->pieces[i].len);
+		mapped += sg_dma_len(sg);
+	}
+	return mapped;
+}
+
 static void dmabuf_test_refusals(struct kunit *test)
 {
 	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
@@ -263,14 +291,10 @@ static void dmabuf_test_map_bus(struct kunit *test)
 {
 	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
 	struct dmabuf_importer imp = {};
-	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
-	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
 	struct p2pdma_stats before;
 	struct p2pdma_dmabuf *buf;
 	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
-	struct scatterlist *sg;
-	size_t mapped = 0;
 	void *dirty, *piece;
 	int i;
 
@@ -298,18 +322,9 @@ static void dmabuf_test_map_bus(struct kunit *test)
 	sgt = dmabuf_map(&imp);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
 	if (!IS_ERR_OR_NULL(sgt)) {
-		/* The pieces in order, each at its bus address. */
-		for_each_sgtable_dma_sg(sgt, sg, i) {
-			KUNIT_EXPECT_LT(test, i, (int)buf->nr_pieces);
-			if (i >= buf->nr_pieces)
-				break;
-			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
-					bar_bus + (buf->pieces[i].paddr - bar_phys));
-			KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
-					buf->pieces[i].len);
-			mapped += sg_dma_len(sg);
-		}
-		KUNIT_EXPECT_EQ(test, mapped, (size_t)SZ_2M);
+		KUNIT_EXPECT_EQ(test, dmabuf_expect_bus_pieces(test, ctx, buf,
+							       sgt),
+				(size_t)SZ_2M);
 		/* Counted on the importer's path, as a kernel mapping is. */
 		if (p2pdma_accounting_on())
 			KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dma_mapped_bytes,
@@ -340,15 +355,12 @@ static int dmabuf_cmp_addr(const void *a, const void *b)
 static void dmabuf_test_map_pieces(struct kunit *test)
 {
 	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
-	resource_size_t bar_phys = pci_resource_start(ctx->pdev, DMABUF_TEST_BAR);
-	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
 	struct pci_p2pdma *p2p = p2pdma_of_pinned(ctx->pdev);
 	enum { N = SZ_16M / SZ_64K };
 	struct dmabuf_importer imp = {};
 	phys_addr_t holes[2];
 	struct p2pdma_dmabuf *buf;
 	struct dma_buf *dmabuf;
-	struct scatterlist *sg;
 	struct sg_table *sgt;
 	void **held;
 	int n, i;
@@ -395,15 +407,9 @@ static void dmabuf_test_map_pieces(struct kunit *test)
 	sgt = imp.attach ? dmabuf_map(&imp) : NULL;
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
 	if (!IS_ERR_OR_NULL(sgt)) {
-		KUNIT_EXPECT_EQ(test, sgt->nents, buf->nr_pieces);
-		for_each_sgtable_dma_sg(sgt, sg, i) {
-			if (i >= buf->nr_pieces)
-				break;
-			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
-					bar_bus + (buf->pieces[i].paddr - bar_phys));
-			KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
-					buf->pieces[i].len);
-		}
+		KUNIT_EXPECT_EQ(test, dmabuf_expect_bus_pieces(test, ctx, buf,
+							       sgt),
+				(size_t)SZ_128K);
 		dmabuf_unmap(&imp);
 	}
 	if (imp.attach)
