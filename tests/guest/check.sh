@@ -40,8 +40,8 @@ case $(uname -r) in
 *)
 	for case in dmabuf_test_refusals dmabuf_test_map_bus \
 		    dmabuf_test_revoke_mapped dmabuf_test_revoke_cooperative \
-		    dmabuf_test_map_pieces dmabuf_test_phys_ranges \
-		    dmabuf_test_rdma_contract; do
+		    dmabuf_test_map_pieces dmabuf_test_map_host_bridge \
+		    dmabuf_test_phys_ranges dmabuf_test_rdma_contract; do
 		check "KUnit case $case ran on ivshmem and the NVMe functions" \
 			grep -qE "^ +ok [0-9]+ $case\$" \
 			/sys/kernel/debug/kunit/p2pdma_dmabuf/results

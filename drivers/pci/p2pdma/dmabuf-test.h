@@ -423,6 +423,100 @@ out:
 	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
 }
 
+static void dmabuf_host_bridges_reset(void *unused)
+{
+	p2pdma_host_bridges_test_set("");
+}
+
+/*
+ * Through a root complex vouched for, the other map type: an importer on
+ * another root port gets CPU physical addresses (no IOMMU in this guest),
+ * and an importer that maps into an IOMMU itself gets the pieces, counted
+ * only when it has room for them all.
+ */
+static void dmabuf_test_map_host_bridge(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct pci_host_bridge *host = pci_find_host_bridge(ctx->pdev->bus);
+	struct dmabuf_importer imp = {}, iommu = {};
+	struct phys_vec *ranges;
+	struct dma_buf_attachment *attach;
+	struct p2pdma_stats before;
+	struct p2pdma_dmabuf *buf;
+	struct scatterlist *sg;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct pci_dev *hb;
+	struct device *dev;
+	char id[16];
+	int ret, i;
+
+	if (device_iommu_mapped(&ctx->far->dev))
+		kunit_skip(test, "expects CPU physical addresses: no IOMMU");
+	hb = list_first_entry(&host->bus->devices, struct pci_dev, bus_list);
+	snprintf(id, sizeof(id), "%04x:%04x", hb->vendor, hb->device);
+	ret = kunit_add_action_or_reset(test, dmabuf_host_bridges_reset, NULL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, p2pdma_host_bridges_test_set(id), 0);
+	dev = kunit_device_register(test, "p2pdma-iommu-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	ranges = kunit_kcalloc(test, P2PDMA_DMABUF_MAX_PIECES, sizeof(*ranges),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ranges);
+
+	dmabuf = pci_p2pmem_export_dmabuf(ctx->pdev, SZ_64K, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	buf = dmabuf->priv;
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf_attach(dmabuf, ctx->far,
+							 &dmabuf_importer_ops,
+							 &imp));
+	sgt = imp.attach ? dmabuf_map(&imp) : NULL;
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
+	if (!IS_ERR_OR_NULL(sgt)) {
+		KUNIT_EXPECT_EQ(test, sgt->nents, buf->nr_pieces);
+		for_each_sgtable_dma_sg(sgt, sg, i) {
+			if (i >= buf->nr_pieces)
+				break;
+			KUNIT_EXPECT_EQ(test, sg_dma_address(sg),
+					(dma_addr_t)buf->pieces[i].paddr);
+			KUNIT_EXPECT_EQ(test, (size_t)sg_dma_len(sg),
+					buf->pieces[i].len);
+		}
+		dmabuf_unmap(&imp);
+	}
+
+	attach = dma_buf_dynamic_attach(dmabuf, dev, &dmabuf_importer_ops,
+					&iommu);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, attach);
+	if (!IS_ERR_OR_NULL(attach)) {
+		iommu.attach = attach;
+		before = dmabuf_stats(ctx);
+		dma_resv_lock(dmabuf->resv, NULL);
+		/* No room: how many, and nothing counted. */
+		ret = dma_buf_phys_ranges(attach, NULL, 0);
+		KUNIT_EXPECT_EQ(test, ret, (int)buf->nr_pieces);
+		KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dma_mapped_bytes,
+				before.dma_mapped_bytes);
+		ret = dma_buf_phys_ranges(attach, ranges,
+					  P2PDMA_DMABUF_MAX_PIECES);
+		dma_resv_unlock(dmabuf->resv);
+		KUNIT_EXPECT_EQ(test, ret, (int)buf->nr_pieces);
+		for (i = 0; i < min_t(int, ret, buf->nr_pieces); i++) {
+			KUNIT_EXPECT_EQ(test, ranges[i].paddr,
+					buf->pieces[i].paddr);
+			KUNIT_EXPECT_EQ(test, ranges[i].len, buf->pieces[i].len);
+		}
+		if (p2pdma_accounting_on())
+			KUNIT_EXPECT_EQ(test, dmabuf_stats(ctx).dma_mapped_bytes,
+					before.dma_mapped_bytes + SZ_64K);
+		dma_buf_detach(dmabuf, attach);
+	}
+	if (imp.attach)
+		dma_buf_detach(dmabuf, imp.attach);
+	dmabuf_put_now(dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf_avail(ctx), (size_t)SZ_16M);
+}
+
 /*
  * An importer that maps the memory into an IOMMU itself (iommufd) is no
  * PCI function: it attaches, maps no scatterlist, and asks for physical
@@ -707,6 +801,7 @@ static struct kunit_case dmabuf_test_cases[] = {
 	KUNIT_CASE(dmabuf_test_revoke_mapped),
 	KUNIT_CASE(dmabuf_test_revoke_cooperative),
 	KUNIT_CASE(dmabuf_test_map_pieces),
+	KUNIT_CASE(dmabuf_test_map_host_bridge),
 	KUNIT_CASE(dmabuf_test_phys_ranges),
 	KUNIT_CASE(dmabuf_test_rdma_contract),
 	{}

@@ -338,6 +338,7 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 		      struct p2pdma_path *path);
 void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path);
 bool p2pdma_path_turns_in_rc(struct pci_dev *provider, struct pci_dev *client);
+int p2pdma_host_bridges_test_set(const char *list);
 enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
 					    struct pci_dev *client,
 					    int *distance);
