@@ -20,7 +20,6 @@
  * A kernel whose uapi has no vfio dma-buf gets a program that says so and
  * exits 4.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -36,6 +35,8 @@
 #include <linux/iommufd.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+
+#include "vfio_test.h"
 
 #ifndef VFIO_DEVICE_FEATURE_DMA_BUF
 int main(void)
@@ -89,31 +90,6 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* The cdev of a vfio-bound function: /dev/vfio/devices/vfioN. */
-static int open_vfio_cdev(const char *bdf)
-{
-	char path[32 + sizeof(((struct dirent *)0)->d_name)];
-	struct dirent *de;
-	DIR *dir;
-	int fd = -1;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "vfio", 4))
-			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		break;
-	}
-	closedir(dir);
-	if (fd < 0 && !de)
-		errno = ENOENT;
-	return fd;
-}
-
 struct vdev {
 	const char *bdf;
 	int fd;
@@ -135,12 +111,9 @@ static void bind_iommufd(struct vdev *v, int iommufd)
 
 static struct vfio_region_info region(struct vdev *v, unsigned int index)
 {
-	struct vfio_region_info info = {
-		.argsz = sizeof(info),
-		.index = index,
-	};
+	struct vfio_region_info info;
 
-	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+	if (vfio_region(v->fd, index, &info))
 		die("VFIO_DEVICE_GET_REGION_INFO");
 	return info;
 }
@@ -195,34 +168,6 @@ static int export(struct vdev *v, unsigned int bar, uint64_t offset,
 	};
 
 	return ioctl(v->fd, VFIO_DEVICE_FEATURE, &arg);
-}
-
-static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t len,
-		    uint64_t iova)
-{
-	struct iommu_ioas_map_file map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.fd = fd,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &map);
-}
-
-static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap um = {
-		.size = sizeof(um),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &um);
 }
 
 /* expect_errno - report whether a call returned -1 with errno @want. */
@@ -358,7 +303,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "/sys/kernel/debug/p2pdma/%s", exp.bdf);
 	report(!stat(path, &st) && S_ISDIR(st.st_mode),
 	       "vfio-pci made the exporter a P2PDMA provider (%s)", path);
-	report(!map_file(iommufd, alloc.out_ioas_id, buf, MIB, IOVA_BAR),
+	report(!ioas_map_file(iommufd, alloc.out_ioas_id, buf, IOVA_BAR, MIB),
 	       "iommufd maps the dma-buf into the IOAS");
 
 	ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
@@ -404,8 +349,8 @@ int main(int argc, char **argv)
 	 * mapping: a DMA there, which would reach the BAR now, must fault.
 	 */
 	command_bits(&exp, 0, PCI_COMMAND_MEMORY);
-	expect_errno(map_file(iommufd, alloc.out_ioas_id, buf, MIB,
-			      IOVA_BAR_AGAIN), ENODEV,
+	expect_errno(ioas_map_file(iommufd, alloc.out_ioas_id, buf,
+				   IOVA_BAR_AGAIN, MIB), ENODEV,
 		     "a revoked dma-buf cannot be mapped");
 	command_bits(&exp, PCI_COMMAND_MEMORY, 0);
 	fill(ram, PAGE, 0x33);
@@ -417,8 +362,9 @@ int main(int argc, char **argv)
 	       "the revoked mapping does not reach the BAR, decoding on or not");
 
 	/* A new mapping of the dma-buf reaches the BAR again. */
-	report(!unmap(iommufd, alloc.out_ioas_id, IOVA_BAR, MIB) &&
-	       !map_file(iommufd, alloc.out_ioas_id, buf, MIB, IOVA_BAR_AGAIN),
+	report(!ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BAR, MIB) &&
+	       !ioas_map_file(iommufd, alloc.out_ioas_id, buf, IOVA_BAR_AGAIN,
+			      MIB),
 	       "once decoding is back, the dma-buf maps again");
 	report(!edu_dma(edu, IOVA_RAM, XFER, 0) &&
 	       !edu_dma(edu, IOVA_BAR_AGAIN + 6 * PAGE, XFER, 1) &&
@@ -426,11 +372,12 @@ int main(int argc, char **argv)
 	       "the new mapping reaches the BAR");
 
 	/* Closing the exporter revokes the dma-buf for good. */
-	unmap(iommufd, alloc.out_ioas_id, IOVA_BAR_AGAIN, MIB);
+	ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BAR_AGAIN, MIB);
 	munmap(bar, MIB);
 	close(exp.fd);
-	expect_errno(map_file(iommufd, alloc.out_ioas_id, buf, MIB, IOVA_BAR),
-		     ENODEV, "after the exporter is closed the dma-buf is dead");
+	expect_errno(ioas_map_file(iommufd, alloc.out_ioas_id, buf, IOVA_BAR,
+				   MIB), ENODEV,
+		     "after the exporter is closed the dma-buf is dead");
 	close(buf);
 	close(dev.fd);
 	close(iommufd);

@@ -45,8 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* userspace has no <linux/compiler_attributes.h> */
-#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
+#include "p2pdma_test.h"
 
 #define SECTOR_SIZE	512ULL
 #define DEFAULT_CHUNK	(1024ULL * 1024)

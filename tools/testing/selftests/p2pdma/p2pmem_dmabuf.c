@@ -27,8 +27,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/p2pmem.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +36,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "p2pdma_test.h"
 
 #define SZ_2M	(2UL << 20)
 
@@ -91,13 +91,8 @@ static long long p2pmem_attr(const char *name)
 static int export(int nfd, unsigned long long size, unsigned int flags,
 		  int *fd)
 {
-	struct p2pmem_export_dmabuf arg = { .size = size, .flags = flags,
-					    .fd = -1 };
-
-	if (ioctl(nfd, P2PMEM_IOC_EXPORT_DMABUF, &arg))
-		return errno;
-	*fd = arg.fd;
-	return 0;
+	*fd = p2pmem_export(nfd, size, flags);
+	return *fd < 0 ? errno : 0;
 }
 
 /* The ioctl's errno for an otherwise good request with reserved[1] set. */
@@ -251,27 +246,6 @@ static void check_export(void)
 		  avail);
 }
 
-static sigjmp_buf access_env;
-
-static void on_signal(int sig)
-{
-	siglongjmp(access_env, sig);
-}
-
-/* The signal a read (or write) of @p raises, or 0. */
-static int access_signal(unsigned char *p, int write)
-{
-	int sig = sigsetjmp(access_env, 1);
-
-	if (sig)
-		return sig;
-	if (write)
-		__atomic_store_n(p, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_load_n(p, __ATOMIC_RELAXED);
-	return 0;
-}
-
 static int write_sysfs(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY), ret;
@@ -317,7 +291,6 @@ static int write_sysfs_bounded(const char *path, const char *val)
 
 static void check_unbind(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	long long size = p2pmem_attr("size");
 	char path[256];
 	unsigned char *map;
@@ -341,8 +314,7 @@ static void check_unbind(void)
 		  write_sysfs_bounded(path, bdf), 0);
 	pass("unbinding while exported returns within 30 s");
 
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
+	catch_access_signals();
 	expect_ll("a read of the revoked mapping raises SIGBUS",
 		  access_signal(map, 0), SIGBUS);
 	expect_ll("a write of it raises SIGBUS", access_signal(map + 4096, 1),

@@ -40,8 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* userspace has no <linux/compiler_attributes.h> */
-#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
+#include "p2pdma_test.h"
 
 #define MAP_LEN		(64 * 1024)
 #define COPY_BYTES	(1024 * 1024)
@@ -63,14 +62,6 @@ static void fail(const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	failures++;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Arm the N-th fault-injectable call of this thread; 0 disarms. */

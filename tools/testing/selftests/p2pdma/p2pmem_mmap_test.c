@@ -85,7 +85,6 @@
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <poll.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,8 +98,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* userspace has no <linux/compiler_attributes.h> */
-#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
+#include "p2pdma_test.h"
 
 #define HANG_TIMEOUT	60	/* seconds before unbind/bind counts as hung */
 /* "gone": CMD also waits for a copy and for pciehp's 5 s button delay */
@@ -725,31 +723,6 @@ static int writer_finish(struct sysfs_writer *w, const char *what,
 	return pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ? -1 : 0;
 }
 
-static sigjmp_buf access_env;
-
-static void on_access_signal(int sig)
-{
-	siglongjmp(access_env, sig);
-}
-
-/*
- * Touch *p; returns the signal this raised or 0 if it raised none.  The
- * accesses are atomic only so that the compiler can neither drop them nor
- * merge them with others.
- */
-static int access_signal(unsigned char *p, int writing)
-{
-	int sig = sigsetjmp(access_env, 1);
-
-	if (sig)
-		return sig;
-	if (writing)
-		__atomic_store_n(p, 0x5a, __ATOMIC_RELAXED);
-	else
-		__atomic_load_n(p, __ATOMIC_RELAXED);
-	return 0;
-}
-
 static void expect_sigbus(const char *what, unsigned char *p, int writing)
 {
 	int sig = access_signal(p, writing);
@@ -760,15 +733,6 @@ static void expect_sigbus(const char *what, unsigned char *p, int writing)
 		fail(what, "got %s, want SIGBUS", strsignal(sig));
 	else
 		fail(what, "got no signal, want SIGBUS");
-}
-
-static void catch_access_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_access_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
 }
 
 #ifndef MADV_POPULATE_READ
@@ -1109,14 +1073,6 @@ struct race_state {
 	int refused;		/* mmap() calls refused: provider going away */
 	int revoked;		/* mappings that raised SIGBUS, then unmapped */
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Write @val to @path from a child, waiting at most @timeout seconds. */
 static int write_timed(const char *path, const char *val, int timeout,

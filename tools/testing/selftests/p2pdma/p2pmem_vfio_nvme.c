@@ -50,10 +50,8 @@
  */
 #define _GNU_SOURCE
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,6 +68,9 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "p2pdma_test.h"
+#include "vfio_test.h"
+
 #if !defined(P2PMEM_IOC_EXPORT_DMABUF) || !defined(IOMMU_IOAS_MAP_FILE)
 int main(void)
 {
@@ -78,9 +79,6 @@ int main(void)
 	return 4;
 }
 #else
-
-/* userspace has no <linux/compiler_attributes.h> */
-#define __printf(a, b)		__attribute__((__format__(printf, a, b)))
 
 #define MIB			0x100000UL
 #define PAGE			4096UL
@@ -334,39 +332,11 @@ static void fill_pattern(uint8_t *p, size_t len)
 	}
 }
 
-/* The cdev of a vfio-bound function: /dev/vfio/devices/vfioN. */
-static int open_vfio_cdev(const char *bdf)
-{
-	char path[32 + sizeof(((struct dirent *)0)->d_name)];
-	struct dirent *de;
-	DIR *dir;
-	int fd = -1;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "vfio", 4))
-			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		break;
-	}
-	closedir(dir);
-	if (fd < 0 && !de)
-		errno = ENOENT;
-	return fd;
-}
-
 static struct vfio_region_info region(int dev, unsigned int index)
 {
-	struct vfio_region_info info = {
-		.argsz = sizeof(info),
-		.index = index,
-	};
+	struct vfio_region_info info;
 
-	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &info))
+	if (vfio_region(dev, index, &info))
 		die("VFIO_DEVICE_GET_REGION_INFO");
 	return info;
 }
@@ -402,40 +372,6 @@ static void *dma_alloc(int iommufd, uint32_t ioas, size_t len, uint64_t iova)
 	if (ioctl(iommufd, IOMMU_IOAS_MAP, &map))
 		return NULL;
 	return p;
-}
-
-static int map_file_len(int iommufd, uint32_t ioas, int fd, uint64_t iova,
-			uint64_t len)
-{
-	struct iommu_ioas_map_file map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.fd = fd,
-		.start = 0,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &map);
-}
-
-static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t iova)
-{
-	return map_file_len(iommufd, ioas, fd, iova, DATA_LEN);
-}
-
-static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap um = {
-		.size = sizeof(um),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &um);
 }
 
 /* Set bits of the command register through vfio's config region. */
@@ -800,24 +736,20 @@ static int held_by_pfn(const void *a, const void *b)
 /* Export 2 MiB from @node, and learn its first PFN.  Return: its fd or -1. */
 static int export_2m(int node, int pagemap, uint64_t *pfn)
 {
-	struct p2pmem_export_dmabuf e = {
-		.size = DATA_LEN,
-		.flags = O_RDWR | O_CLOEXEC,
-		.fd = -1,
-	};
+	int fd = p2pmem_export(node, DATA_LEN, O_RDWR | O_CLOEXEC);
 	uint8_t *m;
 
-	if (ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &e))
+	if (fd < 0)
 		return -1;
-	m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, e.fd, 0);
+	m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
-		close(e.fd);
+		close(fd);
 		return -1;
 	}
 	(void)__atomic_load_n(m, __ATOMIC_RELAXED);
 	*pfn = pfn_of(pagemap, m);
 	munmap(m, PAGE);
-	return e.fd;
+	return fd;
 }
 
 /*
@@ -893,30 +825,27 @@ static int runs_of(int pagemap, uint8_t *map, size_t len)
 static void read_into_pieces(struct nvme *n, int iommufd, uint32_t ioas,
 			     int node, const char *md5_sys)
 {
-	struct p2pmem_export_dmabuf e = {
-		.size = 2 * DATA_LEN,
-		.flags = O_RDWR | O_CLOEXEC,
-		.fd = -1,
-	};
 	struct held held[MAX_HELD];
 	uint8_t *map = MAP_FAILED;
-	int pagemap, nr_held, runs = -1, mapped = 0, st, i;
+	int pagemap, nr_held, fd = -1, runs = -1, mapped = 0, st, i;
 	char md5[2][33] = { "", "" }, buf[64];
 
 	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pagemap < 0)
 		die("open /proc/self/pagemap");
 	nr_held = fragment(node, pagemap, held);
-	if (nr_held >= 0 && !ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &e))
+	if (nr_held >= 0)
+		fd = p2pmem_export(node, 2 * DATA_LEN, O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
 		map = mmap(NULL, 2 * DATA_LEN, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, e.fd, 0);
+			   MAP_SHARED, fd, 0);
 	if (map != MAP_FAILED)
 		runs = runs_of(pagemap, map, 2 * DATA_LEN);
 	report(runs >= 2, "a 4 MiB export from the two holes is in pieces: %d",
 	       runs);
 	if (runs >= 2) {
-		mapped = !map_file_len(iommufd, ioas, e.fd, IOVA_PIECES,
-				       2 * DATA_LEN);
+		mapped = !ioas_map_file(iommufd, ioas, fd, IOVA_PIECES,
+					2 * DATA_LEN);
 		report(mapped, "IOMMU_IOAS_MAP_FILE of it at 0x%lx: %s",
 		       IOVA_PIECES, mapped ? "mapped" : strerror(errno));
 	} else {
@@ -939,35 +868,14 @@ static void read_into_pieces(struct nvme *n, int iommufd, uint32_t ioas,
 	       md5[0], md5[1]);
 
 	if (mapped)
-		unmap(iommufd, ioas, IOVA_PIECES, 2 * DATA_LEN);
+		ioas_unmap(iommufd, ioas, IOVA_PIECES, 2 * DATA_LEN);
 	if (map != MAP_FAILED)
 		munmap(map, 2 * DATA_LEN);
-	if (e.fd >= 0)
-		close(e.fd);
+	if (fd >= 0)
+		close(fd);
 	for (i = 0; i < nr_held; i++)
 		close(held[i].fd);
 	close(pagemap);
-}
-
-static sigjmp_buf access_env;
-
-static void on_signal(int sig)
-{
-	siglongjmp(access_env, sig);
-}
-
-/* The signal a read (or write) of @p raises, or 0. */
-static int access_signal(uint8_t *p, int write)
-{
-	int sig = sigsetjmp(access_env, 1);
-
-	if (sig)
-		return sig;
-	if (write)
-		__atomic_store_n(p, 1, __ATOMIC_RELAXED);
-	else
-		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-	return 0;
 }
 
 /*
@@ -1014,18 +922,12 @@ int main(int argc, char **argv)
 		.argsz = sizeof(attach),
 	};
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct p2pmem_export_dmabuf exp = {
-		.size = DATA_LEN,
-		.flags = O_RDWR | O_CLOEXEC,
-		.fd = -1,
-	};
-	struct sigaction sa = { .sa_handler = on_signal };
 	const char *node_path, *bdf, *provider;
 	char md5_sys[33], md5_buf[33], buf[64];
 	uint8_t *sys, *data, *pattern, *map = MAP_FAILED;
 	struct vfio_region_info bar0;
 	struct nvme n = { 0 };
-	int iommufd, dev, node, mapped = 0, st;
+	int iommufd, dev, node, dmabuf = -1, mapped = 0, st;
 	long long start;
 	uint32_t ioas;
 
@@ -1112,21 +1014,19 @@ int main(int argc, char **argv)
 	node = open(node_path, O_RDWR | O_CLOEXEC);
 	if (node < 0) {
 		report(0, "open %s: %s", node_path, strerror(errno));
-	} else if (ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &exp)) {
-		report(0, "P2PMEM_IOC_EXPORT_DMABUF of 2 MiB from %s: %s",
-		       node_path, strerror(errno));
-		exp.fd = -1;
 	} else {
-		report(exp.fd >= 0,
-		       "P2PMEM_IOC_EXPORT_DMABUF of 2 MiB from %s: dma-buf fd %d",
-		       node_path, exp.fd);
+		dmabuf = p2pmem_export(node, DATA_LEN, O_RDWR | O_CLOEXEC);
+		report(dmabuf >= 0,
+		       "P2PMEM_IOC_EXPORT_DMABUF of 2 MiB from %s: %s", node_path,
+		       dmabuf >= 0 ? "a dma-buf" : strerror(errno));
 	}
 
 	/* 6. The dma-buf into the IOAS. */
-	if (exp.fd < 0) {
+	if (dmabuf < 0) {
 		report(0, "IOMMU_IOAS_MAP_FILE of the dma-buf: there is none");
 	} else {
-		mapped = !map_file(iommufd, ioas, exp.fd, IOVA_DMABUF);
+		mapped = !ioas_map_file(iommufd, ioas, dmabuf, IOVA_DMABUF,
+					DATA_LEN);
 		report(mapped, "IOMMU_IOAS_MAP_FILE of the dma-buf at 0x%lx: %s",
 		       IOVA_DMABUF, mapped ? "mapped" : strerror(errno));
 	}
@@ -1142,11 +1042,11 @@ int main(int argc, char **argv)
 	}
 
 	/* 8. What the dma-buf holds, through its CPU mapping. */
-	if (exp.fd >= 0)
+	if (dmabuf >= 0)
 		map = mmap(NULL, DATA_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   exp.fd, 0);
+			   dmabuf, 0);
 	report(map != MAP_FAILED, "mmap of the dma-buf: %s",
-	       exp.fd < 0 ? "there is none" :
+	       dmabuf < 0 ? "there is none" :
 	       map == MAP_FAILED ? strerror(errno) : "mapped");
 	if (map == MAP_FAILED) {
 		report(0, "the dma-buf's MD5 is the system memory read's: no mapping");
@@ -1171,8 +1071,7 @@ int main(int argc, char **argv)
 	if (provider) {
 		unbind_provider(provider);
 
-		sigaction(SIGBUS, &sa, NULL);
-		sigaction(SIGSEGV, &sa, NULL);
+		catch_access_signals();
 		if (map == MAP_FAILED) {
 			report(0, "%s: no mapping",
 			       "a read of the revoked dma-buf's mapping raises SIGBUS");
@@ -1207,12 +1106,13 @@ int main(int argc, char **argv)
 		       "after it the controller still reads the pattern into system memory: %s",
 		       status_str(st, buf, sizeof(buf)));
 
-		if (exp.fd < 0) {
+		if (dmabuf < 0) {
 			report(0, "%s: there is none",
 			       "IOMMU_IOAS_MAP_FILE of the revoked dma-buf fails");
-		} else if (!map_file(iommufd, ioas, exp.fd, IOVA_DMABUF_AGAIN)) {
+		} else if (!ioas_map_file(iommufd, ioas, dmabuf,
+					  IOVA_DMABUF_AGAIN, DATA_LEN)) {
 			report(0, "IOMMU_IOAS_MAP_FILE of the revoked dma-buf fails: it maps");
-			unmap(iommufd, ioas, IOVA_DMABUF_AGAIN, DATA_LEN);
+			ioas_unmap(iommufd, ioas, IOVA_DMABUF_AGAIN, DATA_LEN);
 		} else {
 			report(1, "IOMMU_IOAS_MAP_FILE of the revoked dma-buf fails: %s",
 			       strerror(errno));
@@ -1221,21 +1121,17 @@ int main(int argc, char **argv)
 		if (node < 0) {
 			report(0, "the stale node exports nothing: it never opened");
 		} else {
-			struct p2pmem_export_dmabuf again = {
-				.size = DATA_LEN,
-				.flags = O_RDWR | O_CLOEXEC,
-				.fd = -1,
-			};
-			int ret = ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &again);
+			int again = p2pmem_export(node, DATA_LEN,
+						  O_RDWR | O_CLOEXEC);
 
-			report(ret == -1 && errno == ENODEV,
+			report(again == -1 && errno == ENODEV,
 			       "the stale node exports nothing: ENODEV (got %s)",
-			       ret == -1 ? strerror(errno) : "a dma-buf");
-			if (!ret)
-				close(again.fd);
+			       again == -1 ? strerror(errno) : "a dma-buf");
+			if (again >= 0)
+				close(again);
 		}
 
-		if (unmap(iommufd, ioas, IOVA_DMABUF, DATA_LEN))
+		if (ioas_unmap(iommufd, ioas, IOVA_DMABUF, DATA_LEN))
 			printf("# IOMMU_IOAS_UNMAP of the revoked range: %s\n",
 			       strerror(errno));
 		else
@@ -1247,11 +1143,11 @@ int main(int argc, char **argv)
 	wr32(&n, NVME_REG_CC, rd32(&n, NVME_REG_CC) & ~NVME_CC_EN);
 	report(!wait_ready(&n, 0), "the controller disables at the end");
 	if (mapped)
-		unmap(iommufd, ioas, IOVA_DMABUF, DATA_LEN);
+		ioas_unmap(iommufd, ioas, IOVA_DMABUF, DATA_LEN);
 	if (map != MAP_FAILED)
 		munmap(map, DATA_LEN);
-	if (exp.fd >= 0)
-		close(exp.fd);
+	if (dmabuf >= 0)
+		close(dmabuf);
 	if (node >= 0)
 		close(node);
 	munmap(n.bar, n.bar_len);
