@@ -83,6 +83,8 @@ guest_checks() {
 # same for two guests on one virtual network (scripts/qemu-pair), each
 # counted as "NAME TEST".
 guest_pair_checks() {
+	# The KUnit suites are the default guest's to report (check.sh).
+	P2PDMA_APPEND="kunit.enable=0 ${P2PDMA_APPEND:-}" \
 	"$REPO/scripts/qemu-pair" -t 900 "$KBUILD/kernel-debug" \
 		"$REPO/tests/topologies/$3.topo" "$4" "$REPO/tests/topologies/$5.topo" "$6"
 	guest_count "$1" "$2 $4" "$4" "$(cat "$KBUILD/qemu/$4.rc" 2>/dev/null || echo 2)"
