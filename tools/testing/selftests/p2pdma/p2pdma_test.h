@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the p2pdma selftests share: the clock, the probe for a signal on
- * access, and the p2pmem dma-buf export.
+ * What the p2pdma selftests share: their report lines, the clock, the
+ * probe for a signal on access, and the p2pmem dma-buf export.
  *
  * Each program is built on its own, static, from its one .c file
  * (scripts/mkinitramfs), so the helpers are defined here, all static: a
@@ -10,9 +10,14 @@
 #ifndef P2PDMA_TEST_H
 #define P2PDMA_TEST_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <linux/p2pmem.h>
@@ -21,6 +26,36 @@
 #ifndef __printf
 #define __printf(a, b)	__attribute__((__format__(printf, a, b)))
 #endif
+
+/* Set once a check failed: what such a program exits with. */
+static int failed __attribute__((unused));
+
+/*
+ * report - one line for a check: "ok - WHAT" or "not ok - WHAT", which
+ * tests/guest/lib.sh counts.  Flushed, so that it comes before whatever
+ * a child process prints next.
+ */
+__printf(2, 3)
+static inline void report(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf(ok ? "ok - " : "not ok - ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failed = 1;
+}
+
+/* die - a call that failed with errno set, and nothing left to check. */
+static inline void die(const char *what)
+{
+	report(0, "%s: %s", what, strerror(errno));
+	exit(1);
+}
 
 /* now_seconds - the monotonic clock, in seconds. */
 static inline double now_seconds(void)
@@ -89,6 +124,11 @@ static inline int p2pmem_export(int node, uint64_t size, unsigned int flags)
 
 	if (ioctl(node, P2PMEM_IOC_EXPORT_DMABUF, &arg))
 		return -1;
+	/* A success without a descriptor is a kernel bug, never a refusal. */
+	if (arg.fd < 0) {
+		errno = EPROTO;
+		return -1;
+	}
 	return arg.fd;
 }
 #endif

@@ -36,6 +36,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "p2pdma_test.h"
 #include "vfio_test.h"
 
 #ifndef VFIO_DEVICE_FEATURE_DMA_BUF
@@ -67,29 +68,6 @@ int main(void)
 #define IOVA_BAR_AGAIN		(32 * MIB)
 #define IOVA_RAM		(64 * MIB)
 
-static int failed;
-
-static void __attribute__((format(printf, 2, 3)))
-report(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf(ok ? "ok - " : "not ok - ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failed = 1;
-}
-
-static void die(const char *what)
-{
-	report(0, "%s: %s", what, strerror(errno));
-	exit(1);
-}
-
 struct vdev {
 	const char *bdf;
 	int fd;
@@ -97,15 +75,10 @@ struct vdev {
 
 static void bind_iommufd(struct vdev *v, int iommufd)
 {
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-		.iommufd = iommufd,
-	};
-
 	v->fd = open_vfio_cdev(v->bdf);
 	if (v->fd < 0)
 		die("open the vfio cdev");
-	if (ioctl(v->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+	if (vfio_bind_iommufd(v->fd, iommufd))
 		die("VFIO_DEVICE_BIND_IOMMUFD");
 }
 
@@ -134,17 +107,10 @@ static void *map_region(struct vdev *v, unsigned int index, size_t len)
 	return p;
 }
 
-/* Set or clear bits of the command register through vfio's config region. */
 static void command_bits(struct vdev *v, uint16_t set, uint16_t clear)
 {
-	struct vfio_region_info cfg = region(v, VFIO_PCI_CONFIG_REGION_INDEX);
-	uint16_t cmd;
-
-	if (pread(v->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("read the command register");
-	cmd = (cmd | set) & ~clear;
-	if (pwrite(v->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		die("write the command register");
+	if (vfio_command_bits(v->fd, set, clear))
+		die("the command register through vfio's config region");
 }
 
 /*
@@ -244,9 +210,6 @@ static int zero(const uint8_t *p, size_t len)
 int main(int argc, char **argv)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-	};
 	struct vdev exp, dev;
 	uint8_t *bar, *edu;
 	struct vfio_region_info info;
@@ -272,8 +235,7 @@ int main(int argc, char **argv)
 	bind_iommufd(&dev, iommufd);
 	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc))
 		die("IOMMU_IOAS_ALLOC");
-	attach.pt_id = alloc.out_ioas_id;
-	report(!ioctl(dev.fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach),
+	report(!vfio_attach_ioas(dev.fd, alloc.out_ioas_id),
 	       "both functions bind to one iommufd, the DMA device attaches to an IOAS");
 
 	info = region(&exp, idx);
@@ -310,22 +272,9 @@ int main(int argc, char **argv)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		die("mmap system memory");
-	{
-		struct iommu_ioas_map map = {
-			.size = sizeof(map),
-			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-				 IOMMU_IOAS_MAP_READABLE |
-				 IOMMU_IOAS_MAP_WRITEABLE,
-			.ioas_id = alloc.out_ioas_id,
-			.user_va = (uintptr_t)ram,
-			.length = PAGE,
-			.iova = IOVA_RAM,
-		};
-
-		fill(ram, PAGE, 0x11);
-		if (ioctl(iommufd, IOMMU_IOAS_MAP, &map))
-			die("IOMMU_IOAS_MAP of system memory");
-	}
+	fill(ram, PAGE, 0x11);
+	if (ioas_map_user(iommufd, alloc.out_ioas_id, ram, IOVA_RAM, PAGE))
+		die("IOMMU_IOAS_MAP of system memory");
 
 	/* System memory -> edu -> the BAR, at the dma-buf's second page. */
 	report(!edu_dma(edu, IOVA_RAM, XFER, 0) &&

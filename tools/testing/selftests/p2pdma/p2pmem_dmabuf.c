@@ -42,7 +42,6 @@
 #define SZ_2M	(2UL << 20)
 
 static const char *node, *bdf, *driver, *blockdev;
-static int failed;
 
 static void pass(const char *what)
 {

@@ -187,29 +187,6 @@ struct nvme {
 /* What a command's wait returns when no completion came. */
 #define NVME_TIMED_OUT		(-1)
 
-static int failed;
-
-__printf(2, 3)
-static void report(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf(ok ? "ok - " : "not ok - ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failed = 1;
-}
-
-static void die(const char *what)
-{
-	report(0, "%s: %s", what, strerror(errno));
-	exit(1);
-}
-
 /* A check that failed with nothing left to check after it. */
 __printf(1, 2)
 static void fatal(const char *fmt, ...)
@@ -347,14 +324,6 @@ static struct vfio_region_info region(int dev, unsigned int index)
  */
 static void *dma_alloc(int iommufd, uint32_t ioas, size_t len, uint64_t iova)
 {
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.length = len,
-		.iova = iova,
-	};
 	void *p;
 
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -368,26 +337,9 @@ static void *dma_alloc(int iommufd, uint32_t ioas, size_t len, uint64_t iova)
 	 */
 	if (madvise(p, len, MADV_DONTFORK))
 		return NULL;
-	map.user_va = (uintptr_t)p;
-	if (ioctl(iommufd, IOMMU_IOAS_MAP, &map))
+	if (ioas_map_user(iommufd, ioas, p, iova, len))
 		return NULL;
 	return p;
-}
-
-/* Set bits of the command register through vfio's config region. */
-static int command_set(int dev, uint16_t set)
-{
-	struct vfio_region_info cfg = region(dev, VFIO_PCI_CONFIG_REGION_INDEX);
-	uint16_t cmd;
-
-	if (pread(dev, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	cmd |= set;
-	if (pwrite(dev, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	if (pread(dev, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	return (cmd & set) == set ? 0 : -1;
 }
 
 /*
@@ -918,10 +870,6 @@ static void unbind_provider(const char *bdf)
 int main(int argc, char **argv)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-	};
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	const char *node_path, *bdf, *provider;
 	char md5_sys[33], md5_buf[33], buf[64];
 	uint8_t *sys, *data, *pattern, *map = MAP_FAILED;
@@ -951,11 +899,9 @@ int main(int argc, char **argv)
 	dev = open_vfio_cdev(bdf);
 	if (dev < 0)
 		die("open the vfio cdev of the controller");
-	bind.iommufd = iommufd;
-	if (ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+	if (vfio_bind_iommufd(dev, iommufd))
 		die("VFIO_DEVICE_BIND_IOMMUFD");
-	attach.pt_id = ioas;
-	if (ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+	if (vfio_attach_ioas(dev, ioas))
 		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
 	report(1, "%s: the vfio cdev binds to iommufd and attaches to IOAS %u",
 	       bdf, ioas);
@@ -981,7 +927,7 @@ int main(int argc, char **argv)
 		     bar0.offset);
 	if (n.bar == MAP_FAILED)
 		die("mmap of BAR0 through vfio");
-	if (command_set(dev, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
+	if (vfio_command_bits(dev, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0))
 		die("memory space and bus mastering through vfio's config region");
 	report(1, "memory space and bus mastering on, BAR0 (%llu KiB) mapped",
 	       (unsigned long long)bar0.size / 1024);
