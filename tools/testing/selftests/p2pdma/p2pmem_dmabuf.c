@@ -94,41 +94,58 @@ static int export(int nfd, unsigned long long size, unsigned int flags,
 	return *fd < 0 ? errno : 0;
 }
 
-/* The ioctl's errno for an otherwise good request with reserved[1] set. */
-static int export_reserved(int nfd)
+/*
+ * The errno of an export that must be refused, or 0 if it was not (its
+ * dma-buf closed again).
+ */
+static int refusal(int nfd, unsigned long long size, unsigned int flags)
+{
+	int fd, err = export(nfd, size, flags, &fd);
+
+	if (!err)
+		close(fd);
+	return err;
+}
+
+/* The same for an otherwise good request with reserved[1] set. */
+static int refusal_reserved(int nfd)
 {
 	struct p2pmem_export_dmabuf arg = { .size = 4096, .flags = O_RDWR,
 					    .fd = -1, .reserved = { 0, 1 } };
 
-	return ioctl(nfd, P2PMEM_IOC_EXPORT_DMABUF, &arg) ? errno : 0;
+	if (ioctl(nfd, P2PMEM_IOC_EXPORT_DMABUF, &arg))
+		return errno;
+	if (arg.fd >= 0)
+		close(arg.fd);
+	return 0;
 }
 
 static void check_refusals(void)
 {
 	long long avail = p2pmem_attr("available");
-	int nfd, fd = -1;
+	int nfd;
 
 	nfd = open(node, O_RDWR);
 	if (nfd < 0) {
 		fail("open the node", "%s", strerror(errno));
 		return;
 	}
-	expect_ll("a size of 0 is refused with EINVAL", export(nfd, 0, O_RDWR, &fd),
+	expect_ll("a size of 0 is refused with EINVAL", refusal(nfd, 0, O_RDWR),
 		  EINVAL);
 	expect_ll("unknown flags are refused with EINVAL",
-		  export(nfd, 4096, O_RDWR | O_NONBLOCK, &fd), EINVAL);
+		  refusal(nfd, 4096, O_RDWR | O_NONBLOCK), EINVAL);
 	expect_ll("a write-only dma-buf is refused with EINVAL",
-		  export(nfd, 4096, O_WRONLY, &fd), EINVAL);
+		  refusal(nfd, 4096, O_WRONLY), EINVAL);
 	expect_ll("a reserved field not 0 is refused with EINVAL",
-		  export_reserved(nfd), EINVAL);
+		  refusal_reserved(nfd), EINVAL);
 	expect_ll("more than available is refused with ENOMEM",
-		  export(nfd, avail + SZ_2M, O_RDWR, &fd), ENOMEM);
+		  refusal(nfd, avail + SZ_2M, O_RDWR), ENOMEM);
 	expect_ll("no other ioctl: ENOTTY",
 		  ioctl(nfd, _IO(P2PMEM_IOC_MAGIC, 0x0f)) ? errno : 0, ENOTTY);
 	close(nfd);
 	nfd = open(node, O_RDONLY);
 	expect_ll("a node opened read-only exports nothing: EBADF",
-		  nfd < 0 ? -errno : export(nfd, 4096, O_RDWR, &fd), EBADF);
+		  nfd < 0 ? -errno : refusal(nfd, 4096, O_RDWR), EBADF);
 	if (nfd >= 0)
 		close(nfd);
 	expect_ll("refusals take no memory", p2pmem_attr("available"), avail);
@@ -207,16 +224,18 @@ static void check_export(void)
 		mmap(NULL, avail, PROT_READ | PROT_WRITE, MAP_SHARED, nfd, 0);
 	if (dirty == MAP_FAILED) {
 		fail("map all of available", "%s", strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
 		return;
 	}
 	memset(dirty, 0xa5, avail);
 	munmap(dirty, avail);
 
 	err = export(nfd, SZ_2M, O_RDWR | O_CLOEXEC, &fd);
+	close(nfd);
 	expect_ll("a 2 MiB export", err, 0);
 	if (err)
 		return;
-	close(nfd);
 	expect_ll("the export takes 2 MiB of available",
 		  p2pmem_attr("available"), avail - SZ_2M);
 	expect_ll("the descriptor is close-on-exec",
@@ -298,12 +317,15 @@ static void check_unbind(void)
 	nfd = open(node, O_RDWR);
 	if (nfd < 0 || export(nfd, SZ_2M, O_RDWR, &fd)) {
 		fail("export before the unbind", "%s", strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
 		return;
 	}
 	close(nfd);
 	map = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		fail("map before the unbind", "%s", strerror(errno));
+		close(fd);
 		return;
 	}
 	map[0] = 0x5a;
