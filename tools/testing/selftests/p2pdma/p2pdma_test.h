@@ -28,7 +28,7 @@
 #endif
 
 /* Set once a check failed: what such a program exits with. */
-static int failed __attribute__((unused));
+static int failed;
 
 /*
  * report - one line for a check: "ok - WHAT" or "not ok - WHAT", which
@@ -71,7 +71,7 @@ static inline double now_seconds(void)
  * p2pmem mapping must raise SIGBUS, a refused one SIGSEGV.  The handler
  * jumps back to the access, so one program can probe many pages.
  */
-static sigjmp_buf access_env __attribute__((unused));
+static sigjmp_buf access_env;
 
 static inline void on_access_signal(int sig)
 {
