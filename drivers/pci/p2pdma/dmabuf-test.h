@@ -17,6 +17,7 @@
 #include <linux/delay.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/refcount.h>
 #include <linux/sizes.h>
@@ -134,6 +135,19 @@ static struct dmabuf_ctx *dmabuf_ctx(struct kunit *test)
 	return ctx;
 }
 
+/*
+ * The provider and an importer out of its reach, or skip: the IOMMU guest
+ * has no NVMe function within the reach of its ivshmem.
+ */
+static struct dmabuf_ctx *dmabuf_ctx_far(struct kunit *test)
+{
+	struct dmabuf_ctx *ctx = test->priv;
+
+	if (!ctx->pdev || !ctx->far)
+		kunit_skip(test, "needs ivshmem-plain, and an NVMe function out of its reach");
+	return ctx;
+}
+
 static struct p2pdma_stats dmabuf_stats(struct dmabuf_ctx *ctx)
 {
 	struct p2pdma_stats sum;
@@ -233,6 +247,43 @@ static size_t dmabuf_expect_bus_pieces(struct kunit *test,
 	pci_bus_addr_t bar_bus = pci_bus_address(ctx->pdev, DMABUF_TEST_BAR);
 
 	return dmabuf_expect_pieces(test, buf, sgt, bar_bus - bar_phys);
+}
+
+/*
+ * Through the importer's IOMMU: the entries are IOVAs, so what each page
+ * of them translates to in the importer's domain is compared with the
+ * pieces, page by page.
+ */
+static size_t dmabuf_expect_iova_pieces(struct kunit *test, struct device *dev,
+					struct p2pdma_dmabuf *buf,
+					struct sg_table *sgt)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	size_t mapped = 0, in_piece = 0, off;
+	unsigned int piece = 0;
+	struct scatterlist *sg;
+	int i;
+
+	KUNIT_EXPECT_NOT_NULL(test, domain);
+	if (!domain)
+		return 0;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		for (off = 0; off < sg_dma_len(sg) && piece < buf->nr_pieces;
+		     off += PAGE_SIZE) {
+			KUNIT_EXPECT_EQ(test,
+					iommu_iova_to_phys(domain,
+							   sg_dma_address(sg) + off),
+					buf->pieces[piece].paddr + in_piece);
+			in_piece += PAGE_SIZE;
+			if (in_piece == buf->pieces[piece].len) {
+				piece++;
+				in_piece = 0;
+			}
+		}
+		mapped += sg_dma_len(sg);
+	}
+	KUNIT_EXPECT_EQ(test, piece, buf->nr_pieces);
+	return mapped;
 }
 
 static void dmabuf_test_refusals(struct kunit *test)
@@ -439,13 +490,14 @@ static void dmabuf_host_bridges_reset(void *unused)
 
 /*
  * Through a root complex vouched for, the other map type: an importer on
- * another root port gets CPU physical addresses (no IOMMU in this guest),
- * and an importer that maps into an IOMMU itself gets the pieces, counted
- * only when it has room for them all.
+ * another root port gets CPU physical addresses, or, behind an IOMMU (the
+ * IOMMU guest runs this case alone), IOVAs that translate to them; and an
+ * importer that maps into an IOMMU itself gets the pieces, counted only
+ * when it has room for them all.
  */
 static void dmabuf_test_map_host_bridge(struct kunit *test)
 {
-	struct dmabuf_ctx *ctx = dmabuf_ctx(test);
+	struct dmabuf_ctx *ctx = dmabuf_ctx_far(test);
 	struct pci_host_bridge *host = pci_find_host_bridge(ctx->pdev->bus);
 	struct dmabuf_importer imp = {}, iommu = {};
 	struct phys_vec *ranges;
@@ -457,10 +509,9 @@ static void dmabuf_test_map_host_bridge(struct kunit *test)
 	struct pci_dev *hb;
 	struct device *dev;
 	char id[16];
+	bool behind_iommu = device_iommu_mapped(&ctx->far->dev);
 	int ret, i;
 
-	if (device_iommu_mapped(&ctx->far->dev))
-		kunit_skip(test, "expects CPU physical addresses: no IOMMU");
 	hb = list_first_entry(&host->bus->devices, struct pci_dev, bus_list);
 	snprintf(id, sizeof(id), "%04x:%04x", hb->vendor, hb->device);
 	ret = kunit_add_action_or_reset(test, dmabuf_host_bridges_reset, NULL);
@@ -480,12 +531,17 @@ static void dmabuf_test_map_host_bridge(struct kunit *test)
 							 &imp));
 	sgt = imp.attach ? dmabuf_map(&imp) : NULL;
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
-	if (!IS_ERR_OR_NULL(sgt)) {
+	if (!IS_ERR_OR_NULL(sgt) && behind_iommu)
+		KUNIT_EXPECT_EQ(test,
+				dmabuf_expect_iova_pieces(test, &ctx->far->dev,
+							  buf, sgt),
+				(size_t)SZ_64K);
+	else if (!IS_ERR_OR_NULL(sgt))
 		/* dma-direct: the CPU physical addresses. */
 		KUNIT_EXPECT_EQ(test, dmabuf_expect_pieces(test, buf, sgt, 0),
 				(size_t)SZ_64K);
+	if (!IS_ERR_OR_NULL(sgt))
 		dmabuf_unmap(&imp);
-	}
 
 	attach = dma_buf_dynamic_attach(dmabuf, dev, &dmabuf_importer_ops,
 					&iommu);
