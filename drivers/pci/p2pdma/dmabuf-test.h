@@ -510,6 +510,7 @@ static void dmabuf_test_map_host_bridge(struct kunit *test)
 	struct device *dev;
 	char id[16];
 	bool behind_iommu = device_iommu_mapped(&ctx->far->dev);
+	size_t mapped;
 	int ret, i;
 
 	hb = list_first_entry(&host->bus->devices, struct pci_dev, bus_list);
@@ -531,17 +532,15 @@ static void dmabuf_test_map_host_bridge(struct kunit *test)
 							 &imp));
 	sgt = imp.attach ? dmabuf_map(&imp) : NULL;
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
-	if (!IS_ERR_OR_NULL(sgt) && behind_iommu)
-		KUNIT_EXPECT_EQ(test,
-				dmabuf_expect_iova_pieces(test, &ctx->far->dev,
-							  buf, sgt),
-				(size_t)SZ_64K);
-	else if (!IS_ERR_OR_NULL(sgt))
-		/* dma-direct: the CPU physical addresses. */
-		KUNIT_EXPECT_EQ(test, dmabuf_expect_pieces(test, buf, sgt, 0),
-				(size_t)SZ_64K);
-	if (!IS_ERR_OR_NULL(sgt))
+	if (!IS_ERR_OR_NULL(sgt)) {
+		if (behind_iommu)
+			mapped = dmabuf_expect_iova_pieces(test, &ctx->far->dev,
+							   buf, sgt);
+		else	/* dma-direct: the CPU physical addresses. */
+			mapped = dmabuf_expect_pieces(test, buf, sgt, 0);
+		KUNIT_EXPECT_EQ(test, mapped, (size_t)SZ_64K);
 		dmabuf_unmap(&imp);
+	}
 
 	attach = dma_buf_dynamic_attach(dmabuf, dev, &dmabuf_importer_ops,
 					&iommu);
