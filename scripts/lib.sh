@@ -38,7 +38,9 @@ case $KERNEL_VERSION in
 esac
 KBUILD=$REPO/build/$KERNEL_VERSION
 KPATCHES=$REPO/patches/$KERNEL_VERSION
-lib_start=$(date +%s)
+# When the steps being numbered started: a caller that runs them in parts
+# (scripts/check) passes the first part's start.
+lib_start=${P2PDMA_STEPS_START:-$(date +%s)}
 
 # apt_missing PACKAGE... - print those of the Debian packages that are not
 # installed.
