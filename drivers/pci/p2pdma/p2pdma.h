@@ -44,7 +44,7 @@
  *   then its fault_lock (dmabuf.c)  and against CPU faults (which hold a
  *                                   mmap_lock or a vma lock)
  *   pci_p2pdma.ranges_lock          a provider's list of ranges
- *   the pool's locks (pool.c)       taken with interrupts off, innermost
+ *   the pool's locks (pool.c)       innermost; p2pdma_pool.lock with IRQs off
  *   the path cache's xarray lock, p2pdma_account.lock (account.c) and
  *   p2pdma_verdicts.lock (verdict.c): taken with interrupts off, from the
  *                                   DMA-mapping path too; each a leaf

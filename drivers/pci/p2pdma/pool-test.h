@@ -16,6 +16,7 @@
 #include <kunit/test.h>
 #include <linux/bitmap.h>
 #include <linux/cpumask.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
@@ -1500,6 +1501,179 @@ static void pool_test_lent_in_sight(struct kunit *test)
 	expect_all_free(test);
 }
 
+/* What pool_test_atomic() does in an atomic context, and what it saw. */
+struct pool_atomic_ctx {
+	struct irq_work work;
+	struct p2pdma_pool *pool;
+	unsigned long addr;		/* two pages, handed out */
+	bool usable;			/* pool_pcp_usable() there */
+	bool drained;
+	u32 page_freed, block_freed;
+	unsigned long got;
+};
+
+/* Frees of a mapping's page and a cache-sized block, an allocation. */
+static void pool_atomic_frees(struct irq_work *work)
+{
+	struct pool_atomic_ctx *c = container_of(work, struct pool_atomic_ctx,
+						 work);
+
+	c->usable = pool_pcp_usable();
+	c->page_freed = p2pdma_pool_free_page(c->pool, c->addr, false);
+	c->block_freed = p2pdma_pool_free(c->pool, c->addr + PAGE_SIZE,
+					  PAGE_SIZE);
+	c->got = p2pdma_pool_alloc(c->pool, PAGE_SIZE);
+	if (c->got)
+		p2pdma_pool_free(c->pool, c->got, PAGE_SIZE);
+}
+
+/* What an allocation that found the arenas short does next. */
+static void pool_atomic_drain(struct irq_work *work)
+{
+	struct pool_atomic_ctx *c = container_of(work, struct pool_atomic_ctx,
+						 work);
+
+	c->usable = pool_pcp_usable();
+	c->drained = pool_drain_cached(c->pool);
+}
+
+enum pool_atomic_kind { POOL_IN_IRQ, POOL_IRQS_OFF, POOL_BH_OFF };
+
+static const char * const pool_atomic_names[] = {
+	"in hard IRQ context", "with IRQs off", "with softirqs off",
+};
+
+/* Run @fn in hard IRQ context (an irq_work), or with IRQs or BH off. */
+static void pool_atomic_run(struct pool_atomic_ctx *c,
+			    enum pool_atomic_kind kind,
+			    void (*fn)(struct irq_work *))
+{
+	unsigned long flags;
+
+	c->usable = true;
+	init_irq_work(&c->work, fn);
+	switch (kind) {
+	case POOL_IN_IRQ:
+		irq_work_queue(&c->work);
+		irq_work_sync(&c->work);
+		break;
+	case POOL_IRQS_OFF:
+		local_irq_save(flags);
+		fn(&c->work);
+		local_irq_restore(flags);
+		break;
+	case POOL_BH_OFF:
+		local_bh_disable();
+		fn(&c->work);
+		local_bh_enable();
+		break;
+	}
+}
+
+static bool pool_caches_empty(struct pool_test *t)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (pool_cpu_caches(t->pool, cpu))
+			return false;
+	return true;
+}
+
+/*
+ * Outside task context, or where the caller turned interrupts or softirqs
+ * off, the CPU caches are left alone: their locks are taken with
+ * interrupts on, and a wait for one there could be a wait for the task
+ * interrupted, or for a CPU that an interrupt keeps waiting for a lock
+ * the caller holds.  Pages go to and come from the arenas.
+ */
+static void pool_atomic_frees_in(struct kunit *test,
+				 enum pool_atomic_kind kind)
+{
+	struct pool_test *t = test->priv;
+	struct pool_atomic_ctx c = { .pool = t->pool };
+	DECLARE_BITMAP(clean, 2);
+	const char *how = pool_atomic_names[kind];
+	u32 nr = 2;
+
+	/* From the arena, as userspace allocations are: nothing cached. */
+	c.addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, c.addr, 0);
+	KUNIT_EXPECT_EQ(test, nr, 2);
+	KUNIT_EXPECT_TRUE(test, pool_caches_empty(t));
+	KUNIT_EXPECT_TRUE(test, shadow_mark(t, c.addr, 2, false));
+
+	pool_atomic_run(&c, kind, pool_atomic_frees);
+	KUNIT_EXPECT_FALSE_MSG(test, c.usable, "caches usable %s", how);
+	KUNIT_EXPECT_EQ_MSG(test, c.page_freed, 1, "%s", how);
+	KUNIT_EXPECT_EQ_MSG(test, c.block_freed, 1, "%s", how);
+	KUNIT_EXPECT_NE_MSG(test, c.got, 0, "%s", how);
+	KUNIT_EXPECT_TRUE_MSG(test, pool_caches_empty(t),
+			      "a CPU cache was used %s", how);
+	KUNIT_EXPECT_EQ_MSG(test, t->arena[0]->nr_free, t->arena[0]->nr_pages,
+			    "%s", how);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 0);
+}
+
+/*
+ * There, a drain takes back what a cache holds only if its lock is free:
+ * here it is, then it is held by the very task the interrupt came in.
+ */
+static void pool_atomic_drains(struct kunit *test)
+{
+	struct pool_test *t = test->priv;
+	struct pool_atomic_ctx c = { .pool = t->pool };
+	struct p2pdma_pcp *pcp;
+	unsigned long kernel, end;
+	long passes;
+	bool held;
+
+	/* A kernel page: its CPU caches the rest of a batch. */
+	kernel = checked_alloc(test, 1);
+	KUNIT_ASSERT_NE(test, kernel, 0);
+	checked_free(test, kernel, 1);
+	KUNIT_EXPECT_FALSE(test, pool_caches_empty(t));
+	passes = atomic_long_read(&t->pool->drain_passes);
+
+	/* This CPU's cache locked: the interrupt comes while it is held. */
+	pcp = pool_pcp_lock(t->pool);
+	init_irq_work(&c.work, pool_atomic_drain);
+	c.usable = true;
+	irq_work_queue(&c.work);
+	end = jiffies + HZ;
+	while (irq_work_is_busy(&c.work) && time_before(jiffies, end))
+		cpu_relax();
+	held = !irq_work_is_busy(&c.work);
+	pool_pcp_unlock(pcp);
+	irq_work_sync(&c.work);
+	KUNIT_EXPECT_TRUE_MSG(test, held, "no interrupt came in a second");
+	KUNIT_EXPECT_FALSE(test, c.usable);
+	KUNIT_EXPECT_FALSE_MSG(test, c.drained,
+			       "drained a cache whose lock the interrupted task held");
+	KUNIT_EXPECT_FALSE(test, pool_caches_empty(t));
+
+	pool_atomic_run(&c, POOL_IN_IRQ, pool_atomic_drain);
+	KUNIT_EXPECT_FALSE(test, c.usable);
+	KUNIT_EXPECT_TRUE(test, c.drained);
+	KUNIT_EXPECT_TRUE(test, pool_caches_empty(t));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&t->pool->drain_passes),
+			passes + 2);
+}
+
+static void pool_test_atomic(struct kunit *test)
+{
+	static const u32 pages[] = { BITS_PER_LONG };
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "interrupt handlers are threads on PREEMPT_RT");
+	pool_test_setup(test, pages, 1);
+	pool_atomic_frees_in(test, POOL_IN_IRQ);
+	pool_atomic_frees_in(test, POOL_IRQS_OFF);
+	pool_atomic_frees_in(test, POOL_BH_OFF);
+	pool_atomic_drains(test);
+	expect_all_free(test);
+}
+
 static void pool_test_arena_of(struct kunit *test)
 {
 	static const u32 pages[] = { 8, 8 };
@@ -1535,6 +1709,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_clean_arenas),
 	KUNIT_CASE(pool_test_clear_pieces),
 	KUNIT_CASE(pool_test_lent_in_sight),
+	KUNIT_CASE(pool_test_atomic),
 	{}
 };
 

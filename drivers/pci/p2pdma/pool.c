@@ -21,6 +21,13 @@
  * ran dry, so that no free page is ever out of reach, or the clearer
  * looks for dirty pages in the CPUs' runs (see below).
  *
+ * The caches serve task context with interrupts and softirqs on, so that
+ * their locks need not turn interrupts off, as the pool's lock does: a
+ * cached allocation and free would otherwise do that twice each.  Other
+ * contexts take from and give to the arenas directly, and drain a cache
+ * only if its lock is free: its holder may be the very task they
+ * interrupted.
+ *
  * A userspace mapping gives its pages back one at a time, in address
  * order, as munmap() drops them.  Each CPU strings such single pages into a
  * run, and gives the run back at once when the next page does not extend
@@ -155,7 +162,9 @@ struct p2pdma_pcp_run {
 struct p2pdma_pcp {
 	/*
 	 * Taken by its own CPU, and by others only to drain the caches or
-	 * to give back a dirty run for the clearer.
+	 * to give back a dirty run for the clearer.  Never with interrupts
+	 * turned off for it: taken only where the caches may be used
+	 * (pool_pcp_usable()), and elsewhere only with spin_trylock().
 	 */
 	spinlock_t lock;
 	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
@@ -169,9 +178,10 @@ struct p2pdma_pcp {
 };
 
 /*
- * Lock order: p2pdma_pcp.lock, then p2pdma_pool.lock.  Both are taken with
- * spin_lock_irqsave(), as frees come from any context; never inside a
- * section that turned interrupts off by hand, which PREEMPT_RT forbids
+ * Lock order: p2pdma_pcp.lock, then p2pdma_pool.lock.  The pool's lock is
+ * taken with spin_lock_irqsave(), as frees come from any context, the
+ * caches' with spin_lock() (see p2pdma_pcp.lock).  Neither is taken inside
+ * a section that turned interrupts off by hand, which PREEMPT_RT forbids
  * (spinlock_t sleeps there).
  */
 struct p2pdma_pool {
@@ -723,6 +733,22 @@ struct p2pdma_pool *p2pdma_pool_create(int node)
 #define pool_unpin_cpu()	preempt_enable()
 #endif
 
+/*
+ * Whether this context may use the CPU caches, whose locks are taken with
+ * interrupts on: not in an interrupt or softirq, and not where the caller
+ * turned either off, as it does to hold a lock that an interrupt handler
+ * takes.  Spinning there on a cache's lock, held by another CPU that an
+ * interrupt then keeps waiting for that lock, would deadlock.  On
+ * PREEMPT_RT, interrupt handlers and softirqs that may sleep are tasks,
+ * and spinlock_t is not taken with interrupts off.
+ */
+static bool pool_pcp_usable(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		return in_task();
+	return !in_interrupt() && !irqs_disabled();
+}
+
 static void pool_note_peak(struct p2pdma_pool *pool, long in_use)
 {
 	long peak = atomic_long_read(&pool->peak);
@@ -935,11 +961,13 @@ static bool pool_run_give_locked(struct p2pdma_pool *pool,
 /* Called with the run's CPU cache lock held. */
 static bool pool_run_give(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run)
 {
+	unsigned long flags;
+
 	if (!run->nr)
 		return false;
-	spin_lock(&pool->lock);
+	spin_lock_irqsave(&pool->lock, flags);
 	pool_run_give_locked(pool, run);
-	spin_unlock(&pool->lock);
+	spin_unlock_irqrestore(&pool->lock, flags);
 	return true;
 }
 
@@ -964,7 +992,11 @@ static void pool_run_add(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run,
 		pool_run_give(pool, run);
 }
 
-/* Move every block cached on @cpu back to the arenas. */
+/*
+ * Move every block cached on @cpu back to the arenas; false if there was
+ * none.  Where the caches may not be used, only if the cache's lock is
+ * free: waiting for it there could wait for the task interrupted.
+ */
 static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 {
 	struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
@@ -972,8 +1004,11 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 	unsigned long flags;
 	unsigned int o;
 
-	spin_lock_irqsave(&pcp->lock, flags);
-	spin_lock(&pool->lock);
+	if (pool_pcp_usable())
+		spin_lock(&pcp->lock);
+	else if (!spin_trylock(&pcp->lock))
+		return false;
+	spin_lock_irqsave(&pool->lock, flags);
 	pool->cache_drains++;
 	drained = pool_run_give_locked(pool, &pcp->run);
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
@@ -983,8 +1018,12 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 		while (st->count)
 			pool_give_locked(pool, st->addr[--st->count], 1U << o);
 	}
-	spin_unlock(&pool->lock);
-	spin_unlock_irqrestore(&pcp->lock, flags);
+	/*
+	 * The cache's lock first: interrupts that came meanwhile run once
+	 * the pool's lock goes, and should not keep the cache locked.
+	 */
+	spin_unlock(&pcp->lock);
+	spin_unlock_irqrestore(&pool->lock, flags);
 	return drained;
 }
 
@@ -1036,43 +1075,45 @@ static bool pool_drain_cached(struct p2pdma_pool *pool)
 	return drained;
 }
 
-/* This CPU's cache, locked; the caller stays on this CPU until unlock. */
-static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool,
-					unsigned long *flags)
+/*
+ * This CPU's cache, locked, where the caches may be used; the caller stays
+ * on this CPU until unlock.
+ */
+static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool)
 	__acquires(pcp->lock)
 {
 	struct p2pdma_pcp *pcp;
 
 	pool_pin_cpu();
 	pcp = this_cpu_ptr(pool->pcp);
-	spin_lock_irqsave(&pcp->lock, *flags);
+	spin_lock(&pcp->lock);
 	return pcp;
 }
 
-static void pool_pcp_unlock(struct p2pdma_pcp *pcp, unsigned long flags)
+static void pool_pcp_unlock(struct p2pdma_pcp *pcp)
 	__releases(pcp->lock)
 {
-	spin_unlock_irqrestore(&pcp->lock, flags);
+	spin_unlock(&pcp->lock);
 	pool_unpin_cpu();
 }
 
 /*
  * The last @nr pages of this CPU's run, handed out, if the run is clean and
  * that long; @clean (@nr bits) then all set: pages of a run have no clean
- * bit yet.  0 if the run does not fit.
+ * bit yet.  0 if the run does not fit, or the caches may not be used.
  */
 static unsigned long pool_run_take(struct p2pdma_pool *pool, u32 nr,
 				   unsigned long *clean)
 {
 	struct p2pdma_pcp_run *run;
 	struct p2pdma_pcp *pcp;
-	unsigned long flags, addr = 0;
+	unsigned long addr = 0;
 	u32 idx;
 
 	/* Most allocations find no run: skip the lock then.  A hint only. */
-	if (data_race(raw_cpu_ptr(pool->pcp)->run.nr) < nr)
+	if (!pool_pcp_usable() || data_race(raw_cpu_ptr(pool->pcp)->run.nr) < nr)
 		return 0;
-	pcp = pool_pcp_lock(pool, &flags);
+	pcp = pool_pcp_lock(pool);
 	run = &pcp->run;
 	if (run->clean && run->nr >= nr) {
 		run->nr -= nr;
@@ -1080,7 +1121,7 @@ static unsigned long pool_run_take(struct p2pdma_pool *pool, u32 nr,
 		arena_hand_out_free(run->arena, idx, nr);
 		addr = arena_addr(run->arena, idx);
 	}
-	pool_pcp_unlock(pcp, flags);
+	pool_pcp_unlock(pcp);
 	if (addr)
 		bitmap_fill(clean, nr);
 	return addr;
@@ -1094,20 +1135,20 @@ static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
 	struct p2pdma_pcp_stack *st;
 	unsigned long flags, addr = 0;
 
-	pcp = pool_pcp_lock(pool, &flags);
+	pcp = pool_pcp_lock(pool);
 	st = &pcp->stack[order];
 	if (!st->count) {
-		spin_lock(&pool->lock);
+		spin_lock_irqsave(&pool->lock, flags);
 		while (st->count < P2PDMA_PCP_BATCH) {
 			addr = pool_take_locked(pool, 1U << order, false);
 			if (!addr)
 				break;
 			st->addr[st->count++] = addr;
 		}
-		spin_unlock(&pool->lock);
+		spin_unlock_irqrestore(&pool->lock, flags);
 	}
 	addr = st->count ? st->addr[--st->count] : 0;
-	pool_pcp_unlock(pcp, flags);
+	pool_pcp_unlock(pcp);
 	return addr;
 }
 
@@ -1119,28 +1160,28 @@ static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
 	struct p2pdma_pcp_stack *st;
 	unsigned long flags;
 
-	pcp = pool_pcp_lock(pool, &flags);
+	pcp = pool_pcp_lock(pool);
 	/*
 	 * Checked under the cache's lock, which p2pdma_pool_kill()'s drain
 	 * takes after setting @dying: a block cached before the drain is
 	 * drained, and a free after it sees the flag.
 	 */
 	if (READ_ONCE(pool->dying)) {
-		spin_lock(&pool->lock);
+		spin_lock_irqsave(&pool->lock, flags);
 		pool_give_locked(pool, addr, 1U << order);
-		spin_unlock(&pool->lock);
-		pool_pcp_unlock(pcp, flags);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		pool_pcp_unlock(pcp);
 		return;
 	}
 	st = &pcp->stack[order];
 	if (st->count == P2PDMA_PCP_DEPTH) {
-		spin_lock(&pool->lock);
+		spin_lock_irqsave(&pool->lock, flags);
 		while (st->count > P2PDMA_PCP_BATCH)
 			pool_give_locked(pool, st->addr[--st->count], 1U << order);
-		spin_unlock(&pool->lock);
+		spin_unlock_irqrestore(&pool->lock, flags);
 	}
 	st->addr[st->count++] = addr;
-	pool_pcp_unlock(pcp, flags);
+	pool_pcp_unlock(pcp);
 }
 
 static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr,
@@ -1163,16 +1204,16 @@ static bool pool_pcp_order(u32 nr, unsigned int *order)
 }
 
 /*
- * Kernel buffers through this CPU's cache where the size fits.  Callers
- * that ask which pages are clean (@for_user) want clean blocks first: they
- * take from the arenas.
+ * Kernel buffers through this CPU's cache where the size fits and the
+ * caches may be used.  Callers that ask which pages are clean (@for_user)
+ * want clean blocks first: they take from the arenas.
  */
 static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr,
 				   bool for_user)
 {
 	unsigned int order;
 
-	if (!for_user && pool_pcp_order(nr, &order))
+	if (!for_user && pool_pcp_usable() && pool_pcp_order(nr, &order))
 		return pool_pcp_take(pool, order);
 	return pool_take(pool, nr, for_user);
 }
@@ -1290,7 +1331,7 @@ static bool arena_claim_page(struct p2pdma_arena *arena, u32 idx)
 /*
  * Pages known to be handed out back to a CPU cache, or the arena: clean
  * ones always to the arena, where the next allocation of their size finds
- * them first.
+ * them first, and all of them where the caches may not be used.
  */
 static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
 		      bool clean)
@@ -1298,7 +1339,7 @@ static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
 	unsigned long flags;
 	unsigned int order;
 
-	if (!clean && pool_pcp_order(nr, &order) &&
+	if (!clean && pool_pcp_usable() && pool_pcp_order(nr, &order) &&
 	    IS_ALIGNED(addr, PAGE_SIZE << order)) {
 		pool_pcp_give(pool, addr, order);
 	} else {
@@ -1526,8 +1567,10 @@ u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
  * do: the page joins this CPU's run of such pages, which goes back to the
  * free lists as a whole, at the latest when an allocation finds the pool
  * short, or, for a dirty run, when the clearer looks for dirty pages (see
- * p2pdma_pool_take_dirty()).  Counted free at once, and refused at once
- * if not allocated, as by p2pdma_pool_free().  Safe in any context.
+ * p2pdma_pool_take_dirty()).  From interrupt context, or with interrupts
+ * or softirqs off, the page goes back to the free lists at once.  Counted
+ * free at once, and refused at once if not allocated, as by
+ * p2pdma_pool_free().  Safe in any context.
  *
  * Return: 1, or 0 if the page was not allocated.
  */
@@ -1536,7 +1579,6 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 	struct p2pdma_pcp *pcp;
-	unsigned long flags;
 	u32 idx;
 
 	if (!arena) {
@@ -1548,12 +1590,19 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 		pool_report_bad_free(arena, addr, 1, 0);
 		return 0;
 	}
-	pcp = pool_pcp_lock(pool, &flags);
-	pool_run_add(pool, &pcp->run, arena, idx, clean);
-	/* Under the lock p2pdma_pool_kill()'s drain takes: see pool_pcp_give(). */
-	if (READ_ONCE(pool->dying))
-		pool_run_give(pool, &pcp->run);
-	pool_pcp_unlock(pcp, flags);
+	if (pool_pcp_usable()) {
+		pcp = pool_pcp_lock(pool);
+		pool_run_add(pool, &pcp->run, arena, idx, clean);
+		/* Under the lock that p2pdma_pool_kill()'s drain takes. */
+		if (READ_ONCE(pool->dying))
+			pool_run_give(pool, &pcp->run);
+		pool_pcp_unlock(pcp);
+	} else {
+		/* Marked before others can allocate it: see pool_take_clean(). */
+		if (clean)
+			pool_mark_clean(pool, arena, idx, 1);
+		pool_give(pool, addr, 1, clean);
+	}
 	pool_count_freed(pool, 1, false);
 	return 1;
 }
@@ -1619,6 +1668,22 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 	return addr;
 }
 
+/* @pcp's run back to the free lists if dirty, locked as by pool_drain_cpu(). */
+static bool pool_give_dirty_run(struct p2pdma_pool *pool,
+				struct p2pdma_pcp *pcp)
+{
+	bool gave = false;
+
+	if (pool_pcp_usable())
+		spin_lock(&pcp->lock);
+	else if (!spin_trylock(&pcp->lock))
+		return false;
+	if (!pcp->run.clean)
+		gave = pool_run_give(pool, &pcp->run);
+	spin_unlock(&pcp->lock);
+	return gave;
+}
+
 /*
  * Put the CPUs' dirty runs on the free lists, for a clearer that found no
  * dirty block there; true if there were any.  Otherwise a run stays until
@@ -1628,7 +1693,6 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
  */
 static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
 {
-	unsigned long flags;
 	bool gave = false;
 	int cpu;
 
@@ -1636,12 +1700,8 @@ static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
 		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 
 		/* A hint, as in pool_cpu_caches(): a later run kicks again. */
-		if (!data_race(pcp->run.nr) || data_race(pcp->run.clean))
-			continue;
-		spin_lock_irqsave(&pcp->lock, flags);
-		if (!pcp->run.clean)
-			gave |= pool_run_give(pool, &pcp->run);
-		spin_unlock_irqrestore(&pcp->lock, flags);
+		if (data_race(pcp->run.nr) && !data_race(pcp->run.clean))
+			gave |= pool_give_dirty_run(pool, pcp);
 	}
 	return gave;
 }
@@ -1656,8 +1716,10 @@ static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
  * free block with a dirty page, the largest first, or its lower part of
  * the largest power of two pages up to @nr.  When the free lists have
  * none, it puts the dirty pages that CPUs hold in runs (see
- * p2pdma_pool_free_page()) on them and looks once more.  Safe in any
- * context; fails once p2pdma_pool_kill() was called.
+ * p2pdma_pool_free_page()) on them and looks once more; from interrupt
+ * context, or with interrupts or softirqs off, only those of CPUs whose
+ * cache is not locked at that moment.  Safe in any context; fails once
+ * p2pdma_pool_kill() was called.
  *
  * Return: the address of the first page, or 0 when none was found.
  */
