@@ -13,6 +13,7 @@
 #include <linux/sysfs.h>
 
 #include "p2pdma.h"
+#include "paths.h"
 #include "trace.h"
 
 /* "; ... pci=disable_acs_redir=A;B" for a path that ACS refused. */

@@ -8,7 +8,7 @@
  * <linux/pci-p2pdma.h>: a mapping loop pays for a lookup only when a page
  * of another provider comes, in __pci_p2pdma_update_state().  BARs without
  * pages ask pci_p2pdma_map_type() with their provider directly.  Both end
- * in the provider's path cache (topology.c), so a pair is worked out once
+ * in the provider's path cache (paths.h), so a pair is worked out once
  * whichever way it is asked.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
@@ -17,10 +17,35 @@
 #include <linux/scatterlist.h>
 
 #include "p2pdma.h"
+#include "paths.h"
 
 /* The tracepoints live here, where most of them fire. */
 #define CREATE_TRACE_POINTS
 #include "trace.h"
+
+/*
+ * Inline in both callers: the mapping path's lookup costs as many calls
+ * as the xarray's own, and no more.
+ */
+static __always_inline enum pci_p2pdma_map_type
+p2pdma_map_type(struct p2pdma_provider *provider, struct device *dev)
+{
+	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	struct pci_dev *pdev = to_pci_dev(provider->owner);
+	struct pci_p2pdma *p2p;
+	bool known;
+
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(pdev);
+	known = p2p;
+	if (p2p && dev_is_pci(dev))
+		map = p2pdma_path_cached(p2p, to_pci_dev(dev), NULL);
+	rcu_read_unlock();
+	/* The caller fails the mapping: say why, unless the BAR is going. */
+	if (unlikely(known && map == PCI_P2PDMA_MAP_NOT_SUPPORTED))
+		p2pdma_explain_refusal(pdev, dev);
+	return map;
+}
 
 /**
  * pci_p2pdma_map_type - how a device reaches a provider's BAR
@@ -37,21 +62,7 @@
 enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 					     struct device *dev)
 {
-	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_NOT_SUPPORTED;
-	struct pci_dev *pdev = to_pci_dev(provider->owner);
-	struct pci_p2pdma *p2p;
-	bool known;
-
-	rcu_read_lock();
-	p2p = p2pdma_of_rcu(pdev);
-	known = p2p;
-	if (p2p && dev_is_pci(dev))
-		map = p2pdma_path_cached(p2p, to_pci_dev(dev), NULL);
-	rcu_read_unlock();
-	/* The caller fails the mapping: say why, unless the BAR is going. */
-	if (known && map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		p2pdma_explain_refusal(pdev, dev);
-	return map;
+	return p2pdma_map_type(provider, dev);
 }
 EXPORT_SYMBOL_GPL(pci_p2pdma_map_type);
 
@@ -78,7 +89,7 @@ void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 		state->mixed = true;
 	state->mem = mem;
 	state->dev = dev;
-	state->map = pci_p2pdma_map_type(mem, dev);
+	state->map = p2pdma_map_type(mem, dev);
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_update_state);
 

@@ -15,6 +15,7 @@
  *               sysfs.c (/sys/bus/pci/devices/<bdf>/p2pmem/), all sealed
  *               behind userspace.h
  *   topology.c  which paths work and how far, the per-provider path cache
+ *   paths.h     the path cache's lock-free lookup, inline for map.c
  *   map.c       how a device maps a provider: the DMA-mapping entry points
  *   client.c    distances for clients, provider choice, the configfs knob
  *   verdict.c   what probes found on each path, and the policy
@@ -109,7 +110,7 @@ struct pci_p2pdma {
 	 * publish.
 	 */
 	bool has_pages;
-	/* Cached path to each client, topology.c; lock-free, see there. */
+	/* Cached path to each client: topology.c, read lock-free (paths.h). */
 	struct xarray paths;
 	/* registry.c: taken around every change of @published. */
 	struct mutex publish_lock;
@@ -339,9 +340,6 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 void p2pdma_path_via_iommu(struct pci_dev *provider, struct p2pdma_path *path);
 bool p2pdma_path_turns_in_rc(struct pci_dev *provider, struct pci_dev *client);
 int p2pdma_host_bridges_test_set(const char *list);
-enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
-					    struct pci_dev *client,
-					    int *distance);
 void p2pdma_path_forget(struct pci_p2pdma *p2p, struct pci_dev *client);
 void p2pdma_paths_outdated(void);
 void p2pdma_for_each_cached_path(struct pci_p2pdma *p2p,

@@ -1367,6 +1367,13 @@ static void p2pdma_test_probe_verdicts(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, path.reason, P2PDMA_PROBE_FAILED_WRITES);
 	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), REFUSED);
 	KUNIT_EXPECT_EQ(test, distance, -1);
+	/* Again, from the cache this time: refused, with no distance. */
+	KUNIT_EXPECT_TRUE(test, p2pdma_entry_fresh(xa_load(&p2p->paths,
+							   p2pdma_client_key(b)),
+						   p2pdma_paths_gen_now()));
+	distance = 0;
+	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, b, &distance), REFUSED);
+	KUNIT_EXPECT_EQ(test, distance, -1);
 	/* Only that client's path. */
 	KUNIT_EXPECT_EQ(test, p2pdma_path_cached(p2p, a1, &distance), BUS);
 	verdicts_show(p2p, buf, PAGE_SIZE);

@@ -32,7 +32,7 @@
  * the DMA-mapping path asks for every mapping.  The cache is an xarray,
  * keyed by the client's PCI address (p2pdma_client_key()), whose entries
  * pack map type, distance and the generation of the rules they were worked
- * out under into a value; it is read without locks.
+ * out under into a value; it is read without locks, inline (paths.h).
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 
@@ -43,6 +43,7 @@
 
 #include "../pci.h"
 #include "p2pdma.h"
+#include "paths.h"
 
 /* pci_p2pdma.host_bridges=, whatever the name of the object it is in. */
 #undef MODULE_PARAM_PREFIX
@@ -660,15 +661,6 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
 }
 
 /*
- * A path as a cache entry, an xarray value (so bit 63 stays clear).  The
- * map type needs three bits since 7.3 added PCI_P2PDMA_MAP_NONE: with two,
- * a cached PCI_P2PDMA_MAP_THRU_HOST_BRIDGE read back as _UNKNOWN.
- */
-#define P2PDMA_ENTRY_MAP	GENMASK(2, 0)
-#define P2PDMA_ENTRY_DISTANCE	GENMASK(18, 3)
-#define P2PDMA_ENTRY_GEN	GENMASK(62, 19)
-
-/*
  * The generation of the rules: bumped by whatever can change a verdict
  * already cached (the allowlist parameter; a device leaving, after which
  * another can appear at its address).  An entry stamped with an older one
@@ -677,7 +669,7 @@ void p2pdma_path_calc(struct pci_dev *provider, struct pci_dev *client,
  * was made, is never used: that is what makes the cache safe without a lock
  * between the DMA-mapping path and removal.
  */
-static atomic_long_t p2pdma_paths_gen = ATOMIC_LONG_INIT(0);
+atomic_long_t p2pdma_paths_gen __read_mostly = ATOMIC_LONG_INIT(0);
 
 /**
  * p2pdma_paths_outdated - make every cached verdict stale
@@ -688,13 +680,6 @@ static atomic_long_t p2pdma_paths_gen = ATOMIC_LONG_INIT(0);
 void p2pdma_paths_outdated(void)
 {
 	atomic_long_inc_return_release(&p2pdma_paths_gen);
-}
-
-/* The generation now, as entries hold it: its low bits. */
-static unsigned long p2pdma_paths_gen_now(void)
-{
-	return atomic_long_read_acquire(&p2pdma_paths_gen) &
-	       FIELD_MAX(P2PDMA_ENTRY_GEN);
 }
 
 static void *p2pdma_path_encode(const struct p2pdma_path *path,
@@ -717,19 +702,15 @@ static void *p2pdma_path_encode(const struct p2pdma_path *path,
 static bool p2pdma_path_decode(void *entry, unsigned long gen,
 			       struct p2pdma_path *path)
 {
-	unsigned long v;
-
 	if (!entry)
 		return false;
-	v = xa_to_value(entry);
-	path->map = FIELD_GET(P2PDMA_ENTRY_MAP, v);
-	path->distance = path->map == PCI_P2PDMA_MAP_NOT_SUPPORTED ? -1 :
-			 FIELD_GET(P2PDMA_ENTRY_DISTANCE, v);
+	path->map = p2pdma_entry_map(entry);
+	path->distance = p2pdma_entry_distance(entry);
 	path->reason = NULL;
 	path->where = NULL;
 	path->nr_acs = 0;
 	path->unreadable = NULL;
-	return FIELD_GET(P2PDMA_ENTRY_GEN, v) == gen;
+	return p2pdma_entry_fresh(entry, gen);
 }
 
 /*
@@ -748,38 +729,38 @@ static void p2pdma_paths_store(struct pci_p2pdma *p2p, unsigned long key,
 }
 
 /**
- * p2pdma_path_cached - map type and distance from a provider to a client
+ * p2pdma_path_miss - work out a path p2pdma_path_cached() did not find
  * @p2p: provider state
  * @client: PCI function doing the DMA
+ * @key: p2pdma_client_key() of @client
+ * @gen: the generation of the rules read before the lookup
  * @distance: if not NULL, set to the distance (-1 when not supported)
  *
- * The answer is computed once per provider/client pair and generation of
- * the rules, and kept in @p2p->paths.  Does not sleep.
+ * Out of line, and not only because a miss is rare: the p2pdma_path it
+ * fills is large, and with stack variables initialised (as
+ * INIT_STACK_ALL_ZERO does), a lookup that had one in its frame would
+ * clear it on every mapping call.  Does not sleep.
  *
  * Return: the map type.
  */
-enum pci_p2pdma_map_type p2pdma_path_cached(struct pci_p2pdma *p2p,
-					    struct pci_dev *client,
-					    int *distance)
+noinline enum pci_p2pdma_map_type p2pdma_path_miss(struct pci_p2pdma *p2p,
+						   struct pci_dev *client,
+						   unsigned long key,
+						   unsigned long gen,
+						   int *distance)
 {
-	unsigned long key = p2pdma_client_key(client);
-	unsigned long gen = p2pdma_paths_gen_now();
 	struct p2pdma_path path;
 
-	if (!p2pdma_path_decode(xa_load(&p2p->paths, key), gen, &path)) {
-		p2pdma_path_calc(p2p->pdev, client, &path);
-		/*
-		 * Not for a device on its way out: a lookup that read the
-		 * generation after its removal notice would store a verdict
-		 * its successor at that address would inherit.  The flag is
-		 * cleared before the notice, which the generation orders.
-		 * Nor one from a config read of all ones: the device may be
-		 * back next time.
-		 */
-		if (pci_dev_is_added(client) && !path.unreadable)
-			p2pdma_paths_store(p2p, key,
-					   p2pdma_path_encode(&path, gen));
-	}
+	p2pdma_path_calc(p2p->pdev, client, &path);
+	/*
+	 * Not for a device on its way out: a lookup that read the
+	 * generation after its removal notice would store a verdict its
+	 * successor at that address would inherit.  The flag is cleared
+	 * before the notice, which the generation orders.  Nor one from a
+	 * config read of all ones: the device may be back next time.
+	 */
+	if (pci_dev_is_added(client) && !path.unreadable)
+		p2pdma_paths_store(p2p, key, p2pdma_path_encode(&path, gen));
 	if (distance)
 		*distance = path.distance;
 	return path.map;
