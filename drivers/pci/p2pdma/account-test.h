@@ -99,6 +99,100 @@ static void account_test_mapped(struct kunit *test)
 			SZ_4K + SZ_64K + 1 + SZ_1M + 512);
 }
 
+/*
+ * A PCI function as the accounting sees one: its address, and a name.
+ * Never registered: the accounting only reads it.
+ */
+struct account_test_pci {
+	struct pci_dev pdev;
+	struct pci_bus bus;
+#ifdef CONFIG_X86
+	struct pci_sysdata sysdata;	/* pci_domain_nr() reads it */
+#endif
+};
+
+static struct device *account_test_pci_dev(struct kunit *test,
+					   const char *name, u8 busnr,
+					   u8 devfn)
+{
+	struct account_test_pci *p = kunit_kzalloc(test, sizeof(*p),
+						   GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+#ifdef CONFIG_X86
+	p->bus.sysdata = &p->sysdata;
+#endif
+	p->bus.number = busnr;
+	p->pdev.bus = &p->bus;
+	p->pdev.devfn = devfn;
+	p->pdev.dev.bus = &pci_bus_type;
+	p->pdev.dev.init_name = name;
+	return &p->pdev.dev;
+}
+
+/* The counters of one path, each named in a failure. */
+static void account_test_expect(struct kunit *test,
+				struct p2pdma_account *acct, int map,
+				struct device *client, const char *reason,
+				u64 events, u64 bytes)
+{
+	struct p2pdma_count n = account_test_path(acct, map, client, reason);
+
+	KUNIT_EXPECT_EQ_MSG(test, n.events, events, "%s, map %d, \"%s\"",
+			    dev_name(client), map, reason);
+	KUNIT_EXPECT_EQ_MSG(test, n.bytes, bytes, "%s, map %d, \"%s\"",
+			    dev_name(client), map, reason);
+}
+
+/*
+ * Mappings of PCI clients, which a mapping call counts by number alone
+ * once the path has a slot: each path still gets its own, and none is
+ * taken for another kind's path of the same client.
+ */
+static void account_test_mapped_pci(struct kunit *test)
+{
+	struct p2pdma_account *acct = account_test_create(test);
+	struct device *a = account_test_pci_dev(test, "0000:03:00.0", 3, 0);
+	/* Same device and function on another bus, and the reverse. */
+	struct device *b = account_test_pci_dev(test, "0000:04:00.0", 4, 0);
+	struct device *c = account_test_pci_dev(test, "0000:03:00.1", 3, 1);
+	char buf[512];
+
+	p2pdma_account_refusal(acct, a, "ACS redirects it");
+	p2pdma_account_fallback(acct, a, SZ_8K, "out of p2pmem");
+	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_BUS_ADDR, SZ_4K);
+	p2pdma_account_map(acct, b, PCI_P2PDMA_MAP_BUS_ADDR, SZ_64K);
+	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_BUS_ADDR, SZ_4K);
+	p2pdma_account_map(acct, c, PCI_P2PDMA_MAP_BUS_ADDR, 512);
+	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, SZ_1M);
+	/* Refused since it was mapped: counted on a path now unknown. */
+	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_NOT_SUPPORTED, 100);
+	p2pdma_account_map(acct, a, PCI_P2PDMA_MAP_NOT_SUPPORTED, 100);
+
+	KUNIT_EXPECT_EQ(test, acct->nr, 7);
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_BUS_ADDR, a, "",
+			    2, 2 * SZ_4K);
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_BUS_ADDR, b, "",
+			    1, SZ_64K);
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_BUS_ADDR, c, "", 1, 512);
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, a, "",
+			    1, SZ_1M);
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_UNKNOWN, a, "", 2, 200);
+	/* The refusal and the fallback kept their own counts. */
+	account_test_expect(test, acct, PCI_P2PDMA_MAP_NOT_SUPPORTED, a,
+			    "ACS redirects it", 1, 0);
+	account_test_expect(test, acct, P2PDMA_MAP_SYSTEM_MEMORY, a,
+			    "out of p2pmem", 1, SZ_8K);
+	KUNIT_EXPECT_EQ(test, p2pdma_account_mapped_bytes(acct),
+			2 * SZ_4K + SZ_64K + 512 + SZ_1M + 200);
+
+	/* Each path's name is the client's, printed once. */
+	account_test_show(acct, buf, sizeof(buf));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "0000:03:00.0 bus-address 2 8192 -\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "0000:04:00.0 bus-address 1 65536 -\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "0000:03:00.1 bus-address 1 512 -\n"));
+}
+
 static void account_test_reasons(struct kunit *test)
 {
 	struct p2pdma_account *acct = account_test_create(test);
@@ -242,6 +336,7 @@ static void account_test_off(struct kunit *test)
 
 static struct kunit_case account_test_cases[] = {
 	KUNIT_CASE(account_test_mapped),
+	KUNIT_CASE(account_test_mapped_pci),
 	KUNIT_CASE(account_test_reasons),
 	KUNIT_CASE(account_test_full),
 	KUNIT_CASE(account_test_long),

@@ -26,6 +26,10 @@
  *
  * Events without a provider (a client that found no p2pmem in its reach,
  * or whose provider was already gone) go to one table of their own.
+ *
+ * Every DMA-mapping call that mapped p2pmem counts it here, in
+ * __pci_p2pdma_map_count(), with the counting inline: a mapping of a PCI
+ * client finds its path's slot by number, without building an event.
  */
 #define pr_fmt(fmt) "p2pdma: " fmt
 
@@ -38,6 +42,7 @@
 #include <linux/string.h>
 
 #include "p2pdma.h"
+#include "trace.h"
 
 #define P2PDMA_ACCOUNT_SLOTS	32
 
@@ -230,6 +235,13 @@ static int p2pdma_account_take(struct p2pdma_account *acct, unsigned int seen,
 	return slot;
 }
 
+static __always_inline void p2pdma_account_count(struct p2pdma_account *acct,
+						 int slot, u64 bytes)
+{
+	this_cpu_inc(acct->counts[slot].events);
+	this_cpu_add(acct->counts[slot].bytes, bytes);
+}
+
 static void p2pdma_account(struct p2pdma_account *acct,
 			   const struct p2pdma_account_event *ev, u64 bytes)
 {
@@ -242,8 +254,60 @@ static void p2pdma_account(struct p2pdma_account *acct,
 		slot = p2pdma_account_take(acct, nr, ev);
 	if (unlikely(slot < 0))
 		slot = P2PDMA_ACCOUNT_SLOTS + p2pdma_account_kind_of(ev->map);
-	this_cpu_inc(acct->counts[slot].events);
-	this_cpu_add(acct->counts[slot].bytes, bytes);
+	p2pdma_account_count(acct, slot, bytes);
+}
+
+/*
+ * The slot of a mapping of a PCI client, found by number alone: mapping
+ * calls come often, and a mapped path's key has no reason, so neither the
+ * event nor a string comparison is needed.  -1 if the path has no slot yet.
+ */
+static int p2pdma_account_find_mapped(struct p2pdma_account *acct, int map,
+				      u64 id)
+{
+	unsigned int i, nr = p2pdma_account_nr(acct);
+
+	for (i = 0; i < nr; i++)
+		if (acct->keys[i].id == id && acct->keys[i].map == map)
+			return i;
+	return -1;
+}
+
+/* A mapping of a path not counted yet, or of a client that is not PCI. */
+static noinline void p2pdma_account_new_mapping(struct p2pdma_account *acct,
+						struct device *client, int map,
+						u64 bytes)
+{
+	struct p2pdma_account_event ev = p2pdma_account_event(map, client,
+								NULL);
+
+	p2pdma_account(acct, &ev, bytes);
+}
+
+/* Inline in both callers: mapping calls come often. */
+static __always_inline void __p2pdma_account_map(struct p2pdma_account *acct,
+						 struct device *client,
+						 enum pci_p2pdma_map_type map,
+						 u64 bytes)
+{
+	int slot = -1;
+
+	if (!static_branch_likely(&p2pdma_accounting))
+		return;
+	/*
+	 * A mapping that worked, whose path the caller looked up again
+	 * afterwards (a list of several providers' pages) and found refused
+	 * since: mapped bytes all the same, on a path now unknown.
+	 */
+	if (map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
+		map = PCI_P2PDMA_MAP_UNKNOWN;
+	if (likely(client && dev_is_pci(client)))
+		slot = p2pdma_account_find_mapped(acct, map, P2PDMA_ACCOUNT_PCI |
+				p2pdma_client_key(to_pci_dev(client)));
+	if (likely(slot >= 0))
+		p2pdma_account_count(acct, slot, bytes);
+	else
+		p2pdma_account_new_mapping(acct, client, map, bytes);
 }
 
 /**
@@ -258,20 +322,28 @@ static void p2pdma_account(struct p2pdma_account *acct,
 void p2pdma_account_map(struct p2pdma_account *acct, struct device *client,
 			enum pci_p2pdma_map_type map, u64 bytes)
 {
-	struct p2pdma_account_event ev;
-
-	if (!static_branch_likely(&p2pdma_accounting))
-		return;
-	/*
-	 * A mapping that worked, whose path the caller looked up again
-	 * afterwards (a list of several providers' pages) and found refused
-	 * since: mapped bytes all the same, on a path now unknown.
-	 */
-	if (map == PCI_P2PDMA_MAP_NOT_SUPPORTED)
-		map = PCI_P2PDMA_MAP_UNKNOWN;
-	ev = p2pdma_account_event(map, client, NULL);
-	p2pdma_account(acct, &ev, bytes);
+	__p2pdma_account_map(acct, client, map, bytes);
 }
+
+/**
+ * __pci_p2pdma_map_count - the slow path of pci_p2pdma_map_done()
+ * @state: a mapping call's state with bytes of its provider's pages
+ *
+ * Counts the bytes on their path, and traces them.  The pages are
+ * allocated, which keeps their provider's state alive.
+ */
+void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
+{
+	struct pci_dev *pdev = to_pci_dev(state->mem->owner);
+	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
+
+	__p2pdma_account_map(p2p->account, state->dev, state->map,
+			     state->bytes);
+	trace_p2pdma_map(pdev, dev_name(state->dev), state->map, state->bytes,
+			 NULL);
+	state->bytes = 0;
+}
+EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
 
 /**
  * p2pdma_account_refusal - count a DMA mapping the path refused

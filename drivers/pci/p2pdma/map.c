@@ -19,7 +19,7 @@
 #include "p2pdma.h"
 #include "paths.h"
 
-/* The tracepoints live here, where most of them fire. */
+/* The tracepoints are defined here; their callers include trace.h. */
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
@@ -92,24 +92,6 @@ void __pci_p2pdma_update_state(struct pci_p2pdma_map_state *state,
 	state->map = p2pdma_map_type(mem, dev);
 }
 EXPORT_SYMBOL_GPL(__pci_p2pdma_update_state);
-
-/**
- * __pci_p2pdma_map_count - the slow path of pci_p2pdma_map_done()
- * @state: a mapping call's state with bytes of its provider's pages
- *
- * The pages are allocated, which keeps their provider's state alive.
- */
-void __pci_p2pdma_map_count(struct pci_p2pdma_map_state *state)
-{
-	struct pci_dev *pdev = to_pci_dev(state->mem->owner);
-	struct pci_p2pdma *p2p = p2pdma_of_pinned(pdev);
-
-	p2pdma_account_map(p2p->account, state->dev, state->map, state->bytes);
-	trace_p2pdma_map(pdev, dev_name(state->dev), state->map, state->bytes,
-			 NULL);
-	state->bytes = 0;
-}
-EXPORT_SYMBOL_GPL(__pci_p2pdma_map_count);
 
 /* How @dev reaches @mem, for a mapping that worked. */
 static enum pci_p2pdma_map_type p2pdma_map_of(struct p2pdma_provider *mem,

@@ -20,7 +20,7 @@
  *   client.c    distances for clients, provider choice, the configfs knob
  *   verdict.c   what probes found on each path, and the policy
  *   account.c   what went which way: mappings, refusals and fallbacks
- *               counted per path
+ *               counted per path; the mapping calls' count itself
  *   debugfs.c   per-provider statistics, /sys/kernel/debug/p2pdma/
  *   trace.h     the p2pdma tracepoints, defined in map.c
  *
