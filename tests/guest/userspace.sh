@@ -98,7 +98,7 @@ check "stats: NVMe C refused" \
 	grep -qx "client $C distance -1 map not-supported" "/sys/kernel/debug/p2pdma/$A/stats"
 
 echo "== new mappings hold zeros, whatever the last user left =="
-tap 17 "clean pages" p2pmem_mmap_test "$A" clean nvme
+tap 20 "clean pages" p2pmem_mmap_test "$A" clean nvme
 expect_eq "clean pages: all p2pmem returned" \
 	"$(cat "$P2P/available")" "$avail_before"
 

@@ -15,10 +15,10 @@
  * back the last word (which waits for the posted stores, and shows whether
  * they reached the BAR) and gives them back clean, until the pool has a
  * target of clean memory.
- * Dirty pages coming back from a mapping are what kick it: a provider only
- * kernel drivers use never pays for it, and neither does one whose
- * mappings are only read.  A mapping that finds no clean page clears its
- * own, as it always did.
+ * Dirty pages coming back from a mapping are what kick it, once the stock
+ * is down to half its target: a provider only kernel drivers use never
+ * pays for it, and neither does one whose mappings are only read.  A
+ * mapping that finds no clean page clears its own, as it always did.
  *
  * Nothing is ever marked clean that was not cleared after its last write.
  * The worker stops before its next block once the provider's mappings are
@@ -54,6 +54,18 @@
 static size_t p2pdma_clean_target(struct pci_p2pdma *p2p)
 {
 	return min_t(size_t, p2pdma_pool_size(p2p->pool) / 2, P2PDMA_CLEAN_TARGET);
+}
+
+/*
+ * What is left of the stock when a kick starts the worker: half of it.
+ * Started at the first page short, the worker would clear beside nearly
+ * every munmap() of written pages, a page or two at a time, each kick a
+ * wakeup.  From half, it clears half the stock in one go, and a burst of
+ * written mappings smaller than that runs with no clearing beside it.
+ */
+static size_t p2pdma_clean_low(struct pci_p2pdma *p2p)
+{
+	return p2pdma_clean_target(p2p) / 2;
 }
 
 /**
@@ -252,7 +264,7 @@ static int __init p2pdma_clear_wq_init(void)
 subsys_initcall(p2pdma_clear_wq_init);
 
 /**
- * p2pdma_clear_kick - have the worker clear ahead, if the pool is short
+ * p2pdma_clear_kick - have the worker clear ahead, if the stock ran low
  * @p2p: the provider, pinned by the caller (one of its pages)
  *
  * Safe in any context.
@@ -260,13 +272,15 @@ subsys_initcall(p2pdma_clear_wq_init);
 void p2pdma_clear_kick(struct pci_p2pdma *p2p)
 {
 	/*
-	 * A munmap() of written pages kicks once per page: while the work
-	 * is queued, one load is all a kick costs.  The load may be stale
-	 * as the worker starts, and the page then waits for the next kick:
-	 * only how soon it is clean depends on it, and a mapping that
-	 * finds it dirty clears it itself.
+	 * A munmap() of written pages kicks once per page: while the stock
+	 * is above its low mark, or the work is queued, a look at a counter
+	 * is all a kick costs.  What it reads may be stale as the worker
+	 * starts, and the page then waits for the next kick: only how soon
+	 * it is clean depends on it, and a mapping that finds it dirty
+	 * clears it itself.
 	 */
-	if (work_pending(&p2p->clear_work) || p2pdma_clear_done(p2p))
+	if (p2pdma_pool_clean(p2p->pool) >= p2pdma_clean_low(p2p) ||
+	    work_pending(&p2p->clear_work) || p2pdma_clear_done(p2p))
 		return;
 	queue_work_on(p2pdma_clear_cpu(p2pdma_clear_near(p2p),
 				       raw_smp_processor_id(),

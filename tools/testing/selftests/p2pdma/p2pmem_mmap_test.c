@@ -71,7 +71,9 @@
  *            mapped and never written come back
  *            clean (the next mapping clears nothing), and that a mapping
  *            takes clean pages before one just written and freed; that
- *            debugfs counts a mapping and its pages in and out.
+ *            the clearer starts only once written mappings took its stock
+ *            below half its target, and then fills it; that debugfs
+ *            counts a mapping and its pages in and out.
  *   hold     for a test script: maps all of "available", prints
  *            "held BYTES" once it is mapped and holds it until killed,
  *            leaving BDF's p2pmem exhausted meanwhile.
@@ -2026,6 +2028,48 @@ static void clean_unbind(const char *driver, unsigned long long size,
 }
 
 /*
+ * The clearer starts once the stock is down to half its target (clear.c),
+ * and then fills it again: a written mapping that leaves more than half of
+ * it starts nothing, a written one that takes it below half does.  The
+ * stock is at its target, or a little below (clean_ahead(), clean_reuse(),
+ * and the pages CPUs keep): the first mapping takes half of what is above
+ * half the target.
+ */
+static void clean_low(unsigned long long size)
+{
+	long long want = clean_target(size), c0, c1, clean, len;
+
+	clearer_settle();
+	c0 = read_stat("cleared_bytes");
+	clean = read_stat("clean");
+	len = (clean - want / 2) / 2 / (long long)page_size * page_size;
+	printf("# %lld KiB clean, target %lld KiB: writing %lld KiB\n",
+	       clean >> 10, want >> 10, len >> 10);
+	if (c0 < 0 || len <= 0) {
+		fail("clean: the stock before the low-mark checks",
+		     "%lld KiB clean, want more than %lld", clean >> 10,
+		     want >> 11);
+		return;
+	}
+	expect_value("clean: a written mapping of part of the stock takes it all from there",
+		     map_clears(len, 1), 0);
+	clearer_settle();
+	c1 = read_stat("cleared_bytes");
+	clean = read_stat("clean");
+	printf("# cleared %lld KiB after it, %lld KiB clean\n",
+	       (c1 - c0) >> 10, clean >> 10);
+	expect_value("clean: a stock still above half its target starts no clearing",
+		     c1 == c0 && clean >= want / 2, 1);
+	map_clears(clean - want / 2 + (long long)page_size, 1);
+	clearer_settle();
+	clean = read_stat("clean");
+	printf("# below half: cleared %lld KiB, %lld KiB clean\n",
+	       (read_stat("cleared_bytes") - c1) >> 10, clean >> 10);
+	expect_value("clean: below half its target, the clearer fills the stock again",
+		     read_stat("cleared_bytes") > c1 && clean >= want, 1);
+}
+
+/*
  * debugfs's user_maps and user_pages (mmap()s so far, pages mapped now)
  * follow a 64 KiB mapping in and out.  Nothing else maps meanwhile.
  */
@@ -2069,6 +2113,7 @@ static void test_clean(const char *driver)
 	clean_race(avail);
 	clean_ahead(size, avail);
 	clean_reuse();
+	clean_low(size);
 	clean_counts();
 	clean_unbind(driver, size, avail);
 }
