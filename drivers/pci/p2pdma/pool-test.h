@@ -720,7 +720,7 @@ static unsigned int cpus_caching(struct p2pdma_pool *pool)
 	for_each_possible_cpu(cpu) {
 		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 
-		if (pcp->run.nr) {
+		if (pcp->clean.pages || pcp->dirty.pages) {
 			n++;
 			continue;
 		}
@@ -873,6 +873,8 @@ static void pool_test_clean(struct kunit *test)
 	KUNIT_EXPECT_NE(test, addr >> (PAGE_SHIFT + P2PDMA_MAX_ORDER),
 			d >> (PAGE_SHIFT + P2PDMA_MAX_ORDER));
 	clean_free(test, addr, 4);
+	/* The rest of the CPU word the four came from, back on the lists. */
+	pool_drain(t->pool);
 	nr = MAX_PAGES;
 	addr = clean_alloc(test, &nr, clean);
 	KUNIT_EXPECT_NE(test, addr, 0);
@@ -944,8 +946,8 @@ static void pool_test_clear_pieces(struct kunit *test)
 	expect_all_free(test);
 }
 
-/* Pages of pool_test_page_runs(), freed one at a time on one CPU. */
-struct pool_run_job {
+/* Pages of the word tests, freed one at a time on one CPU. */
+struct pool_page_job {
 	struct kunit *test;
 	unsigned long addr;
 	u32 from, to;
@@ -953,9 +955,9 @@ struct pool_run_job {
 	u32 freed;
 };
 
-static long pool_run_job_fn(void *data)
+static long pool_page_job_fn(void *data)
 {
-	struct pool_run_job *job = data;
+	struct pool_page_job *job = data;
 	struct pool_test *t = job->test->priv;
 	unsigned long page;
 	u32 i;
@@ -968,30 +970,30 @@ static long pool_run_job_fn(void *data)
 	return 0;
 }
 
-/* Free pages [@from, @to) of the run at @addr one by one on @cpu. */
+/* Free pages [@from, @to) of the allocation at @addr one by one on @cpu. */
 static u32 free_pages_on(struct kunit *test, int cpu, unsigned long addr,
 			 u32 from, u32 to, bool clean)
 {
-	struct pool_run_job job = {
+	struct pool_page_job job = {
 		.test = test, .addr = addr, .from = from, .to = to,
 		.clean = clean,
 	};
 
-	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_run_job_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_page_job_fn, &job), 0);
 	return job.freed;
 }
 
-/* An allocation for userspace of pool_test_page_runs(), on one CPU. */
-struct pool_run_alloc {
+/* An allocation for userspace of the word tests, on one CPU. */
+struct pool_user_alloc {
 	struct kunit *test;
 	u32 nr;
 	unsigned long addr;
-	DECLARE_BITMAP(clean, 8);
+	DECLARE_BITMAP(clean, BITS_PER_LONG);
 };
 
-static long pool_run_alloc_fn(void *data)
+static long pool_user_alloc_fn(void *data)
 {
-	struct pool_run_alloc *job = data;
+	struct pool_user_alloc *job = data;
 
 	job->addr = clean_alloc(job->test, &job->nr, job->clean);
 	return 0;
@@ -1000,152 +1002,12 @@ static long pool_run_alloc_fn(void *data)
 static unsigned long alloc_user_on(struct kunit *test, int cpu, u32 nr,
 				   unsigned long *clean)
 {
-	struct pool_run_alloc job = { .test = test, .nr = nr };
+	struct pool_user_alloc job = { .test = test, .nr = nr };
 
-	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_run_alloc_fn, &job), 0);
+	KUNIT_EXPECT_EQ(test, work_on_cpu(cpu, pool_user_alloc_fn, &job), 0);
 	KUNIT_EXPECT_EQ(test, job.nr, nr);
 	bitmap_copy(clean, job.clean, nr);
 	return job.addr;
-}
-
-/* Four pages for userspace, the first @k of them freed on @cpu: its run. */
-static unsigned long user_run_on(struct kunit *test, int cpu, u32 k,
-				 bool clean)
-{
-	struct pool_test *t = test->priv;
-	DECLARE_BITMAP(bits, 4);
-	unsigned long addr;
-	u32 nr = 4;
-
-	addr = clean_alloc(test, &nr, bits);
-	KUNIT_ASSERT_NE(test, addr, 0);
-	KUNIT_ASSERT_EQ(test, nr, 4);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, k, clean), k);
-	KUNIT_EXPECT_EQ(test, per_cpu_ptr(t->pool->pcp, cpu)->run.nr, k);
-	return addr;
-}
-
-/*
- * Single pages freed in address order, as munmap() gives a mapping back,
- * join their CPU's run: counted free at once, but on the free lists only
- * when the run ends, at the end of a bitmap word or at a page that does
- * not extend it, and marked clean then if they are.  An allocation that
- * finds the pool short gives the runs back, and so does
- * p2pdma_pool_kill(); a page freed twice is refused at once.  An
- * allocation for userspace on the run's CPU takes the end of a clean run,
- * known clean, and never takes from a dirty one.
- */
-static void pool_test_page_runs(struct kunit *test)
-{
-	static const u32 pages[] = { 4 * BITS_PER_LONG };
-	const u32 w = BITS_PER_LONG, n = 4 * BITS_PER_LONG;
-	struct pool_test *t = pool_test_setup(test, pages, 1);
-	int cpu = cpumask_first(cpu_online_mask);
-	struct p2pdma_arena *a = t->arena[0];
-	DECLARE_BITMAP(clean, 2 * BITS_PER_LONG);
-	struct p2pdma_pcp_run *run;
-	unsigned long addr, *more;
-	long drains;
-	u32 nr = 2 * w, i, got;
-
-	run = &per_cpu_ptr(t->pool->pcp, cpu)->run;
-	/* From the arena, not a CPU cache: the lowest 2w pages. */
-	addr = clean_alloc(test, &nr, clean);
-	KUNIT_ASSERT_EQ(test, addr, a->base);
-	KUNIT_ASSERT_EQ(test, nr, 2 * w);
-
-	/* All but the last page of the first word: a run, not yet free. */
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, w - 1, true),
-			w - 1);
-	KUNIT_EXPECT_EQ(test, run->nr, w - 1);
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
-			(size_t)(w + 1) << PAGE_SHIFT);
-	KUNIT_EXPECT_EQ(test, a->nr_free, n - 2 * w);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
-	/* The word's last page ends the run, which goes back clean. */
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w - 1, w, true), 1);
-	KUNIT_EXPECT_EQ(test, run->nr, 0);
-	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), w);
-
-	/* A gap ends a run, and so does a dirty page after clean ones. */
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w, w + 3, true), 3);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w + 4, w + 6, true),
-			2);
-	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 3);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w + 6, w + 8, false),
-			2);
-	KUNIT_EXPECT_EQ(test, a->nr_free, n - w + 5);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), w + 5);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	KUNIT_EXPECT_FALSE(test, run->clean);
-
-	/* Freed twice while in the run: refused, counted once. */
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_page(t->pool,
-						    addr + (w + 7) * PAGE_SIZE,
-						    false), 0);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
-			(size_t)(w - 7) << PAGE_SHIFT);
-
-	/* Every free page can be had, the run's two after a drain. */
-	more = kunit_kcalloc(test, n, sizeof(*more), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, more);
-	drains = atomic_long_read(&t->pool->drain_passes);
-	for (got = 0; got < n; got++) {
-		more[got] = checked_alloc(test, 1);
-		if (!more[got])
-			break;
-	}
-	KUNIT_EXPECT_EQ(test, got, 3 * w + 7);
-	KUNIT_EXPECT_GT(test, atomic_long_read(&t->pool->drain_passes), drains);
-	KUNIT_EXPECT_EQ(test, run->nr, 0);
-	for (i = 0; i < got; i++)
-		checked_free(test, more[i], 1);
-	checked_free(test, addr + (w + 3) * PAGE_SIZE, 1);
-	checked_free(test, addr + (w + 8) * PAGE_SIZE, w - 8);
-	expect_all_free(test);
-
-	/* Three of four pages back clean: the next two come from the run. */
-	addr = user_run_on(test, cpu, 3, true);
-	got = a->nr_free;
-	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 2, clean),
-			addr + PAGE_SIZE);
-	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, 2));
-	KUNIT_EXPECT_EQ(test, run->nr, 1);
-	KUNIT_EXPECT_EQ(test, a->nr_free, got);
-	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool), 3 * PAGE_SIZE);
-	/* A dirty run stays: the pages come from the lists. */
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 1, 3, false), 2);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	KUNIT_EXPECT_FALSE(test, run->clean);
-	more[0] = alloc_user_on(test, cpu, 2, clean);
-	KUNIT_EXPECT_NE(test, more[0], 0);
-	KUNIT_EXPECT_NE(test, more[0], addr + PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, run->nr, 2);
-	checked_free(test, more[0], 2);
-	checked_free(test, addr + 3 * PAGE_SIZE, 1);
-	expect_all_free(test);
-	/* Drained, the dirty run left no clean bits: page 0 has one. */
-	KUNIT_EXPECT_EQ(test, clean_pages(test), 1);
-
-	/*
-	 * The kill gives a run back, clean; later pages go straight to the
-	 * lists, each as clean as it is.
-	 */
-	addr = user_run_on(test, cpu, 2, true);
-	got = clean_pages(test);
-	p2pdma_pool_kill(t->pool);
-	KUNIT_EXPECT_EQ(test, run->nr, 0);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 2);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 2, 3, true), 1);
-	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, false), 1);
-	KUNIT_EXPECT_EQ(test, run->nr, 0);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 3);
-	KUNIT_EXPECT_EQ(test, a->nr_free, n);
-	KUNIT_EXPECT_TRUE(test, p2pdma_pool_wait_idle(t->pool, HZ));
-	expect_all_free(test);
 }
 
 /* What a clearer borrows (up to @*nr pages, set to what it got), back clean. */
@@ -1173,49 +1035,325 @@ static void clear_all(struct kunit *test)
 }
 
 /*
- * Dirty pages a CPU holds in its run are the clearer's too: when the
- * free lists have none, p2pdma_pool_take_dirty() puts the dirty runs on
- * them and finds the pages there.  A clean run stays, for the next
- * mapping on its CPU.
+ * The word tests' pool, four words' pages in one arena, with @cw and @dw
+ * set to @cpu's word of pages freed clean and of those freed dirty.
  */
-static void pool_test_dirty_runs(struct kunit *test)
+static struct pool_test *words_setup(struct kunit *test, int cpu,
+				     struct p2pdma_pcp_word **cw,
+				     struct p2pdma_pcp_word **dw)
 {
 	static const u32 pages[] = { 4 * BITS_PER_LONG };
-	const u32 n = 4 * BITS_PER_LONG;
 	struct pool_test *t = pool_test_setup(test, pages, 1);
+	struct p2pdma_pcp *pcp = per_cpu_ptr(t->pool->pcp, cpu);
+
+	*cw = &pcp->clean;
+	*dw = &pcp->dirty;
+	return t;
+}
+
+/* Page @idx of the first arena, as a page of a CPU's word sees it. */
+static bool word_has(struct kunit *test, struct p2pdma_pcp_word *w, u32 idx)
+{
+	struct pool_test *t = test->priv;
+
+	return w->pages && w->arena == t->arena[0] &&
+	       w->base == round_down(idx, BITS_PER_LONG) &&
+	       (w->pages & BIT(idx % BITS_PER_LONG));
+}
+
+/*
+ * Single pages freed on a CPU, as munmap() gives a mapping back, join one
+ * of its two words, of clean pages or of dirty ones, in any order: counted
+ * free at once, but on the free lists only when a page of another word
+ * comes, and marked clean then if they are.  An allocation that finds the
+ * pool short gives the words back, and so does p2pdma_pool_kill(); a page
+ * freed twice is refused at once.
+ */
+static void pool_test_page_words(struct kunit *test)
+{
+	const u32 w = BITS_PER_LONG, n = 4 * BITS_PER_LONG;
+	int cpu = cpumask_first(cpu_online_mask);
+	struct p2pdma_pcp_word *cw, *dw;
+	struct pool_test *t = words_setup(test, cpu, &cw, &dw);
+	struct p2pdma_arena *a = t->arena[0];
+	DECLARE_BITMAP(clean, 2 * BITS_PER_LONG);
+	unsigned long addr, *more;
+	long drains;
+	u32 nr = 2 * w, i, got;
+
+	/* Too large for a word: from the arena, the lowest 2w pages. */
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_EQ(test, addr, a->base);
+	KUNIT_ASSERT_EQ(test, nr, 2 * w);
+
+	/* The whole first word, clean: in the CPU's word, not yet free. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, w, true), w);
+	KUNIT_EXPECT_EQ(test, cw->pages, ~0UL);
+	KUNIT_EXPECT_EQ(test, cw->base, 0);
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
+			(size_t)w << PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - 2 * w);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
+
+	/* Dirty pages of the next word go to the other word: nothing moves. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w, w + 3, false), 3);
+	KUNIT_EXPECT_EQ(test, dw->base, w);
+	KUNIT_EXPECT_EQ(test, dw->pages, GENMASK(2, 0));
+	KUNIT_EXPECT_EQ(test, cw->pages, ~0UL);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - 2 * w);
+
+	/* A clean page of the next word: the first word goes back, clean. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, w + 5, w + 6, true),
+			1);
+	KUNIT_EXPECT_EQ(test, cw->base, w);
+	KUNIT_EXPECT_EQ(test, cw->pages, BIT(5));
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w);
+
+	/* Dirty pages in falling order join their word all the same. */
+	for (i = w + 10; i >= w + 8; i--)
+		KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, i, i + 1,
+						    false), 1);
+	KUNIT_EXPECT_EQ(test, dw->pages, GENMASK(10, 8) | GENMASK(2, 0));
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+
+	/* Freed twice while in the word: refused, counted once. */
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_free_page(t->pool,
+						    addr + (w + 9) * PAGE_SIZE,
+						    false), 0);
+	KUNIT_EXPECT_EQ(test, dw->pages, GENMASK(10, 8) | GENMASK(2, 0));
+	KUNIT_EXPECT_EQ(test, p2pdma_pool_in_use(t->pool),
+			(size_t)(w - 7) << PAGE_SHIFT);
+
+	/* Every free page can be had, the words' after a drain. */
+	more = kunit_kcalloc(test, n, sizeof(*more), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, more);
+	drains = atomic_long_read(&t->pool->drain_passes);
+	for (got = 0; got < n; got++) {
+		more[got] = checked_alloc(test, 1);
+		if (!more[got])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, got, 3 * w + 7);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&t->pool->drain_passes), drains);
+	KUNIT_EXPECT_EQ(test, cw->pages, 0);
+	KUNIT_EXPECT_EQ(test, dw->pages, 0);
+	for (i = 0; i < got; i++)
+		checked_free(test, more[i], 1);
+	checked_free(test, addr + (w + 3) * PAGE_SIZE, 2);
+	checked_free(test, addr + (w + 6) * PAGE_SIZE, 2);
+	checked_free(test, addr + (w + 11) * PAGE_SIZE, w - 11);
+	expect_all_free(test);
+
+	/*
+	 * The kill gives the words back, the clean one clean; later pages
+	 * go straight to the lists, each as clean as it is.
+	 */
+	nr = 4;
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_EQ(test, nr, 4);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, 1, true), 1);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 1, 2, false), 1);
+	got = clean_pages(test);
+	p2pdma_pool_kill(t->pool);
+	KUNIT_EXPECT_EQ(test, cw->pages, 0);
+	KUNIT_EXPECT_EQ(test, dw->pages, 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 1);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 2, 3, true), 1);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, false), 1);
+	KUNIT_EXPECT_EQ(test, cw->pages, 0);
+	KUNIT_EXPECT_EQ(test, dw->pages, 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), got + 2);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n);
+	KUNIT_EXPECT_TRUE(test, p2pdma_pool_wait_idle(t->pool, HZ));
+	expect_all_free(test);
+}
+
+/*
+ * An allocation for userspace of up to a word takes the lowest pages in a
+ * row of its CPU's clean word, known clean, and never those of its dirty
+ * one.  With too few there, one of up to half a word takes a whole clean
+ * block of a word's pages from the lists in its place, if they have one,
+ * giving the old word's pages back clean.  So a process that writes its
+ * mappings, whose pages all come back dirty, takes the pool's lock twice
+ * per word's worth of them, not twice per mapping.
+ */
+static void pool_test_word_take(struct kunit *test)
+{
+	const u32 w = BITS_PER_LONG, n = 4 * BITS_PER_LONG;
+	int cpu = cpumask_first(cpu_online_mask);
+	struct p2pdma_pcp_word *cw, *dw;
+	struct pool_test *t = words_setup(test, cpu, &cw, &dw);
+	struct p2pdma_arena *a = t->arena[0];
+	DECLARE_BITMAP(clean, BITS_PER_LONG);
+	unsigned long addr, got;
+	u32 nr = w;
+
+	/* Nothing clean: no refill, the page comes from the lists. */
+	got = alloc_user_on(test, cpu, 1, clean);
+	KUNIT_EXPECT_NE(test, got, 0);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, clean));
+	KUNIT_EXPECT_EQ(test, cw->pages, 0);
+	checked_free(test, got, 1);
+	expect_all_free(test);
+
+	/*
+	 * Every other page of the first word clean: the refill finds no two
+	 * in a row, puts the block back and takes nothing, and the pages
+	 * come from the lists, as clean as they are.
+	 */
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_EQ(test, addr, a->base);
+	KUNIT_ASSERT_EQ(test, nr, w);
+	for (got = 0; got < w; got++) {
+		if (got % 2)
+			clean_free(test, addr + got * PAGE_SIZE, 1);
+		else
+			checked_free(test, addr + got * PAGE_SIZE, 1);
+	}
+	pool_drain(t->pool);
+	KUNIT_ASSERT_EQ(test, clean_pages(test), w / 2);
+	got = alloc_user_on(test, cpu, 2, clean);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(clean, 2), 1);
+	KUNIT_EXPECT_EQ(test, cw->pages, 0);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w / 2 - 1);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - 2);
+	checked_free(test, got, 2);
+	pool_drain(t->pool);
+	clear_all(test);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n);
+	/* Dirty again: allocated whole by the kernel, and freed. */
+	got = checked_alloc(test, n);
+	KUNIT_ASSERT_EQ(test, got, a->base);
+	checked_free(test, got, n);
+	KUNIT_ASSERT_EQ(test, clean_pages(test), 0);
+	expect_all_free(test);
+	nr = w;
+
+	/*
+	 * One clean block of a word's pages, at the arena's start, merged
+	 * with the dirty rest of the arena.
+	 */
+	addr = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_EQ(test, addr, a->base);
+	KUNIT_ASSERT_EQ(test, nr, w);
+	clean_free(test, addr, w);
+	KUNIT_ASSERT_EQ(test, clean_pages(test), w);
+
+	/* The first page refills the word with it, and is its lowest. */
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 1, clean), addr);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, clean));
+	KUNIT_EXPECT_EQ(test, cw->base, 0);
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, 1));
+	KUNIT_EXPECT_EQ(test, clean_pages(test), 0);
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+
+	/* Two more, then all three freed written, in falling order: no lock. */
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 2, clean),
+			addr + PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, 2));
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 1, 3, false), 2);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, 1, false), 1);
+	KUNIT_EXPECT_EQ(test, dw->pages, GENMASK(2, 0));
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, 3));
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+
+	/* A page mapped and unmapped unwritten comes back where it was. */
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 1, clean),
+			addr + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, true), 1);
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, 1, clean),
+			addr + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, word_has(test, dw, 0));
+	KUNIT_EXPECT_FALSE(test, word_has(test, cw, 3));
+	KUNIT_EXPECT_EQ(test, a->nr_free, n - w);
+
+	/* More than half a word, in a row in the word: taken from it. */
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, w / 2 + 1, clean),
+			addr + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, w / 2 + 1));
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, w / 2 + 5));
+	checked_free(test, addr + 4 * PAGE_SIZE, w / 2 + 1);
+
+	/* Too few in a row, and no clean block: from the lists, dirty. */
+	got = alloc_user_on(test, cpu, w / 2, clean);
+	KUNIT_EXPECT_NE(test, got, 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(clean, w / 2));
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, w / 2 + 5));
+	checked_free(test, got, w / 2);
+
+	/*
+	 * With a clean block on the lists, merged with dirty ones or not: it
+	 * takes the old word's place, whose pages go back clean, and the
+	 * lowest half of it is taken.
+	 */
+	nr = w;
+	got = clean_alloc(test, &nr, clean);
+	KUNIT_ASSERT_NE(test, got, 0);
+	KUNIT_ASSERT_EQ(test, nr, w);
+	clean_free(test, got, w);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w);
+	KUNIT_EXPECT_EQ(test, alloc_user_on(test, cpu, w / 2, clean), got);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(clean, w / 2));
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, w / 2));
+	KUNIT_EXPECT_EQ(test, cw->base, arena_index(a, got));
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w / 2 - 5);
+	checked_free(test, got, w / 2);
+
+	/* Written pages stay the clearer's: they never come back clean. */
+	checked_free(test, addr + 3 * PAGE_SIZE, 1);
+	pool_drain(t->pool);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), w / 2 - 5 + w / 2);
+	expect_all_free(test);
+}
+
+/*
+ * Dirty pages a CPU holds in its word are the clearer's too: when the
+ * free lists have none, p2pdma_pool_take_dirty() puts the dirty words on
+ * them and finds the pages there.  A clean word stays, for the next
+ * mapping on its CPU.
+ */
+static void pool_test_dirty_words(struct kunit *test)
+{
+	const u32 w = BITS_PER_LONG, n = 4 * BITS_PER_LONG;
 	int cpu = cpumask_last(cpu_online_mask);
-	struct p2pdma_pcp_run *run;
+	struct p2pdma_pcp_word *cw, *dw;
+	struct pool_test *t = words_setup(test, cpu, &cw, &dw);
+	DECLARE_BITMAP(clean, 4);
 	unsigned long addr;
 	u32 nr;
 
-	run = &per_cpu_ptr(t->pool->pcp, cpu)->run;
 	clear_all(test);
 	KUNIT_ASSERT_EQ(test, clean_pages(test), n);
 
-	/* Three pages of four written and unmapped: a dirty run. */
-	addr = user_run_on(test, cpu, 3, false);
-	KUNIT_EXPECT_FALSE(test, run->clean);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), n - 4);
+	/* Four pages for userspace: the start of a clean block, now a word. */
+	addr = alloc_user_on(test, cpu, 4, clean);
+	KUNIT_ASSERT_EQ(test, addr, t->arena[0]->base);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n - w);
+
+	/* Three of them written and unmapped: the dirty word. */
+	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 0, 3, false), 3);
+	KUNIT_EXPECT_EQ(test, dw->pages, GENMASK(2, 0));
 
 	/* An aligned pair, then the third page, and nothing more. */
 	nr = BITS_PER_LONG;
 	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), addr);
 	KUNIT_EXPECT_EQ(test, nr, 2);
-	KUNIT_EXPECT_EQ(test, run->nr, 0);
+	KUNIT_EXPECT_EQ(test, dw->pages, 0);
 	nr = BITS_PER_LONG;
 	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), addr + 2 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, nr, 1);
 	nr = BITS_PER_LONG;
 	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), 0);
-	KUNIT_EXPECT_EQ(test, clean_pages(test), n - 1);
+	KUNIT_EXPECT_EQ(test, clean_pages(test), n - w + 3);
 
-	/* The fourth page back clean: its run stays, and nothing is dirty. */
+	/* The fourth page back clean: its word keeps it, nothing is dirty. */
 	KUNIT_EXPECT_EQ(test, free_pages_on(test, cpu, addr, 3, 4, true), 1);
-	KUNIT_EXPECT_EQ(test, run->nr, 1);
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, 3));
 	nr = BITS_PER_LONG;
 	KUNIT_EXPECT_EQ(test, clear_some(test, &nr), 0);
-	KUNIT_EXPECT_EQ(test, run->nr, 1);
-	KUNIT_EXPECT_TRUE(test, run->clean);
+	KUNIT_EXPECT_EQ(test, cw->pages, GENMASK(w - 1, 3));
 	pool_drain(t->pool);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), n);
 	expect_all_free(test);
@@ -1392,6 +1530,8 @@ static void pool_test_clean_arenas(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_bit(0, clean));
 	if (addr)
 		clean_free(test, addr, 1);
+	/* The rest of the CPU word the page came from, back on the lists. */
+	pool_drain(t->pool);
 	KUNIT_EXPECT_EQ(test, clean_pages(test), MAX_PAGES + 100);
 	expect_all_free(test);
 
@@ -1702,8 +1842,9 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_in_use_per_cpu),
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),
-	KUNIT_CASE(pool_test_page_runs),
-	KUNIT_CASE(pool_test_dirty_runs),
+	KUNIT_CASE(pool_test_page_words),
+	KUNIT_CASE(pool_test_word_take),
+	KUNIT_CASE(pool_test_dirty_words),
 	KUNIT_CASE(pool_test_clean),
 	KUNIT_CASE(pool_test_clean_lists),
 	KUNIT_CASE(pool_test_clean_arenas),

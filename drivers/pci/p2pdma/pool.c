@@ -19,7 +19,7 @@
  * flushes, a batch at a time, take the pool lock; the per-CPU lock is
  * uncontended except while another CPU drains the caches after the pool
  * ran dry, so that no free page is ever out of reach, or the clearer
- * looks for dirty pages in the CPUs' runs (see below).
+ * looks for dirty pages in the CPUs' words (see below).
  *
  * The caches serve task context with interrupts and softirqs on, so that
  * their locks need not turn interrupts off, as the pool's lock does: a
@@ -28,14 +28,18 @@
  * only if its lock is free: its holder may be the very task they
  * interrupted.
  *
- * A userspace mapping gives its pages back one at a time, in address
- * order, as munmap() drops them.  Each CPU strings such single pages into a
- * run, and gives the run back at once when the next page does not extend
- * it, or at the end of a bitmap word: a word's worth of pages then costs
- * one pool lock and one merge, not one each.  An allocation for userspace
- * takes the end of its CPU's run first, if the run is clean and long
- * enough, so that a process that maps again what it just unmapped takes no
- * pool lock either way.
+ * A userspace mapping gives its pages back one at a time, as munmap()
+ * drops them.  Each CPU keeps such single pages by bitmap word, one word of
+ * clean pages and one of dirty ones, and gives a word's pages back at once
+ * when a page of another word comes: a word's worth of pages then costs one
+ * pool lock and one merge, not one each.  An allocation for userspace of
+ * up to a word takes its pages from its CPU's clean word; one of up to
+ * half a refill that finds too few there refills the word with the clean
+ * pages of a block of up to a word's pages from the free lists.  A process
+ * that maps again what it just unmapped takes no pool lock either way, and
+ * one that writes its mappings takes it twice per refill's worth of them
+ * (the refill, and the dirty word going back), whatever order it frees
+ * them in.
  *
  * Pages in use are counted per CPU too: a shared counter written by every
  * allocation and free would cost more than the rest of the cached path
@@ -148,27 +152,35 @@ struct p2pdma_pcp_stack {
 };
 
 /*
- * Single pages freed on one CPU, claimed back but not yet on the free
- * lists: @nr pages from page @idx of @arena, all inside one word of its
- * bitmaps, all clean or all not.
+ * Single pages kept on one CPU, off the free lists and not handed out:
+ * bit i of @pages for page @base + i of @arena, @base the first page of a
+ * word of its bitmaps.  A CPU has one word of clean pages and one of dirty
+ * ones.
  */
-struct p2pdma_pcp_run {
+struct p2pdma_pcp_word {
 	struct p2pdma_arena *arena;
-	u32 idx;
-	u32 nr;
-	bool clean;
+	u32 base;
+	unsigned long pages;
 };
+
+/*
+ * The order of the block that refills a clean word: a word's pages, or
+ * fewer where the largest block is smaller (64 KiB pages).
+ */
+#define P2PDMA_REFILL_ORDER	min_t(unsigned int, ilog2(BITS_PER_LONG), \
+				      P2PDMA_MAX_ORDER)
 
 struct p2pdma_pcp {
 	/*
 	 * Taken by its own CPU, and by others only to drain the caches or
-	 * to give back a dirty run for the clearer.  Never with interrupts
+	 * to give back a dirty word for the clearer.  Never with interrupts
 	 * turned off for it: taken only where the caches may be used
 	 * (pool_pcp_usable()), and elsewhere only with spin_trylock().
 	 */
 	spinlock_t lock;
 	struct p2pdma_pcp_stack stack[P2PDMA_PCP_MAX_ORDER + 1];
-	struct p2pdma_pcp_run run;	/* under @lock */
+	struct p2pdma_pcp_word clean;	/* under @lock */
+	struct p2pdma_pcp_word dirty;	/* under @lock */
 	/*
 	 * Pages handed out on this CPU less those freed on it, not yet in
 	 * p2pdma_pool.in_use.  Changed by this CPU only, with this_cpu ops
@@ -492,7 +504,7 @@ static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
 	return was;
 }
 
-/* Hand out pages taken off the lists or a run: none may be handed out. */
+/* Hand out pages taken off the lists or a word: none may be handed out. */
 static void arena_hand_out_free(struct p2pdma_arena *arena, u32 idx, u32 nr)
 {
 	WARN_ONCE(arena_hand_out(arena, idx, nr),
@@ -924,6 +936,22 @@ void p2pdma_pool_destroy(struct p2pdma_pool *pool)
 	kfree(pool);
 }
 
+/* Give back the pages of one bitmap word's @bits, from page @base on. */
+static void arena_free_bits(struct p2pdma_arena *arena, u32 base,
+			    unsigned long bits)
+{
+	unsigned int first, len;
+	unsigned long rest;
+
+	while (bits) {
+		first = __ffs(bits);
+		rest = ~(bits >> first);
+		len = rest ? __ffs(rest) : BITS_PER_LONG - first;
+		arena_free_run(arena, base + first, len);
+		bits &= ~GENMASK(first + len - 1, first);
+	}
+}
+
 /* Mark pages [@idx, @idx + @nr), claimed back but not yet free, clean. */
 static void pool_mark_clean(struct p2pdma_pool *pool,
 			    struct p2pdma_arena *arena, u32 idx, u32 nr)
@@ -942,54 +970,56 @@ static void pool_mark_clean(struct p2pdma_pool *pool,
 }
 
 /*
- * Called with pool->lock and the run's CPU cache lock held: put the pages
- * of @run on the free lists, marked clean first if they are (see
- * pool_take_clean()).  Returns whether there were any.
+ * Called with pool->lock and the word's CPU cache lock held: put the pages
+ * of @w on the free lists, marked clean first if @clean, which says which
+ * of its CPU's words it is (see pool_take_clean()).  Returns whether there
+ * were any.
  */
-static bool pool_run_give_locked(struct p2pdma_pool *pool,
-				 struct p2pdma_pcp_run *run)
+static bool pool_word_give_locked(struct p2pdma_pool *pool,
+				  struct p2pdma_pcp_word *w, bool clean)
 {
-	if (!run->nr)
+	unsigned long was;
+
+	if (!w->pages)
 		return false;
-	if (run->clean)
-		pool_mark_clean(pool, run->arena, run->idx, run->nr);
-	arena_free_run(run->arena, run->idx, run->nr);
-	run->nr = 0;
+	if (clean) {
+		was = atomic_long_fetch_or(w->pages, clean_word(w->arena, w->base));
+		atomic_long_add(hweight_long(~was & w->pages), &pool->clean);
+	}
+	arena_free_bits(w->arena, w->base, w->pages);
+	w->pages = 0;
 	return true;
 }
 
-/* Called with the run's CPU cache lock held. */
-static bool pool_run_give(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run)
+/* Called with the word's CPU cache lock held. */
+static bool pool_word_give(struct p2pdma_pool *pool, struct p2pdma_pcp_word *w,
+			   bool clean)
 {
 	unsigned long flags;
 
-	if (!run->nr)
+	if (!w->pages)
 		return false;
 	spin_lock_irqsave(&pool->lock, flags);
-	pool_run_give_locked(pool, run);
+	pool_word_give_locked(pool, w, clean);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return true;
 }
 
 /*
- * Called with the run's CPU cache lock held: add page @idx of @arena, just
- * claimed back, to @run, giving back what it had if the page does not
- * extend it, and the run itself once it reaches the end of its word.
+ * Called with the word's CPU cache lock held: add page @idx of @arena, just
+ * claimed back, to @w, after giving back what it had if the page is in
+ * another word.
  */
-static void pool_run_add(struct p2pdma_pool *pool, struct p2pdma_pcp_run *run,
-			 struct p2pdma_arena *arena, u32 idx, bool clean)
+static void pool_word_add(struct p2pdma_pool *pool, struct p2pdma_pcp_word *w,
+			  bool clean, struct p2pdma_arena *arena, u32 idx)
 {
-	if (run->nr && (run->arena != arena || run->clean != clean ||
-			idx != run->idx + run->nr))
-		pool_run_give(pool, run);
-	if (!run->nr) {
-		run->arena = arena;
-		run->idx = idx;
-		run->clean = clean;
-	}
-	run->nr++;
-	if (!((idx + 1) % BITS_PER_LONG))
-		pool_run_give(pool, run);
+	u32 base = round_down(idx, BITS_PER_LONG);
+
+	if (w->pages && (w->arena != arena || w->base != base))
+		pool_word_give(pool, w, clean);
+	w->arena = arena;
+	w->base = base;
+	w->pages |= BIT(idx - base);
 }
 
 /*
@@ -1010,7 +1040,8 @@ static bool pool_drain_cpu(struct p2pdma_pool *pool, int cpu)
 		return false;
 	spin_lock_irqsave(&pool->lock, flags);
 	pool->cache_drains++;
-	drained = pool_run_give_locked(pool, &pcp->run);
+	drained = pool_word_give_locked(pool, &pcp->clean, true);
+	drained |= pool_word_give_locked(pool, &pcp->dirty, false);
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
 		struct p2pdma_pcp_stack *st = &pcp->stack[o];
 
@@ -1046,8 +1077,8 @@ static bool pool_cpu_caches(struct p2pdma_pool *pool, int cpu)
 	struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 	unsigned int o;
 
-	/* A hint too, racing with that CPU's frees. */
-	if (data_race(pcp->run.nr))
+	/* Hints too, racing with that CPU's frees. */
+	if (data_race(pcp->clean.pages) || data_race(pcp->dirty.pages))
 		return true;
 	for (o = 0; o <= P2PDMA_PCP_MAX_ORDER; o++) {
 		/* A hint, racing with that CPU's pushes and pops: see above. */
@@ -1095,36 +1126,6 @@ static void pool_pcp_unlock(struct p2pdma_pcp *pcp)
 {
 	spin_unlock(&pcp->lock);
 	pool_unpin_cpu();
-}
-
-/*
- * The last @nr pages of this CPU's run, handed out, if the run is clean and
- * that long; @clean (@nr bits) then all set: pages of a run have no clean
- * bit yet.  0 if the run does not fit, or the caches may not be used.
- */
-static unsigned long pool_run_take(struct p2pdma_pool *pool, u32 nr,
-				   unsigned long *clean)
-{
-	struct p2pdma_pcp_run *run;
-	struct p2pdma_pcp *pcp;
-	unsigned long addr = 0;
-	u32 idx;
-
-	/* Most allocations find no run: skip the lock then.  A hint only. */
-	if (!pool_pcp_usable() || data_race(raw_cpu_ptr(pool->pcp)->run.nr) < nr)
-		return 0;
-	pcp = pool_pcp_lock(pool);
-	run = &pcp->run;
-	if (run->clean && run->nr >= nr) {
-		run->nr -= nr;
-		idx = run->idx + run->nr;
-		arena_hand_out_free(run->arena, idx, nr);
-		addr = arena_addr(run->arena, idx);
-	}
-	pool_pcp_unlock(pcp);
-	if (addr)
-		bitmap_fill(clean, nr);
-	return addr;
 }
 
 /* Pop a block of @order from this CPU's cache, refilling it if empty. */
@@ -1269,20 +1270,106 @@ static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
 	pool_take_clean(pool, arena, idx, nr, was);
 }
 
-/* Give back the pages of one bitmap word's @bits, from page @base on. */
-static void arena_free_bits(struct p2pdma_arena *arena, u32 base,
-			    unsigned long bits)
+/*
+ * The bit of the first of the lowest @nr (at most a word's) set bits in a
+ * row of @pages, or -1 if there are not that many in a row.
+ */
+static int word_find_pages(unsigned long pages, u32 nr)
 {
-	unsigned int first, len;
-	unsigned long rest;
+	u32 have = 1, step;
 
-	while (bits) {
-		first = __ffs(bits);
-		rest = ~(bits >> first);
-		len = rest ? __ffs(rest) : BITS_PER_LONG - first;
-		arena_free_run(arena, base + first, len);
-		bits &= ~GENMASK(first + len - 1, first);
+	/* Bit i stays set while bits i to i + @have - 1 all are. */
+	while (pages && have < nr) {
+		step = min(have, nr - have);
+		pages &= pages >> step;
+		have += step;
 	}
+	return pages ? __ffs(pages) : -1;
+}
+
+/*
+ * Called with the word's CPU cache lock held: the clean pages of a block
+ * of 2^P2PDMA_REFILL_ORDER pages from the free lists, a clean block if
+ * there is one, else the cleanest part of the largest block with clean
+ * pages, in place of clean word @w, whose pages go back to them.  False,
+ * and @w as it was, if the pool counts no clean page, or the block found
+ * lacks @nr clean pages in a row.  The block's dirty pages go back too.
+ * The clean bits of those kept are cleared, as an allocation's are: pages
+ * in a word have none (see pool_word_give_locked()).
+ */
+static bool pool_word_refill(struct p2pdma_pool *pool,
+			     struct p2pdma_pcp_word *w, u32 nr)
+{
+	const u32 n = 1U << P2PDMA_REFILL_ORDER;
+	unsigned long flags, block, clean = 0;
+	struct p2pdma_arena *arena;
+	u32 idx, base;
+
+	/* A hint: a pool nothing cleared has no clean block either. */
+	if (!atomic_long_read(&pool->clean))
+		return false;
+	spin_lock_irqsave(&pool->lock, flags);
+	idx = pool_take_block(pool, P2PDMA_REFILL_ORDER, true, &arena);
+	if (idx == P2PDMA_NIL)
+		idx = pool_take_cleanest(pool, P2PDMA_REFILL_ORDER, &arena);
+	if (idx == P2PDMA_NIL)
+		goto out;
+	base = round_down(idx, BITS_PER_LONG);
+	block = handed_mask(idx, n);
+	/* Stable: the block is off the lists, and not handed out. */
+	clean = data_race(arena->clean[BIT_WORD(idx)]) & block;
+	if (word_find_pages(clean, nr) < 0) {
+		/*
+		 * The cleanest, and yet too dirty: the allocation takes its
+		 * pages from the lists, and clears what it must.
+		 */
+		arena_free_bits(arena, base, block);
+		clean = 0;
+		goto out;
+	}
+	pool_take_clean(pool, arena, idx, n, NULL);
+	arena_free_bits(arena, base, block & ~clean);
+	pool_word_give_locked(pool, w, true);
+	w->arena = arena;
+	w->base = base;
+	w->pages = clean;
+out:
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return clean;
+}
+
+/*
+ * The lowest @nr pages in a row of this CPU's clean word, handed out;
+ * @clean (@nr bits) then all set.  A word with too few is refilled for up
+ * to half a refill's pages, so that a refill serves two mappings or more.
+ * 0 if @nr is more than a word's pages, the caches may not be used, or
+ * the word has too few and no refill brought enough.
+ */
+static unsigned long pool_word_take(struct p2pdma_pool *pool, u32 nr,
+				    unsigned long *clean)
+{
+	struct p2pdma_pcp_word *w;
+	struct p2pdma_pcp *pcp;
+	unsigned long addr = 0;
+	int bit;
+
+	if (!pool_pcp_usable() || nr > BITS_PER_LONG)
+		return 0;
+	pcp = pool_pcp_lock(pool);
+	w = &pcp->clean;
+	bit = word_find_pages(w->pages, nr);
+	if (bit < 0 && nr <= 1U << (P2PDMA_REFILL_ORDER - 1) &&
+	    pool_word_refill(pool, w, nr))
+		bit = word_find_pages(w->pages, nr);
+	if (bit >= 0) {
+		w->pages &= ~GENMASK(bit + nr - 1, bit);
+		arena_hand_out_free(w->arena, w->base + bit, nr);
+		addr = arena_addr(w->arena, w->base + bit);
+	}
+	pool_pcp_unlock(pcp);
+	if (addr)
+		bitmap_fill(clean, nr);
+	return addr;
 }
 
 /*
@@ -1394,8 +1481,8 @@ static unsigned long pool_take_new(struct p2pdma_pool *pool, u32 nr,
 
 /*
  * Allocate @nr pages; @clean as for pool_take_clean(): an allocation that
- * asks which pages are clean is for userspace, and tries this CPU's run
- * first.
+ * asks which pages are clean is for userspace, and tries this CPU's clean
+ * word first.
  */
 static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
 				bool *drained, unsigned long *clean)
@@ -1406,7 +1493,7 @@ static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
 	rcu_read_lock();
 	if (!READ_ONCE(pool->dying) && pool_may_fit(pool, nr)) {
 		if (clean)
-			addr = pool_run_take(pool, nr, clean);
+			addr = pool_word_take(pool, nr, clean);
 		if (!addr)
 			addr = pool_take_new(pool, nr, drained, clean);
 		if (addr)
@@ -1558,15 +1645,16 @@ u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
 }
 
 /**
- * p2pdma_pool_free_page - free one page, one of many freed in address order
+ * p2pdma_pool_free_page - free one page, one of many freed together
  * @pool: the pool the page came from
  * @addr: its address
  * @clean: it holds zeros only (see p2pdma_pool_free_clean())
  *
  * For pages that come back one at a time, as those of a userspace mapping
- * do: the page joins this CPU's run of such pages, which goes back to the
- * free lists as a whole, at the latest when an allocation finds the pool
- * short, or, for a dirty run, when the clearer looks for dirty pages (see
+ * do: the page joins this CPU's word of such pages, clean or dirty, which
+ * goes back to the free lists as a whole when a page of another word
+ * joins, at the latest when an allocation finds the pool short, or, for
+ * dirty pages, when the clearer looks for some (see
  * p2pdma_pool_take_dirty()).  From interrupt context, or with interrupts
  * or softirqs off, the page goes back to the free lists at once.  Counted
  * free at once, and refused at once if not allocated, as by
@@ -1578,6 +1666,7 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 			  bool clean)
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
+	struct p2pdma_pcp_word *w;
 	struct p2pdma_pcp *pcp;
 	u32 idx;
 
@@ -1592,10 +1681,11 @@ u32 p2pdma_pool_free_page(struct p2pdma_pool *pool, unsigned long addr,
 	}
 	if (pool_pcp_usable()) {
 		pcp = pool_pcp_lock(pool);
-		pool_run_add(pool, &pcp->run, arena, idx, clean);
+		w = clean ? &pcp->clean : &pcp->dirty;
+		pool_word_add(pool, w, clean, arena, idx);
 		/* Under the lock that p2pdma_pool_kill()'s drain takes. */
 		if (READ_ONCE(pool->dying))
-			pool_run_give(pool, &pcp->run);
+			pool_word_give(pool, w, clean);
 		pool_pcp_unlock(pcp);
 	} else {
 		/* Marked before others can allocate it: see pool_take_clean(). */
@@ -1668,30 +1758,29 @@ static unsigned long pool_take_dirty_listed(struct p2pdma_pool *pool,
 	return addr;
 }
 
-/* @pcp's run back to the free lists if dirty, locked as by pool_drain_cpu(). */
-static bool pool_give_dirty_run(struct p2pdma_pool *pool,
-				struct p2pdma_pcp *pcp)
+/* @pcp's dirty word back to the free lists, locked as by pool_drain_cpu(). */
+static bool pool_give_dirty_word(struct p2pdma_pool *pool,
+				 struct p2pdma_pcp *pcp)
 {
-	bool gave = false;
+	bool gave;
 
 	if (pool_pcp_usable())
 		spin_lock(&pcp->lock);
 	else if (!spin_trylock(&pcp->lock))
 		return false;
-	if (!pcp->run.clean)
-		gave = pool_run_give(pool, &pcp->run);
+	gave = pool_word_give(pool, &pcp->dirty, false);
 	spin_unlock(&pcp->lock);
 	return gave;
 }
 
 /*
- * Put the CPUs' dirty runs on the free lists, for a clearer that found no
- * dirty block there; true if there were any.  Otherwise a run stays until
- * the next page freed on its CPU, or a drain, and the kick that its pages
- * gave (see p2pdma_pool_free_page()) would find nothing.  Clean runs stay
- * where a mapping on their CPU takes them first.
+ * Put the CPUs' dirty words on the free lists, for a clearer that found no
+ * dirty block there; true if there were any.  Otherwise a word stays until
+ * a page of another word is freed on its CPU, or a drain, and the kick
+ * that its pages gave (see p2pdma_pool_free_page()) would find nothing.
+ * Clean words stay where a mapping on their CPU takes them first.
  */
-static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
+static bool pool_give_dirty_words(struct p2pdma_pool *pool)
 {
 	bool gave = false;
 	int cpu;
@@ -1699,9 +1788,9 @@ static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
 	for_each_possible_cpu(cpu) {
 		struct p2pdma_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
 
-		/* A hint, as in pool_cpu_caches(): a later run kicks again. */
-		if (data_race(pcp->run.nr) && !data_race(pcp->run.clean))
-			gave |= pool_give_dirty_run(pool, pcp);
+		/* A hint, as in pool_cpu_caches(): a later page kicks again. */
+		if (data_race(pcp->dirty.pages))
+			gave |= pool_give_dirty_word(pool, pcp);
 	}
 	return gave;
 }
@@ -1715,7 +1804,7 @@ static bool pool_give_dirty_runs(struct p2pdma_pool *pool)
  * For a clearer, which gives them back with p2pdma_pool_give_lent(): a
  * free block with a dirty page, the largest first, or its lower part of
  * the largest power of two pages up to @nr.  When the free lists have
- * none, it puts the dirty pages that CPUs hold in runs (see
+ * none, it puts the dirty pages that CPUs hold in words (see
  * p2pdma_pool_free_page()) on them and looks once more; from interrupt
  * context, or with interrupts or softirqs off, only those of CPUs whose
  * cache is not locked at that moment.  Safe in any context; fails once
@@ -1734,7 +1823,7 @@ unsigned long p2pdma_pool_take_dirty(struct p2pdma_pool *pool, u32 *nr,
 	if (READ_ONCE(pool->dying))
 		goto out;
 	addr = pool_take_dirty_listed(pool, order, nr);
-	if (!addr && pool_give_dirty_runs(pool))
+	if (!addr && pool_give_dirty_words(pool))
 		addr = pool_take_dirty_listed(pool, order, nr);
 	if (addr)
 		pool_hand_out(pool, addr, *nr, clean);
@@ -1763,7 +1852,7 @@ void p2pdma_pool_give_lent(struct p2pdma_pool *pool, unsigned long addr,
  * @pool: the pool
  *
  * Return: a snapshot.  Pages in CPU caches may count; those that
- * p2pdma_pool_free_page() freed clean count once their run is back on the
+ * p2pdma_pool_free_page() freed clean count once their word is back on the
  * free lists, so up to a bitmap word of pages per CPU may be missing.
  */
 size_t p2pdma_pool_clean(struct p2pdma_pool *pool)
