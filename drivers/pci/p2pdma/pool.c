@@ -952,19 +952,27 @@ static void arena_free_bits(struct p2pdma_arena *arena, u32 base,
 	}
 }
 
+/*
+ * Mark the pages of @mask in the word of page @idx clean; how many were
+ * not.  The pages are claimed back but not yet free.
+ */
+static long arena_mark_clean(struct p2pdma_arena *arena, u32 idx,
+			     unsigned long mask)
+{
+	return hweight_long(~atomic_long_fetch_or(mask, clean_word(arena, idx)) &
+			    mask);
+}
+
 /* Mark pages [@idx, @idx + @nr), claimed back but not yet free, clean. */
 static void pool_mark_clean(struct p2pdma_pool *pool,
 			    struct p2pdma_arena *arena, u32 idx, u32 nr)
 {
-	unsigned long mask, was;
 	long set = 0;
 	u32 n;
 
 	for (; nr; idx += n, nr -= n) {
 		n = handed_step(idx, nr);
-		mask = handed_mask(idx, n);
-		was = atomic_long_fetch_or(mask, clean_word(arena, idx));
-		set += hweight_long(~was & mask);
+		set += arena_mark_clean(arena, idx, handed_mask(idx, n));
 	}
 	atomic_long_add(set, &pool->clean);
 }
@@ -978,14 +986,11 @@ static void pool_mark_clean(struct p2pdma_pool *pool,
 static bool pool_word_give_locked(struct p2pdma_pool *pool,
 				  struct p2pdma_pcp_word *w, bool clean)
 {
-	unsigned long was;
-
 	if (!w->pages)
 		return false;
-	if (clean) {
-		was = atomic_long_fetch_or(w->pages, clean_word(w->arena, w->base));
-		atomic_long_add(hweight_long(~was & w->pages), &pool->clean);
-	}
+	if (clean)
+		atomic_long_add(arena_mark_clean(w->arena, w->base, w->pages),
+				&pool->clean);
 	arena_free_bits(w->arena, w->base, w->pages);
 	w->pages = 0;
 	return true;
