@@ -614,6 +614,50 @@ static void pool_test_kill(struct kunit *test)
 	expect_all_free(test);
 }
 
+/*
+ * A CPU's cache holds at most P2PDMA_PCP_DEPTH blocks of an order: an
+ * empty one takes a batch from the lists, and the free that finds it full
+ * gives all but a batch back to the lists before it pushes.
+ */
+static void pool_test_cache_depth(struct kunit *test)
+{
+	static const u32 pages[] = { 64 };
+	struct pool_test *t = pool_test_setup(test, pages, 1);
+	unsigned long addr[2 * P2PDMA_PCP_DEPTH];
+	struct p2pdma_pcp_stack *st;
+	u32 i, n;
+
+	/* Room for twice a full cache, taken a batch at a time. */
+	BUILD_BUG_ON(2 * P2PDMA_PCP_DEPTH > 64 ||
+		     (2 * P2PDMA_PCP_DEPTH) % P2PDMA_PCP_BATCH);
+	/* May sleep, as a failed expectation does, but stays on this CPU. */
+	migrate_disable();
+	st = &this_cpu_ptr(t->pool->pcp)->stack[0];
+	for (n = 0; n < ARRAY_SIZE(addr); n++) {
+		addr[n] = checked_alloc(test, 1);
+		if (!addr[n])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, n, ARRAY_SIZE(addr));
+	/* Refilled a batch at a time, and the batch divides the count. */
+	KUNIT_EXPECT_EQ(test, st->count, 0);
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free, 64 - n);
+	for (i = 0; i < min_t(u32, n, P2PDMA_PCP_DEPTH); i++)
+		checked_free(test, addr[i], 1);
+	KUNIT_EXPECT_EQ(test, st->count, P2PDMA_PCP_DEPTH);
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free, 64 - n);
+	if (i < n)
+		checked_free(test, addr[i++], 1);
+	KUNIT_EXPECT_EQ(test, st->count, P2PDMA_PCP_BATCH + 1);
+	KUNIT_EXPECT_EQ(test, t->arena[0]->nr_free,
+			64 - n + P2PDMA_PCP_DEPTH - P2PDMA_PCP_BATCH);
+	while (i < n)
+		checked_free(test, addr[i++], 1);
+	KUNIT_EXPECT_LE(test, st->count, P2PDMA_PCP_DEPTH);
+	migrate_enable();
+	expect_all_free(test);
+}
+
 /* Pages of pool_test_in_use_per_cpu(): taken on one CPU, freed on another. */
 struct pool_cpu_job {
 	struct kunit *test;
@@ -1839,6 +1883,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_random),
 	KUNIT_CASE(pool_test_concurrent),
 	KUNIT_CASE(pool_test_kill),
+	KUNIT_CASE(pool_test_cache_depth),
 	KUNIT_CASE(pool_test_in_use_per_cpu),
 	KUNIT_CASE(pool_test_drain_bounded),
 	KUNIT_CASE(pool_test_arena_of),

@@ -448,11 +448,27 @@ static unsigned long arena_addr(struct p2pdma_arena *arena, u32 idx)
 }
 
 /*
+ * What every kernel allocation and free of a cached block runs is inlined
+ * into the exported function, as slab does with its fast paths: the calls
+ * and returns cost more than the pop or push itself, most of all under
+ * emulation, where each return is a lookup.  Refills, flushes and the
+ * moves of counts are split off, for the compiler to place: forced out of
+ * line, as a retry loop in pool_take_new() would be too, they made an
+ * alloc+free pair slower under TCG, not faster.  Kernels built for size
+ * leave it all to the compiler.
+ */
+#ifdef CONFIG_CC_OPTIMIZE_FOR_SIZE
+#define pool_fastpath inline
+#else
+#define pool_fastpath __always_inline
+#endif
+
+/*
  * Under the pool's lock or not: arenas are only ever added, with
  * list_add_tail_rcu(), until the pool is destroyed.
  */
-static struct p2pdma_arena *pool_arena_of(struct p2pdma_pool *pool,
-					  unsigned long addr)
+static pool_fastpath struct p2pdma_arena *
+pool_arena_of(struct p2pdma_pool *pool, unsigned long addr)
 {
 	struct p2pdma_arena *arena;
 
@@ -490,7 +506,8 @@ static atomic_long_t *clean_word(struct p2pdma_arena *arena, u32 idx)
 }
 
 /* Mark pages handed out; returns how many already were (none, or a bug). */
-static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
+static pool_fastpath u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx,
+					u32 nr)
 {
 	unsigned long mask;
 	u32 was = 0, n;
@@ -505,7 +522,8 @@ static u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx, u32 nr)
 }
 
 /* Hand out pages taken off the lists or a word: none may be handed out. */
-static void arena_hand_out_free(struct p2pdma_arena *arena, u32 idx, u32 nr)
+static pool_fastpath void arena_hand_out_free(struct p2pdma_arena *arena,
+					      u32 idx, u32 nr)
 {
 	WARN_ONCE(arena_hand_out(arena, idx, nr),
 		  "p2pdma: page %u of a %u-page arena handed out twice\n",
@@ -754,7 +772,7 @@ struct p2pdma_pool *p2pdma_pool_create(int node)
  * PREEMPT_RT, interrupt handlers and softirqs that may sleep are tasks,
  * and spinlock_t is not taken with interrupts off.
  */
-static bool pool_pcp_usable(void)
+static pool_fastpath bool pool_pcp_usable(void)
 {
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
 		return in_task();
@@ -797,27 +815,13 @@ static long pool_in_use_sum(const struct p2pdma_pool *pool)
 }
 
 /*
- * Count @nr pages handed out (negative: freed) on this CPU, and move the
- * CPU's count to the pool's once it is a batch away from zero.
- *
- * The CPU stays the same from the count to the move, which keeps each
- * CPU's count within a batch of zero but for a moment.  Only a count in
- * the direction of @nr moves: once allocations have stopped, frees then
- * move negative counts only, and pool_in_use_sum() can never come out
- * low, which the teardown's wait relies on.  Allocations are inside an
- * RCU read-side section, so p2pdma_pool_kill() waits for their moves.
+ * pool_count_in_use()'s move of this CPU's count to the pool's, on the CPU
+ * it pinned, which this unpins.
  */
-static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
+static void pool_move_in_use(struct p2pdma_pool *pool)
 {
-	long batch = READ_ONCE(pool->in_use_batch);
 	long mine, shared;
 
-	pool_pin_cpu();
-	mine = this_cpu_add_return(pool->pcp->in_use, nr);
-	if (likely(nr < 0 ? mine > -batch : mine < batch)) {
-		pool_unpin_cpu();
-		return;
-	}
 	/* Zeroed before the fully ordered add: see pool_in_use_raw(). */
 	mine = this_cpu_xchg(pool->pcp->in_use, 0);
 	shared = atomic_long_add_return(mine, &pool->in_use);
@@ -833,6 +837,30 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
 }
 
 /*
+ * Count @nr pages handed out (negative: freed) on this CPU, and move the
+ * CPU's count to the pool's once it is a batch away from zero.
+ *
+ * The CPU stays the same from the count to the move, which keeps each
+ * CPU's count within a batch of zero but for a moment.  Only a count in
+ * the direction of @nr moves: once allocations have stopped, frees then
+ * move negative counts only, and pool_in_use_sum() can never come out
+ * low, which the teardown's wait relies on.  Allocations are inside an
+ * RCU read-side section, so p2pdma_pool_kill() waits for their moves.
+ */
+static pool_fastpath void pool_count_in_use(struct p2pdma_pool *pool, long nr)
+{
+	long batch = READ_ONCE(pool->in_use_batch);
+	long mine;
+
+	pool_pin_cpu();
+	mine = this_cpu_add_return(pool->pcp->in_use, nr);
+	if (likely(nr < 0 ? mine > -batch : mine < batch))
+		pool_unpin_cpu();
+	else
+		pool_move_in_use(pool);
+}
+
+/*
  * Whether @nr pages may be free at all, counting those in CPU caches, when
  * @busy other pages are not to be had: false when the pool is exhausted,
  * as a remote host can keep it, and the allocation then fails without a
@@ -841,8 +869,8 @@ static void pool_count_in_use(struct p2pdma_pool *pool, long nr)
  * summed.  Read without a lock, so a page freed meanwhile may be missed,
  * as by an allocation just before the free.
  */
-static bool pool_room_for(struct p2pdma_pool *pool, unsigned long nr,
-			  long busy)
+static pool_fastpath bool pool_room_for(struct p2pdma_pool *pool,
+					unsigned long nr, long busy)
 {
 	long room = (long)READ_ONCE(pool->nr_pages) - busy;
 
@@ -855,7 +883,7 @@ static bool pool_room_for(struct p2pdma_pool *pool, unsigned long nr,
 	return pool_in_use_sum(pool) <= room;
 }
 
-static bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
+static pool_fastpath bool pool_may_fit(struct p2pdma_pool *pool, u32 nr)
 {
 	return pool_room_for(pool, nr, atomic_long_read(&pool->clearing));
 }
@@ -1115,7 +1143,7 @@ static bool pool_drain_cached(struct p2pdma_pool *pool)
  * This CPU's cache, locked, where the caches may be used; the caller stays
  * on this CPU until unlock.
  */
-static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool)
+static pool_fastpath struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool)
 	__acquires(pcp->lock)
 {
 	struct p2pdma_pcp *pcp;
@@ -1126,67 +1154,89 @@ static struct p2pdma_pcp *pool_pcp_lock(struct p2pdma_pool *pool)
 	return pcp;
 }
 
-static void pool_pcp_unlock(struct p2pdma_pcp *pcp)
+static pool_fastpath void pool_pcp_unlock(struct p2pdma_pcp *pcp)
 	__releases(pcp->lock)
 {
 	spin_unlock(&pcp->lock);
 	pool_unpin_cpu();
 }
 
+/* Called with the cache's lock held: a batch of blocks of @order for @st. */
+static void pool_pcp_refill(struct p2pdma_pool *pool,
+			    struct p2pdma_pcp_stack *st, unsigned int order)
+{
+	unsigned long flags, addr;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	while (st->count < P2PDMA_PCP_BATCH) {
+		addr = pool_take_locked(pool, 1U << order, false);
+		if (!addr)
+			break;
+		st->addr[st->count++] = addr;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
 /* Pop a block of @order from this CPU's cache, refilling it if empty. */
-static unsigned long pool_pcp_take(struct p2pdma_pool *pool,
-				   unsigned int order)
+static pool_fastpath unsigned long pool_pcp_take(struct p2pdma_pool *pool,
+						 unsigned int order)
 {
 	struct p2pdma_pcp *pcp;
 	struct p2pdma_pcp_stack *st;
-	unsigned long flags, addr = 0;
+	unsigned long addr;
 
 	pcp = pool_pcp_lock(pool);
 	st = &pcp->stack[order];
-	if (!st->count) {
-		spin_lock_irqsave(&pool->lock, flags);
-		while (st->count < P2PDMA_PCP_BATCH) {
-			addr = pool_take_locked(pool, 1U << order, false);
-			if (!addr)
-				break;
-			st->addr[st->count++] = addr;
-		}
-		spin_unlock_irqrestore(&pool->lock, flags);
-	}
+	if (unlikely(!st->count))
+		pool_pcp_refill(pool, st, order);
 	addr = st->count ? st->addr[--st->count] : 0;
 	pool_pcp_unlock(pcp);
 	return addr;
 }
 
+static void pool_give_listed(struct p2pdma_pool *pool, unsigned long addr,
+			     u32 nr)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	pool_give_locked(pool, addr, nr);
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+/* Called with the cache's lock held: all but a batch of @st to the lists. */
+static void pool_pcp_flush(struct p2pdma_pool *pool,
+			   struct p2pdma_pcp_stack *st, unsigned int order)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	while (st->count > P2PDMA_PCP_BATCH)
+		pool_give_locked(pool, st->addr[--st->count], 1U << order);
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
 /* Push a block onto this CPU's cache, flushing half of it when full. */
-static void pool_pcp_give(struct p2pdma_pool *pool, unsigned long addr,
-			  unsigned int order)
+static pool_fastpath void pool_pcp_give(struct p2pdma_pool *pool,
+					unsigned long addr, unsigned int order)
 {
 	struct p2pdma_pcp *pcp;
 	struct p2pdma_pcp_stack *st;
-	unsigned long flags;
 
 	pcp = pool_pcp_lock(pool);
+	st = &pcp->stack[order];
 	/*
 	 * Checked under the cache's lock, which p2pdma_pool_kill()'s drain
 	 * takes after setting @dying: a block cached before the drain is
 	 * drained, and a free after it sees the flag.
 	 */
-	if (READ_ONCE(pool->dying)) {
-		spin_lock_irqsave(&pool->lock, flags);
-		pool_give_locked(pool, addr, 1U << order);
-		spin_unlock_irqrestore(&pool->lock, flags);
-		pool_pcp_unlock(pcp);
-		return;
+	if (unlikely(READ_ONCE(pool->dying))) {
+		pool_give_listed(pool, addr, 1U << order);
+	} else {
+		if (unlikely(st->count == P2PDMA_PCP_DEPTH))
+			pool_pcp_flush(pool, st, order);
+		st->addr[st->count++] = addr;
 	}
-	st = &pcp->stack[order];
-	if (st->count == P2PDMA_PCP_DEPTH) {
-		spin_lock_irqsave(&pool->lock, flags);
-		while (st->count > P2PDMA_PCP_BATCH)
-			pool_give_locked(pool, st->addr[--st->count], 1U << order);
-		spin_unlock_irqrestore(&pool->lock, flags);
-	}
-	st->addr[st->count++] = addr;
 	pool_pcp_unlock(pcp);
 }
 
@@ -1201,7 +1251,7 @@ static unsigned long pool_take(struct p2pdma_pool *pool, u32 nr,
 	return addr;
 }
 
-static bool pool_pcp_order(u32 nr, unsigned int *order)
+static pool_fastpath bool pool_pcp_order(u32 nr, unsigned int *order)
 {
 	if (!is_power_of_2(nr) || nr > 1U << P2PDMA_PCP_MAX_ORDER)
 		return false;
@@ -1214,8 +1264,8 @@ static bool pool_pcp_order(u32 nr, unsigned int *order)
  * caches may be used.  Callers that ask which pages are clean (@for_user)
  * want clean blocks first: they take from the arenas.
  */
-static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr,
-				   bool for_user)
+static pool_fastpath unsigned long pool_take_any(struct p2pdma_pool *pool,
+						 u32 nr, bool for_user)
 {
 	unsigned int order;
 
@@ -1228,9 +1278,9 @@ static unsigned long pool_take_any(struct p2pdma_pool *pool, u32 nr,
  * Clear the clean bits of pages [@idx, @idx + @nr), just handed out, and
  * set bit i of @was (if not NULL, @nr bits) for page @idx + i that had it.
  */
-static void pool_take_clean(struct p2pdma_pool *pool,
-			    struct p2pdma_arena *arena, u32 idx, u32 nr,
-			    unsigned long *was)
+static pool_fastpath void pool_take_clean(struct p2pdma_pool *pool,
+					  struct p2pdma_arena *arena, u32 idx,
+					  u32 nr, unsigned long *was)
 {
 	unsigned long mask, got;
 	long cleared = 0;
@@ -1265,8 +1315,9 @@ static void pool_take_clean(struct p2pdma_pool *pool,
  * Mark a new allocation handed out: an allocator bug if a page already
  * was.  @was as for pool_take_clean().
  */
-static void pool_hand_out(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
-			  unsigned long *was)
+static pool_fastpath void pool_hand_out(struct p2pdma_pool *pool,
+					unsigned long addr, u32 nr,
+					unsigned long *was)
 {
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
 	u32 idx = arena_index(arena, addr);
@@ -1384,8 +1435,9 @@ static unsigned long pool_word_take(struct p2pdma_pool *pool, u32 nr,
  * were, the caller gives them back, through the CPU caches if it likes;
  * otherwise this gives back those it claimed, and @*given says so.
  */
-static u32 pool_claim(struct p2pdma_pool *pool, struct p2pdma_arena *arena,
-		      u32 idx, u32 nr, bool *given)
+static pool_fastpath u32 pool_claim(struct p2pdma_pool *pool,
+				    struct p2pdma_arena *arena, u32 idx, u32 nr,
+				    bool *given)
 {
 	u32 start = idx, end = idx + nr, claimed = 0, n;
 	unsigned long mask, got, flags;
@@ -1425,20 +1477,16 @@ static bool arena_claim_page(struct p2pdma_arena *arena, u32 idx)
  * ones always to the arena, where the next allocation of their size finds
  * them first, and all of them where the caches may not be used.
  */
-static void pool_give(struct p2pdma_pool *pool, unsigned long addr, u32 nr,
-		      bool clean)
+static pool_fastpath void pool_give(struct p2pdma_pool *pool,
+				    unsigned long addr, u32 nr, bool clean)
 {
-	unsigned long flags;
 	unsigned int order;
 
 	if (!clean && pool_pcp_usable() && pool_pcp_order(nr, &order) &&
-	    IS_ALIGNED(addr, PAGE_SIZE << order)) {
+	    IS_ALIGNED(addr, PAGE_SIZE << order))
 		pool_pcp_give(pool, addr, order);
-	} else {
-		spin_lock_irqsave(&pool->lock, flags);
-		pool_give_locked(pool, addr, nr);
-		spin_unlock_irqrestore(&pool->lock, flags);
-	}
+	else
+		pool_give_listed(pool, addr, nr);
 }
 
 /*
@@ -1469,8 +1517,9 @@ static void pool_report_bad_free(struct p2pdma_arena *arena, unsigned long addr,
  * the arenas are short, drain those and try again, unless @drained says
  * this call did so already.
  */
-static unsigned long pool_take_new(struct p2pdma_pool *pool, u32 nr,
-				   bool *drained, unsigned long *clean)
+static pool_fastpath unsigned long pool_take_new(struct p2pdma_pool *pool,
+						 u32 nr, bool *drained,
+						 unsigned long *clean)
 {
 	unsigned long addr = pool_take_any(pool, nr, !!clean);
 
@@ -1489,8 +1538,9 @@ static unsigned long pool_take_new(struct p2pdma_pool *pool, u32 nr,
  * asks which pages are clean is for userspace, and tries this CPU's clean
  * word first.
  */
-static unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
-				bool *drained, unsigned long *clean)
+static pool_fastpath unsigned long pool_alloc(struct p2pdma_pool *pool, u32 nr,
+					      bool *drained,
+					      unsigned long *clean)
 {
 	unsigned long addr = 0;
 
@@ -1542,26 +1592,55 @@ unsigned long p2pdma_pool_alloc(struct p2pdma_pool *pool, size_t size)
 unsigned long p2pdma_pool_alloc_upto(struct p2pdma_pool *pool, u32 *nr,
 				     unsigned long *clean)
 {
-	u32 try = *nr > 1 ? rounddown_pow_of_two(*nr - 1) : 0;
 	unsigned long addr = 0;
 	bool drained = false;
+	u32 try;
 
-	if (*nr)
-		addr = pool_alloc(pool, *nr, &drained, clean);
-	/* One drain serves every size: what it brought back is in the arenas. */
-	for (; !addr && try; try /= 2) {
+	/*
+	 * One drain serves every size: what it brought back is in the
+	 * arenas.  One call site, as pool_alloc() is inlined.
+	 */
+	try = *nr;
+	while (try) {
 		addr = pool_alloc(pool, try, &drained, clean);
-		if (addr)
+		if (addr) {
 			*nr = try;
+			break;
+		}
+		try = try > 1 ? rounddown_pow_of_two(try - 1) : 0;
 	}
 	return addr;
 }
 
-static void pool_count_freed(struct p2pdma_pool *pool, u32 freed, bool lent);
+/*
+ * Count @freed pages, given back, as free; @lent as for pool_free().
+ * Once in_use is 0 the owner may go on to free the pool, but not before an
+ * RCU grace period: finish inside a read-side section.
+ */
+static pool_fastpath void pool_count_freed(struct p2pdma_pool *pool, u32 freed,
+					   bool lent)
+{
+	rcu_read_lock();
+	if (lent)
+		atomic_long_sub(freed, &pool->clearing);
+	else
+		pool_count_in_use(pool, -(long)freed);
+	/*
+	 * A free that sees no @dying is inside a read-side section that
+	 * p2pdma_pool_kill()'s grace period waits for: the teardown's wait
+	 * comes after it and sees its count.
+	 */
+	if (READ_ONCE(pool->dying)) {
+		/* The count, then a waiter: pairs with wait_var_event(). */
+		smp_mb();
+		wake_up_var(&pool->in_use);
+	}
+	rcu_read_unlock();
+}
 
 /* @lent: the pages were the clearer's, counted apart; see below. */
-static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
-		     size_t size, bool clean, bool lent)
+static pool_fastpath u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
+				   size_t size, bool clean, bool lent)
 {
 	u32 nr = DIV_ROUND_UP(size, PAGE_SIZE), freed, idx;
 	struct p2pdma_arena *arena = pool_arena_of(pool, addr);
@@ -1587,29 +1666,12 @@ static u32 pool_free(struct p2pdma_pool *pool, unsigned long addr,
 	return freed;
 }
 
-/*
- * Count @freed pages, given back, as free; @lent as for pool_free().
- * Once in_use is 0 the owner may go on to free the pool, but not before an
- * RCU grace period: finish inside a read-side section.
- */
-static void pool_count_freed(struct p2pdma_pool *pool, u32 freed, bool lent)
+/* The frees that are no kernel's fast path share one copy of pool_free(). */
+static noinline u32 pool_free_slow(struct p2pdma_pool *pool,
+				   unsigned long addr, size_t size, bool clean,
+				   bool lent)
 {
-	rcu_read_lock();
-	if (lent)
-		atomic_long_sub(freed, &pool->clearing);
-	else
-		pool_count_in_use(pool, -(long)freed);
-	/*
-	 * A free that sees no @dying is inside a read-side section that
-	 * p2pdma_pool_kill()'s grace period waits for: the teardown's wait
-	 * comes after it and sees its count.
-	 */
-	if (READ_ONCE(pool->dying)) {
-		/* The count, then a waiter: pairs with wait_var_event(). */
-		smp_mb();
-		wake_up_var(&pool->in_use);
-	}
-	rcu_read_unlock();
+	return pool_free(pool, addr, size, clean, lent);
 }
 
 /**
@@ -1646,7 +1708,7 @@ u32 p2pdma_pool_free(struct p2pdma_pool *pool, unsigned long addr,
 u32 p2pdma_pool_free_clean(struct p2pdma_pool *pool, unsigned long addr,
 			   size_t size)
 {
-	return pool_free(pool, addr, size, true, false);
+	return pool_free_slow(pool, addr, size, true, false);
 }
 
 /**
@@ -1849,7 +1911,7 @@ out:
 void p2pdma_pool_give_lent(struct p2pdma_pool *pool, unsigned long addr,
 			   u32 nr, bool clean)
 {
-	pool_free(pool, addr, (size_t)nr << PAGE_SHIFT, clean, true);
+	pool_free_slow(pool, addr, (size_t)nr << PAGE_SHIFT, clean, true);
 }
 
 /**
