@@ -505,18 +505,17 @@ static atomic_long_t *clean_word(struct p2pdma_arena *arena, u32 idx)
 	return (atomic_long_t *)&arena->clean[BIT_WORD(idx)];
 }
 
-/* Mark pages handed out; returns how many already were (none, or a bug). */
-static pool_fastpath u32 arena_hand_out(struct p2pdma_arena *arena, u32 idx,
-					u32 nr)
+/* Mark pages handed out; returns whether any already was (a bug). */
+static pool_fastpath bool arena_hand_out(struct p2pdma_arena *arena, u32 idx,
+					 u32 nr)
 {
-	unsigned long mask;
-	u32 was = 0, n;
+	unsigned long mask, was = 0;
+	u32 n;
 
 	for (; nr; idx += n, nr -= n) {
 		n = handed_step(idx, nr);
 		mask = handed_mask(idx, n);
-		was += hweight_long(atomic_long_fetch_or(mask, handed_word(arena, idx)) &
-				    mask);
+		was |= atomic_long_fetch_or(mask, handed_word(arena, idx)) & mask;
 	}
 	return was;
 }
@@ -1299,6 +1298,16 @@ static pool_fastpath void pool_take_clean(struct p2pdma_pool *pool,
 	for (off = 0; off < nr; off += n) {
 		n = handed_step(idx + off, nr - off);
 		mask = handed_mask(idx + off, n);
+		/*
+		 * Only a free sets these bits, before the pages reach the
+		 * lists under the pool's lock; they were taken from there
+		 * (directly, or through a cache refilled from there) after
+		 * that unlock, so a plain read sees them all.  It spares
+		 * most kernel allocations, whose blocks are dirty, the
+		 * atomic operation.
+		 */
+		if (!(atomic_long_read(clean_word(arena, idx + off)) & mask))
+			continue;
 		got = atomic_long_fetch_andnot(mask, clean_word(arena, idx + off)) &
 		      mask;
 		cleared += hweight_long(got);
@@ -1447,7 +1456,7 @@ static pool_fastpath u32 pool_claim(struct p2pdma_pool *pool,
 		n = handed_step(idx, end - idx);
 		mask = handed_mask(idx, n);
 		got = atomic_long_fetch_andnot(mask, handed_word(arena, idx)) & mask;
-		claimed += hweight_long(got);
+		claimed += got == mask ? n : hweight_long(got);
 		if (got == mask && !*given)
 			continue;
 		spin_lock_irqsave(&pool->lock, flags);
