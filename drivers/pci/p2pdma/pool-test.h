@@ -1404,6 +1404,249 @@ static void pool_test_dirty_words(struct kunit *test)
 }
 
 /*
+ * pool_test_words_race(): workers that map and unmap as userspace does,
+ * and a clearer.  @truly_clean has a bit per page the test knows to hold
+ * zeros only: freed unwritten, or cleared, and not handed out since.
+ */
+struct words_race {
+	struct pool_test *t;
+	unsigned long *truly_clean;
+	atomic_t errors;		/* handed out twice, or a bad free */
+	atomic_t stale;			/* said to be clean, and not */
+	atomic_t short_allocs;		/* fewer pages than asked, or none */
+	atomic_t told_clean;		/* pages an allocation said were clean */
+	atomic_t lent;			/* runs the clearer was lent */
+	unsigned long drains;		/* the pool's cache_drains before */
+	unsigned long refills;		/* its word_refills before */
+	long dirty_words;		/* its dirty_words_given before */
+	unsigned long deadline;		/* jiffies */
+};
+
+struct words_worker {
+	struct words_race *race;
+	struct completion done;
+	unsigned int cpu;
+	unsigned int rounds;
+};
+
+#define WORDS_RACE_MAX_RUN	16
+
+/*
+ * Seen: allocations came up short, caches were drained for them, clean
+ * words were refilled, the clearer was lent pages, dirty words among them,
+ * and allocations were told of clean pages.
+ */
+static bool words_race_seen(struct words_race *r)
+{
+	struct p2pdma_pool *pool = r->t->pool;
+
+	return atomic_read(&r->short_allocs) && atomic_read(&r->told_clean) &&
+	       atomic_read(&r->lent) &&
+	       READ_ONCE(pool->cache_drains) != r->drains &&
+	       READ_ONCE(pool->word_refills) != r->refills &&
+	       atomic_long_read(&pool->dirty_words_given) != r->dirty_words;
+}
+
+/* The deadline first: an emulated run on many CPUs may be slow. */
+static bool words_race_more(struct words_race *r, unsigned int rounds)
+{
+	if (!time_before(jiffies, r->deadline))
+		return false;
+	if (rounds < POOL_RACE_ROUNDS)
+		return true;
+	return rounds < POOL_RACE_MAX_ROUNDS && !words_race_seen(r);
+}
+
+static unsigned long words_bit(unsigned long addr)
+{
+	return (addr - FAKE_BASE) >> PAGE_SHIFT;
+}
+
+/*
+ * Pages just handed out, which @clean says are clean or not: those it says
+ * are must be.  Their bits go whatever it says: the pages are the taker's.
+ */
+static void words_check_clean(struct words_race *r, unsigned long addr,
+			      u32 nr, const unsigned long *clean)
+{
+	u32 p;
+
+	for (p = 0; p < nr; p++)
+		if (!test_and_clear_bit(words_bit(addr) + p, r->truly_clean) &&
+		    test_bit(p, clean))
+			atomic_inc(&r->stale);
+}
+
+/* Take a run as mmap() does; a page said to be clean must be. */
+static unsigned long words_take(struct words_race *r, u32 *nr,
+				unsigned long *clean, struct rnd_state *rnd)
+{
+	u32 want = 1 + prandom_u32_state(rnd) % WORDS_RACE_MAX_RUN, p;
+	unsigned long addr;
+
+	*nr = want;
+	addr = p2pdma_pool_alloc_upto(r->t->pool, nr, clean);
+	if (!addr || *nr < want)
+		atomic_inc(&r->short_allocs);
+	if (!addr)
+		return 0;
+	if (!shadow_mark(r->t, addr, *nr, true))
+		atomic_inc(&r->errors);
+	words_check_clean(r, addr, *nr, clean);
+	for (p = 0; p < *nr; p++)
+		if (test_bit(p, clean))
+			atomic_inc(&r->told_clean);
+	return addr;
+}
+
+/* Give a run back page by page as munmap() does, some pages unwritten. */
+static void words_give(struct words_race *r, unsigned long addr, u32 nr,
+		       unsigned long *clean, struct rnd_state *rnd)
+{
+	unsigned long page;
+	bool written;
+	u32 p;
+
+	for (p = 0; p < nr; p++) {
+		page = addr + ((unsigned long)p << PAGE_SHIFT);
+		written = !test_bit(p, clean) || prandom_u32_state(rnd) % 2;
+		/* Both before the free: another CPU may take the page next. */
+		if (!written)
+			set_bit(words_bit(page), r->truly_clean);
+		if (!shadow_mark(r->t, page, 1, false))
+			atomic_inc(&r->errors);
+		if (p2pdma_pool_free_page(r->t->pool, page, !written) != 1)
+			atomic_inc(&r->errors);
+	}
+}
+
+static int words_worker_fn(void *data)
+{
+	struct words_worker *w = data;
+	struct words_race *r = w->race;
+	unsigned long clean[4][BITS_TO_LONGS(WORDS_RACE_MAX_RUN)];
+	unsigned long addr[4];
+	struct rnd_state rnd;
+	u32 nr[4], i;
+
+	prandom_seed_state(&rnd, w->cpu);
+	for (w->rounds = 0; words_race_more(r, w->rounds); w->rounds++) {
+		for (i = 0; i < 4; i++)
+			addr[i] = words_take(r, &nr[i], clean[i], &rnd);
+		for (i = 0; i < 4; i++)
+			if (addr[i])
+				words_give(r, addr[i], nr[i], clean[i], &rnd);
+		cond_resched();
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/* Clear dirty pages as clear.c does, until stopped. */
+static int words_clearer_fn(void *data)
+{
+	struct words_race *r = data;
+	DECLARE_BITMAP(clean, WORDS_RACE_MAX_RUN);
+	unsigned long addr;
+	u32 nr, p;
+
+	while (!kthread_should_stop()) {
+		nr = WORDS_RACE_MAX_RUN;
+		addr = p2pdma_pool_take_dirty(r->t->pool, &nr, clean);
+		if (!addr) {
+			cond_resched();
+			continue;
+		}
+		atomic_inc(&r->lent);
+		if (!shadow_mark(r->t, addr, nr, true))
+			atomic_inc(&r->errors);
+		words_check_clean(r, addr, nr, clean);
+		/* Bit by bit: workers set and clear others of the word. */
+		for (p = 0; p < nr; p++)
+			set_bit(words_bit(addr) + p, r->truly_clean);
+		if (!shadow_mark(r->t, addr, nr, false))
+			atomic_inc(&r->errors);
+		p2pdma_pool_give_lent(r->t->pool, addr, nr, true);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * A worker per CPU maps and unmaps runs of up to 16 pages through the
+ * words, writing some pages, while a kthread clears dirty pages as the
+ * clearer does, over a pool they can run short: refills, drains of words
+ * and the clearer's take of dirty words all race.  No page may be handed
+ * out twice, a page said to be clean must hold zeros (as the test knows
+ * it), and once the words are drained the pool's clean bits must be the
+ * test's.  The race must be seen: allocations came up short, caches were
+ * drained, the clearer was lent pages and allocations were told of clean
+ * ones.
+ */
+static void pool_test_words_race(struct kunit *test)
+{
+	static const u32 pages[] = { 128 };
+	struct task_struct *task, *clearer;
+	struct words_worker *w;
+	struct words_race *r;
+	unsigned int cpu, n = 0, i;
+	struct pool_test *t;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs to race");
+	t = pool_test_setup(test, pages, 1);
+	/* Not on this stack: the kthreads use it, whatever fails here. */
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->t = t;
+	r->truly_clean = kunit_kcalloc(test, BITS_TO_LONGS(t->shadow_pages),
+				       sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r->truly_clean);
+	r->drains = t->pool->cache_drains;
+	r->refills = t->pool->word_refills;
+	r->dirty_words = atomic_long_read(&t->pool->dirty_words_given);
+	r->deadline = jiffies + POOL_RACE_SECONDS * HZ;
+	w = kunit_kcalloc(test, num_online_cpus(), sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	clearer = kthread_run(words_clearer_fn, r, "p2pdma_words/c");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(clearer));
+	for_each_online_cpu(cpu) {
+		w[n].race = r;
+		w[n].cpu = cpu;
+		init_completion(&w[n].done);
+		task = kthread_create(words_worker_fn, &w[n], "p2pdma_words/%u",
+				      cpu);
+		if (IS_ERR(task)) {
+			KUNIT_FAIL(test, "no worker for CPU %u", cpu);
+			continue;
+		}
+		kthread_bind(task, cpu);
+		wake_up_process(task);
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		wait_for_completion(&w[i].done);
+		kunit_info(test, "CPU %u: %u rounds", w[i].cpu, w[i].rounds);
+	}
+	kthread_stop(clearer);
+	kunit_info(test, "%d short allocations, %d pages told clean, %d runs lent, %lu drains, %lu refills, %ld dirty words given",
+		   atomic_read(&r->short_allocs), atomic_read(&r->told_clean),
+		   atomic_read(&r->lent), t->pool->cache_drains - r->drains,
+		   t->pool->word_refills - r->refills,
+		   atomic_long_read(&t->pool->dirty_words_given) - r->dirty_words);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->errors), 0);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&r->stale), 0,
+			    "pages said to be clean that were written");
+	KUNIT_EXPECT_TRUE_MSG(test, words_race_seen(r), "the race was not seen");
+	pool_drain(t->pool);
+	KUNIT_EXPECT_TRUE(test, bitmap_equal(t->arena[0]->clean, r->truly_clean,
+					     t->arena[0]->nr_pages));
+	KUNIT_EXPECT_EQ(test, clean_pages(test),
+			bitmap_weight(r->truly_clean, t->shadow_pages));
+	expect_all_free(test);
+}
+
+/*
  * An allocation for userspace finds a clean page however many dirty ones
  * were freed after it, and with no block all clean, takes the clean part
  * of one that has dirty pages too.
@@ -1890,6 +2133,7 @@ static struct kunit_case pool_test_cases[] = {
 	KUNIT_CASE(pool_test_page_words),
 	KUNIT_CASE(pool_test_word_take),
 	KUNIT_CASE(pool_test_dirty_words),
+	KUNIT_CASE(pool_test_words_race),
 	KUNIT_CASE(pool_test_clean),
 	KUNIT_CASE(pool_test_clean_lists),
 	KUNIT_CASE(pool_test_clean_arenas),

@@ -215,6 +215,9 @@ struct p2pdma_pool {
 	/* What failed allocations cost, for the KUnit suite: */
 	unsigned long cache_drains;	/* CPU caches drained, under @lock */
 	atomic_long_t drain_passes;	/* pool_drain_cached() calls */
+	/* What the words did, for the KUnit suite too: */
+	unsigned long word_refills;	/* clean words refilled, under @lock */
+	atomic_long_t dirty_words_given; /* by pool_give_dirty_words() */
 	bool dying;			/* set once by p2pdma_pool_kill() */
 	/*
 	 * Pages handed out and not yet freed, less the CPUs' own counts
@@ -1398,6 +1401,7 @@ static bool pool_word_refill(struct p2pdma_pool *pool,
 	w->arena = arena;
 	w->base = base;
 	w->pages = clean;
+	pool->word_refills++;
 out:
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return clean;
@@ -1846,6 +1850,8 @@ static bool pool_give_dirty_word(struct p2pdma_pool *pool,
 		return false;
 	gave = pool_word_give(pool, &pcp->dirty, false);
 	spin_unlock(&pcp->lock);
+	if (gave)
+		atomic_long_inc(&pool->dirty_words_given);
 	return gave;
 }
 
