@@ -85,6 +85,37 @@ static void p2pdma_account_refused(struct pci_dev *provider, struct device *dev,
 	rcu_read_unlock();
 }
 
+/* For a provider whose state is gone (its removal is under way). */
+static DEFINE_RATELIMIT_STATE(p2pdma_refusal_log, P2PDMA_REFUSAL_WINDOW,
+			      P2PDMA_REFUSAL_BURST);
+
+/**
+ * p2pdma_refusal_log_init - set up a provider's budget of refusal lines
+ * @p2p: the provider's new state
+ */
+void p2pdma_refusal_log_init(struct pci_p2pdma *p2p)
+{
+	ratelimit_state_init(&p2p->refusal_log, P2PDMA_REFUSAL_WINDOW,
+			     P2PDMA_REFUSAL_BURST);
+}
+
+/*
+ * Whether a refusal of @provider's may be logged now.  Each provider has
+ * its own budget: one that a client retries against, or a test's at boot,
+ * must not hide another provider's first refusal.
+ */
+static bool p2pdma_refusal_may_log(struct pci_dev *provider)
+{
+	struct pci_p2pdma *p2p;
+	bool log;
+
+	rcu_read_lock();
+	p2p = p2pdma_of_rcu(provider);
+	log = __ratelimit(p2p ? &p2p->refusal_log : &p2pdma_refusal_log);
+	rcu_read_unlock();
+	return log;
+}
+
 /**
  * p2pdma_explain_refusal - count, trace and log a refused DMA mapping
  * @provider: the provider of the memory
@@ -92,21 +123,23 @@ static void p2pdma_account_refused(struct pci_dev *provider, struct device *dev,
  *
  * The DMA-mapping path only has the cached verdict: work the reason out
  * again, for the per-path accounting and the p2pdma_refuse tracepoint,
- * which see every refusal, and for the log, which sees a few a second at
- * most, as a failing I/O is often retried.  The reason costs a walk of the
+ * which see every refusal, and for the log, which sees at most
+ * P2PDMA_REFUSAL_BURST lines every P2PDMA_REFUSAL_WINDOW per provider, as
+ * a failing I/O is often retried.  The reason costs a walk of the
  * topology, once per refused mapping call, and only when one of them
  * wants it.  Does not sleep.
+ *
+ * Return: true if the refusal was logged.
  */
-void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
+bool p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 {
-	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
 	struct p2pdma_path path, *p = NULL;
 	const char *reason = "not a PCI device";
-	bool log = __ratelimit(&rs);
+	bool log = p2pdma_refusal_may_log(provider);
 
 	/* The walk of the topology only for whoever wants the reason. */
 	if (!log && !p2pdma_accounting_on() && !trace_p2pdma_refuse_enabled())
-		return;
+		return false;
 	if (dev_is_pci(dev)) {
 		p2pdma_path_calc(provider, to_pci_dev(dev), &path);
 		p = &path;
@@ -118,6 +151,7 @@ void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev)
 			    PCI_P2PDMA_MAP_NOT_SUPPORTED, 0, reason);
 	if (log)
 		p2pdma_report_refusal(provider, dev, p);
+	return log;
 }
 
 /**

@@ -233,6 +233,35 @@ static void core_test_double_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_avail(pdev), (size_t)SZ_16M);
 }
 
+/*
+ * Refusals are logged a few at a time, and each provider has a budget of
+ * its own: one spent with no provider state behind it (here, before the
+ * registration) leaves the registered provider's first refusal its line.
+ */
+static void core_test_refusal_log(struct kunit *test)
+{
+	struct pci_dev *pdev = core_dev(test);
+	struct device *other;
+	bool logged = true;
+	int i, lines = 0;
+
+	other = kunit_device_register(test, "p2pdma-not-pci");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
+	/* Well within a window, even emulated: the last is not logged. */
+	for (i = 0; i <= P2PDMA_REFUSAL_BURST; i++)
+		logged = p2pdma_explain_refusal(pdev, other);
+	KUNIT_ASSERT_FALSE_MSG(test, logged, "the shared budget is not spent");
+
+	/* Milliseconds later: the shared budget's window has not ended. */
+	KUNIT_ASSERT_EQ(test, pci_p2pdma_add_resource(pdev, IVSHMEM_BAR, 0, 0), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, p2pdma_explain_refusal(pdev, other),
+			      "the provider's first refusal was not logged");
+	for (i = 0; i < P2PDMA_REFUSAL_BURST; i++)
+		lines += p2pdma_explain_refusal(pdev, other);
+	/* Bounded all the same: the first and these, a burst at most. */
+	KUNIT_EXPECT_LE(test, 1 + lines, P2PDMA_REFUSAL_BURST);
+}
+
 static void core_test_exhaustion(struct kunit *test)
 {
 	struct pci_dev *pdev = core_dev(test);
@@ -1070,6 +1099,7 @@ static struct kunit_case core_test_cases[] = {
 	KUNIT_CASE(core_test_slow_revocation_is_local),
 	KUNIT_CASE(core_test_sg_copy),
 	KUNIT_CASE(core_test_unmap_trace),
+	KUNIT_CASE(core_test_refusal_log),
 	{ }
 };
 

@@ -255,6 +255,7 @@ static struct pci_p2pdma *p2pdma_alloc(struct pci_dev *pdev)
 	INIT_LIST_HEAD(&p2p->ranges);
 	mutex_init(&p2p->publish_lock);
 	xa_init_flags(&p2p->paths, XA_FLAGS_LOCK_IRQ);
+	p2pdma_refusal_log_init(p2p);
 	INIT_LIST_HEAD(&p2p->watchers);
 	INIT_LIST_HEAD(&p2p->published_node);
 	p2pdma_clear_init(p2p);

@@ -53,8 +53,8 @@ p2pdma_map_type(struct p2pdma_provider *provider, struct device *dev)
  * @dev: device that will DMA to or from the BAR
  *
  * The caller keeps @provider valid: it is the provider's driver, or it
- * holds p2pmem of it.  A refused pair is logged with its reason, a few
- * times a second at most.  Does not sleep.
+ * holds p2pmem of it.  A refused pair is logged with its reason, at most
+ * a few lines every five seconds per provider.  Does not sleep.
  *
  * Return: PCI_P2PDMA_MAP_BUS_ADDR, PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, or
  * PCI_P2PDMA_MAP_NOT_SUPPORTED (always for a @dev that is not PCI).

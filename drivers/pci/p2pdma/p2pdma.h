@@ -143,6 +143,8 @@ struct pci_p2pdma {
 	struct p2pdma_account *account;	/* account.c, set with @stats */
 	struct p2pdma_verdicts *verdicts; /* verdict.c, set once, release */
 	struct dentry *debugfs;
+	/* client.c: the log of refused mappings, each provider's own. */
+	struct ratelimit_state refusal_log;
 };
 
 /*
@@ -353,10 +355,13 @@ const char *p2pdma_map_name(enum pci_p2pdma_map_type map);
 int p2pdma_unmap_trace_reg(void);
 void p2pdma_unmap_trace_unreg(void);
 
-/* client.c */
+/* client.c.  Refusals logged per provider: at most a burst a window. */
+#define P2PDMA_REFUSAL_WINDOW	(5 * HZ)
+#define P2PDMA_REFUSAL_BURST	4
 int p2pdma_refusal_text(char *buf, size_t size, struct device *client,
 			const struct p2pdma_path *path);
-void p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
+void p2pdma_refusal_log_init(struct pci_p2pdma *p2p);
+bool p2pdma_explain_refusal(struct pci_dev *provider, struct device *dev);
 bool p2pdma_dev_out_of_reach(struct pci_dev *provider, struct device *dev);
 
 /*
