@@ -15,6 +15,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Paths below the checkout are hashed relative to it, so a fresh clone
 # elsewhere (CI) still hits the cache of earlier builds.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
+# On a miss, take the dependencies from the compiler's -MMD file (kbuild
+# asks for one) rather than running the preprocessor once more only to
+# hash its output, so that a cold build of a debug kernel spends its time
+# compiling.  Hits are the direct mode's, as before.  CCACHE_NODEPEND=1
+# keeps ccache's default mode.
+[ -n "${CCACHE_NODEPEND:-}" ] || export CCACHE_DEPEND=${CCACHE_DEPEND:-1}
 
 # The upstream tree: KERNEL_VERSION picks one line of scripts/kernel.pin.
 # The overlay is shared; each tree has its series (KPATCHES/series, that
