@@ -41,10 +41,16 @@ md_parts() {
 }
 
 # leg_md5 MEMBER MIB - md5 of MIB MiB of a raid1/raid10 leg, DST_MIB MiB
-# into the array's data on it.
+# into the array's data on it.  Read in the largest blocks the data's
+# offset on the leg allows, up to 1 MiB: in 512-byte reads, 4 MiB took
+# 5 s of a TCG guest.
 leg_md5() {
-	off=$(cat "$SYS/dev-${1#/dev/}/offset")
-	dd if="$1" bs=512 skip=$((off + (DST_MIB << 11))) count=$(($2 << 11)) \
+	at=$((($(cat "$SYS/dev-${1#/dev/}/offset") << 9) + (DST_MIB << 20)))
+	bs=1048576
+	while [ $((at % bs)) -ne 0 ]; do
+		bs=$((bs / 2))
+	done
+	dd if="$1" bs=$bs skip=$((at / bs)) count=$((($2 << 20) / bs)) \
 		iflag=direct 2>/dev/null | md5sum
 }
 
@@ -159,7 +165,7 @@ array_refused() {
 	check "md $level: stopped" md_stop "$BLK_A" "$BLK_C"
 }
 
-SEG_MIB=64
+SEG_MIB=16
 
 # dm_make TYPE DEV1 DEV2 - a dm table over the first SEG_MIB MiB of each
 # device: linear (DEV1's, then DEV2's) or striped (128 KiB chunks).  $DM
